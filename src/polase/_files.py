@@ -1,0 +1,61 @@
+"""Atomic, non-destructive output: nothing the user has is overwritten unless asked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputExistsError
+
+
+def check_writable(path: str | Path, overwrite: bool = False) -> Path:
+    """Return `path` as a Path; raise `OutputExistsError` if it exists and not `overwrite`."""
+    p = Path(path)
+    if p.exists() and not overwrite:
+        raise OutputExistsError(p)
+    return p
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it onto `path`.
+
+    On any exception the temporary file is removed and `path` is untouched.
+    """
+    target = check_writable(path, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        if target.exists() and not overwrite:  # appeared meanwhile
+            raise OutputExistsError(target)
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text_atomic(path: str | Path, text: str, overwrite: bool = False) -> Path:
+    """Write `text` (UTF-8) to `path` atomically."""
+    with atomic_path(path, overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, overwrite: bool = False) -> Path:
+    """Write `data` to `path` atomically."""
+    with atomic_path(path, overwrite) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_netcdf_atomic(ds, path: str | Path, overwrite: bool = False) -> Path:
+    """Write an xarray Dataset as NetCDF4 (h5netcdf engine) atomically."""
+    with atomic_path(path, overwrite) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+    return Path(path)
