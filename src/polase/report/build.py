@@ -1,0 +1,309 @@
+"""Assemble a report (summary rows, figures, HTML) from an analysis and write it out.
+
+`build_report` works with whatever it is given: a results dict alone gives the table and
+the figures drawn from per-fluence numbers; a Dataset adds the spectra figures; decay
+curves add Fig. 2c. `load_report_inputs` finds those pieces in a `polase reproduce`
+folder, a results.json from `polase analyze`, or a summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._files import write_text_atomic
+from ..errors import InputFileError
+from .figures import FIGURES, MissingDataError, make_figure, render
+from .html import ReportContent, ReportFigure, render_html
+from .summary import summary_rows
+
+#: Default page title.
+TITLE = "polase report: paper vs polase"
+
+
+@dataclass
+class Report:
+    """A built report.
+
+    Attributes
+    ----------
+    rows
+        Summary rows (see `polase.report.summary`).
+    figures
+        Rendered figures (PNG and SVG bytes).
+    omitted
+        ``(name, caption, reason)`` of figures left out.
+    html
+        The self-contained page.
+    """
+
+    rows: list[dict[str, Any]]
+    figures: list[ReportFigure] = field(default_factory=list)
+    omitted: list[tuple[str, str, str]] = field(default_factory=list)
+    html: str = ""
+
+
+def build_report(
+    results: Mapping[str, Any],
+    ds=None,
+    decays: Mapping[Any, Mapping[str, Any]] | None = None,
+    *,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+    spin_relaxation_ns: float | None = None,
+    title: str = TITLE,
+    facts: Sequence[tuple[str, str]] = (),
+    details: Mapping[str, Any] | None = None,
+    svg: bool = True,
+    on_figure: Callable[[str], None] | None = None,
+) -> Report:
+    """Build the summary table, the figures and the HTML page.
+
+    Parameters
+    ----------
+    results
+        Analysis results (results.json schema).
+    ds : xarray.Dataset, optional
+        The measurement (or simulated) Dataset the results came from; needed for the
+        spectra figures (1b, 2a, 3a-c).
+    decays
+        Decay fits with curves keyed by detection wavelength [nm] (see `figures.fig2c`).
+    rows
+        Precomputed summary rows; computed from `results` and `decays` if None.
+    spin_relaxation_ns
+        Model spin relaxation time for the input row. [ns]
+    title, facts, details
+        Page title, run facts and collapsed provenance.
+    svg
+        Also render every figure as SVG.
+    on_figure
+        Called with each figure name after it is done (progress reporting).
+
+    Returns
+    -------
+    Report
+    """
+    if rows is None:
+        rows = summary_rows(results, decays, spin_relaxation_ns=spin_relaxation_ns)
+    report = Report(rows=[dict(r) for r in rows])
+    for name, caption in FIGURES:
+        try:
+            fig = make_figure(name, ds=ds, results=results, decays=decays)
+        except MissingDataError as exc:
+            report.omitted.append((name, caption, str(exc)))
+        else:
+            report.figures.append(
+                ReportFigure(name, caption, render(fig, "png"), render(fig, "svg") if svg else None)
+            )
+        if on_figure is not None:
+            on_figure(name)
+    content = ReportContent(
+        title=title,
+        rows=report.rows,
+        figures=report.figures,
+        omitted=report.omitted,
+        facts=facts,
+        decays={k: v for k, v in (decays or {}).items()},
+        details=details,
+    )
+    report.html = render_html(content)
+    return report
+
+
+def write_figures(report: Report, folder: str | Path, overwrite: bool = False) -> list[Path]:
+    """Write every figure of `report` into `folder` as NAME.png and NAME.svg."""
+    from .._files import write_bytes_atomic
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in report.figures:
+        written.append(write_bytes_atomic(folder / f"{f.name}.png", f.png, overwrite))
+        if f.svg is not None:
+            written.append(write_bytes_atomic(folder / f"{f.name}.svg", f.svg, overwrite))
+    return written
+
+
+def _jsonable(x: Any) -> Any:
+    """Numpy scalars/arrays and non-finite floats -> JSON-safe Python objects."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    return x
+
+
+def dumps_json(obj: Any) -> str:
+    """JSON text of `obj` with numpy types converted and NaN/inf as null."""
+    return json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputFileError(path, f"not valid JSON: {exc.msg}", exc.lineno) from None
+    except OSError as exc:
+        raise InputFileError(path, f"cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise InputFileError(path, "expected a JSON object (results.json or summary.json)")
+    return data
+
+
+_DATASET_NAMES = ("simulated.nc", "measurement.nc", "dataset.nc", "features.nc")
+
+
+def _open_dataset(path: Path):
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return ds.load()
+    except (OSError, ValueError) as exc:
+        raise InputFileError(path, f"cannot open as NetCDF: {exc}") from None
+
+
+def load_report_inputs(path: str | Path) -> dict[str, Any]:
+    """Find results, decays, Dataset and provenance for `polase report`.
+
+    Parameters
+    ----------
+    path
+        A folder written by `polase reproduce` (summary.json, simulated.nc), a folder
+        holding a results.json (and optionally a NetCDF Dataset), or a JSON file: a
+        summary.json from `polase reproduce` or a results.json from `polase analyze`.
+
+    Returns
+    -------
+    dict
+        ``results``, ``decays`` (or None), ``ds`` (or None), ``spin_relaxation_ns``,
+        ``facts``, ``details`` and ``source`` (the files used).
+
+    Raises
+    ------
+    InputFileError
+        If nothing usable is found or a file cannot be read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(
+            p, "no such file or folder; give a results folder, results.json or summary.json"
+        )
+    folder = p if p.is_dir() else p.parent
+    if p.is_dir():
+        for name in ("summary.json", "results.json"):
+            if (p / name).is_file():
+                json_path = p / name
+                break
+        else:
+            raise InputFileError(
+                p,
+                "folder has neither summary.json (polase reproduce) nor results.json (polase analyze)",
+            )
+    else:
+        if p.suffix.lower() != ".json":
+            raise InputFileError(
+                p, "expected a folder or a .json file (results.json or summary.json)"
+            )
+        json_path = p
+    data = _read_json(json_path)
+    if "results" in data and isinstance(data["results"], Mapping):  # summary.json
+        results = dict(data["results"])
+        decays = data.get("decays") or None
+        spin = data.get("spin_relaxation_ns")
+        facts = [tuple(f) for f in data.get("facts", [])]
+        details = data.get("details")
+    elif "per_fluence" in data or "threshold_mJ_cm2" in data:  # results.json
+        results, decays, spin, facts, details = data, data.get("decays") or None, None, [], None
+        facts = [("source", "analysis results"), ("file", json_path.name)]
+    else:
+        raise InputFileError(
+            json_path,
+            "neither a summary.json (key 'results') nor a results.json (key 'per_fluence')",
+        )
+    decays = _decays_with_curves(decays)
+    ds = None
+    ds_path = None
+    if p.is_dir() or json_path.name in ("summary.json", "results.json"):
+        for name in _DATASET_NAMES:
+            if (folder / name).is_file():
+                ds_path = folder / name
+                break
+    if ds_path is not None:
+        cand = _open_dataset(ds_path)
+        if "spectrum" in cand.variables:
+            ds = cand
+    return {
+        "results": results,
+        "decays": decays,
+        "ds": ds,
+        "spin_relaxation_ns": spin,
+        "facts": facts,
+        "details": details,
+        "source": [str(json_path)] + ([str(ds_path)] if ds is not None else []),
+    }
+
+
+def _decays_with_curves(decays) -> dict[str, dict[str, Any]] | None:
+    """Normalise decays from JSON: keys as wavelength strings; lists stay lists."""
+    if not decays or not isinstance(decays, Mapping):
+        return None
+    out = {}
+    for k, v in decays.items():
+        if not isinstance(v, Mapping):
+            continue
+        try:
+            key = f"{float(k):g}"
+        except (TypeError, ValueError):
+            continue
+        out[key] = dict(v)
+    return out or None
+
+
+def report_from_path(path: str | Path, output: str | Path, overwrite: bool = False) -> Report:
+    """`polase report`: build the report from a results folder or JSON and write `output`.
+
+    Parameters
+    ----------
+    path
+        See `load_report_inputs`.
+    output
+        HTML file to write (never overwritten unless `overwrite`).
+    overwrite
+        Replace an existing `output`.
+
+    Returns
+    -------
+    Report
+    """
+    from .._files import check_writable
+
+    out = check_writable(output, overwrite)  # fail before the work, not after
+    inp = load_report_inputs(path)
+    facts = list(inp["facts"]) or [("source", "analysis results")]
+    facts.append(("read from", ", ".join(Path(s).name for s in inp["source"])))
+    report = build_report(
+        inp["results"],
+        ds=inp["ds"],
+        decays=inp["decays"],
+        spin_relaxation_ns=inp["spin_relaxation_ns"],
+        facts=facts,
+        details=inp["details"],
+        svg=False,
+    )
+    write_text_atomic(out, report.html, overwrite)
+    return report
