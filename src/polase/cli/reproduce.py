@@ -1,0 +1,185 @@
+"""`polase reproduce` and `polase report`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import PolaseError
+from ..reproduce import DEFAULT_REPEATS, DEFAULT_SEED
+
+#: Stages of `polase reproduce`, in order, as shown by the progress bars.
+STAGES = ("simulate", "write raw files", "analyze spectra", "fit decays", "figures")
+
+
+def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "paper vs polase"):
+    """The summary rows as a rich Table (for the terminal)."""
+    from rich.table import Table
+
+    from ..report.summary import format_ci, format_value, verdict
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name, kw in (
+        ("observable", {}),
+        ("paper", {"justify": "right"}),
+        ("polase", {"justify": "right"}),
+        ("95 % interval", {"justify": "right", "style": "dim"}),
+        ("tolerance", {}),
+        ("unit", {}),
+        ("result", {}),
+    ):
+        table.add_column(name, **kw)
+    styles = {"pass": "green", "FAIL": "bold red", "input": "dim italic", "n/a": "yellow"}
+    for r in rows:
+        v = verdict(r)
+        table.add_row(
+            str(r["observable"]),
+            str(r.get("paper_text") or format_value(r.get("paper"))),
+            format_value(r.get("value")),
+            format_ci(r.get("ci95")),
+            str(r.get("tolerance", "")),
+            str(r.get("unit", "")),
+            f"[{styles[v]}]{v}[/]",
+        )
+    return table
+
+
+class _Bars:
+    """Rich progress bars, one per stage; `update` is the pipeline's progress callback."""
+
+    def __init__(self, console, enabled: bool):
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.enabled = enabled
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            for tid in self.tasks.values():
+                self.progress.update(tid, completed=1.0)
+        return self.progress.__exit__(*exc)
+
+    def update(self, stage: str, fraction: float) -> None:
+        if stage not in self.tasks:
+            # a new stage means every earlier one is complete
+            for tid in self.tasks.values():
+                self.progress.update(tid, completed=1.0)
+            self.tasks[stage] = self.progress.add_task(stage, total=1.0)
+        self.progress.update(self.tasks[stage], completed=max(0.0, min(1.0, fraction)))
+
+
+@click.command("reproduce")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("polase-reproduce"),
+    show_default=True,
+    help="Results folder (report.html, figures/, summary.json, raw/, simulated.nc).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Seed of the instrument noise.",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=2),
+    default=DEFAULT_REPEATS,
+    show_default=True,
+    help="Acquisitions per fluence and polarization, taken as L, C, L, C, ...",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the summary.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 unless every summary row passes.")
+def reproduce_cmd(
+    out_dir: Path, seed: int, repeats: int, overwrite: bool, quiet: bool, strict: bool
+) -> None:
+    """Reproduce the paper end to end: simulate, write raw files, analyze, report.
+
+    The digital twin writes OceanView spectra, DAS6 decays and a manifest into
+    OUT/raw; polase reads them back as measured files, runs the same analysis as
+    `polase analyze` and `polase decay`, and writes OUT/report.html (self-contained),
+    OUT/figures/*.png|svg, OUT/summary.json, OUT/results.json and OUT/simulated.nc.
+    With --strict the exit status is 1 unless every summary row is within tolerance.
+    """
+    from rich.console import Console
+
+    from ..reproduce import reproduce
+
+    err = Console(stderr=True)
+    out = Console()
+    try:
+        with _Bars(err, enabled=not quiet) as bars:
+            summary = reproduce(
+                out_dir, seed=seed, repeats=repeats, overwrite=overwrite, progress=bars.update
+            )
+    except PolaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = summary["rows"]
+    out.print(summary_table(rows, title=f"paper vs polase (seed {seed}, {repeats} repeats)"))
+    n_meas = [r for r in rows if r.get("kind") == "measured"]
+    n_pass = sum(1 for r in n_meas if r.get("pass") is True)
+    out.print(
+        f"{n_pass}/{len(n_meas)} observables within tolerance; "
+        f"report: {out_dir / 'report.html'}  ({summary['timings_s'].get('total', 0):.1f} s)"
+    )
+    for item in summary.get("figures_omitted", []):
+        err.print(f"[yellow]figure {item['name']} left out:[/] {item['reason']}")
+    if strict and n_pass != len(n_meas):
+        sys.exit(1)
+
+
+@click.command("report")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="HTML file to write (self-contained).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def report_cmd(source: Path, output: Path, overwrite: bool) -> None:
+    """Build the HTML report from any analysis.
+
+    SOURCE is a `polase reproduce` folder, a folder with a results.json from
+    `polase analyze` (a NetCDF measurement beside it adds the spectra figures),
+    or a results.json / summary.json file. Figures that need data the analysis
+    lacks are left out and the report says so.
+    """
+    from rich.console import Console
+
+    from ..report import report_from_path
+
+    out = Console()
+    try:
+        report = report_from_path(source, output, overwrite=overwrite)
+    except PolaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    out.print(summary_table(report.rows))
+    for name, _, reason in report.omitted:
+        out.print(f"[yellow]figure {name} left out:[/] {reason}")
+    out.print(f"report: {output}")

@@ -1,0 +1,157 @@
+"""The paper-vs-polase summary rows: lookups, unit conversions, pass/fail, 1/e times."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+
+from polase.report.summary import (
+    one_over_e_time,
+    pass_fraction,
+    per_fluence_entry,
+    scalar,
+    summary_rows,
+    verdict,
+)
+
+
+def _row(rows, start):
+    (r,) = [r for r in rows if r["observable"].startswith(start)]
+    return r
+
+
+def test_one_over_e_time_single_exponential_is_tau():
+    assert one_over_e_time({"tau_ns": [3.7], "amplitudes": [5.0]}) == pytest.approx(3.7, rel=1e-9)
+
+
+def test_one_over_e_time_biexponential_solves_the_defining_equation():
+    a, tau = [0.7, 0.3], [0.5, 8.0]
+    t = one_over_e_time({"tau_ns": tau, "amplitudes": a})
+    value = sum(ai * math.exp(-t / ti) for ai, ti in zip(a, tau))
+    assert value == pytest.approx(sum(a) / math.e, rel=1e-9)
+    assert tau[0] < t < tau[1]
+
+
+@pytest.mark.parametrize(
+    "bad", [None, {}, {"tau_ns": []}, {"tau_ns": [float("nan")]}, {"tau_ns": [-1.0]}]
+)
+def test_one_over_e_time_without_lifetimes_is_none(bad):
+    assert one_over_e_time(bad) is None
+
+
+def test_scalar_accepts_numbers_mappings_and_rejects_nonfinite():
+    assert scalar(2.5) == (2.5, None)
+    assert scalar({"value": 1, "ci95": [0, 2]}) == (1.0, [0.0, 2.0])
+    assert scalar({"value": float("nan"), "ci95": [0, 2]}) == (None, [0.0, 2.0])
+    assert scalar({"value": 1.0, "ci95": [None, 2]}) == (1.0, None)
+    assert scalar(None) == (None, None)
+
+
+def test_per_fluence_entry_matches_nearest_within_tolerance(synth_results):
+    assert per_fluence_entry(synth_results, 8.2)["fluence_mJ_cm2"] == pytest.approx(8.2)
+    assert per_fluence_entry(synth_results, 15.1)["fluence_mJ_cm2"] == 15.0
+    assert per_fluence_entry(synth_results, 30.0) is None
+
+
+def test_rows_cover_design_section_1_and_all_pass_on_consistent_results(
+    synth_results, synth_decays
+):
+    rows = summary_rows(synth_results, synth_decays, spin_relaxation_ns=8.0)
+    names = [r["observable"] for r in rows]
+    assert len(rows) == 13
+    for start in (
+        "PL peak",
+        "PL FWHM",
+        "ASE peak",
+        "ASE threshold (L-L",
+        "ASE threshold (spectral",
+        "FWHM above",
+        "log-log slope",
+        "decay ratio",
+        "Δ_ASE at 15",
+        "Δ_ASE at 16",
+        "Δ_ASE at 17",
+        "Δ_PL",
+        "spin",
+    ):
+        assert any(n.startswith(start) for n in names), start
+    for r in rows:
+        assert set(r) >= {"observable", "paper", "value", "ci95", "tolerance", "unit", "pass"}
+    measured = [r for r in rows if r["kind"] == "measured"]
+    assert all(r["pass"] is True for r in measured), [
+        r["observable"] for r in measured if not r["pass"]
+    ]
+    assert pass_fraction(rows) == 1.0
+
+
+def test_delta_rows_are_percent_of_fractional_results(synth_results):
+    rows = summary_rows(synth_results)
+    r = _row(rows, "Δ_ASE at 16")
+    assert r["unit"] == "%"
+    assert r["value"] == pytest.approx(14.0)
+    assert r["ci95"] == pytest.approx([12.8, 15.2])
+
+
+def test_tolerance_edges_decide_pass_and_fail(synth_results, synth_decays):
+    res = copy.deepcopy(synth_results)
+    res["threshold_mJ_cm2"]["value"] = 14.8  # inside: 14.3 + 0.5
+    assert _row(summary_rows(res), "ASE threshold (L-L")["pass"] is True
+    res["threshold_mJ_cm2"]["value"] = 14.81
+    assert _row(summary_rows(res), "ASE threshold (L-L")["pass"] is False
+    res["slope_below_threshold"]["value"] = 2.0
+    rows = summary_rows(res, synth_decays)
+    assert verdict(_row(rows, "log-log slope")) == "FAIL"
+    assert pass_fraction(rows) == pytest.approx(10 / 12)  # threshold and slope fail
+
+
+def test_missing_quantities_are_not_available_and_count_as_failures(synth_results):
+    res = {k: v for k, v in synth_results.items() if k != "per_fluence"}
+    rows = summary_rows(res)  # no per-fluence results, no decays
+    for start in ("Δ_ASE at 15", "Δ_PL", "decay ratio"):
+        r = _row(rows, start)
+        assert r["value"] is None and r["pass"] is None and verdict(r) == "n/a"
+    assert pass_fraction(rows) == pytest.approx(7 / 12)
+
+
+def test_delta_pl_is_the_inverse_variance_mean_below_12(synth_results):
+    res = copy.deepcopy(synth_results)
+    for e in res["per_fluence"]:
+        f = e["fluence_mJ_cm2"]
+        # two groups below 12 with different widths; above 12 a huge value must be ignored
+        v, half = (0.02, 0.002) if f < 8 else (-0.01, 0.004)
+        if f >= 12:
+            v = 0.5
+        e["delta_pl"], e["delta_pl_ci95"] = v, [v - half, v + half]
+    below = [e["fluence_mJ_cm2"] for e in res["per_fluence"] if e["fluence_mJ_cm2"] < 12]
+    n1 = sum(1 for f in below if f < 8)
+    n2 = len(below) - n1
+    w1, w2 = n1 / 0.002**2, n2 / 0.004**2
+    expected = 100 * (w1 * 0.02 + w2 * -0.01) / (w1 + w2)
+    r = _row(summary_rows(res), "Δ_PL")
+    assert r["value"] == pytest.approx(expected)
+    half = 100 * 1.96 * math.sqrt(1 / ((w1 + w2) * 1.96**2))
+    assert r["ci95"] == pytest.approx([expected - half, expected + half])
+
+
+def test_decay_ratio_row_uses_1e_times(synth_results, synth_decays):
+    r = _row(summary_rows(synth_results, synth_decays), "decay ratio")
+    assert r["value"] == pytest.approx(0.4 / 6.0)
+    lo, hi = r["ci95"]
+    assert lo == pytest.approx(0.95 * 0.4 / (1.05 * 6.0)) and hi == pytest.approx(
+        1.05 * 0.4 / (0.95 * 6.0)
+    )
+    slow = copy.deepcopy(synth_decays)
+    slow["543"]["tau_ns"] = [2.5]
+    assert _row(summary_rows(synth_results, slow), "decay ratio")["pass"] is False
+
+
+def test_spin_relaxation_is_an_input_row_not_counted(synth_results):
+    rows = summary_rows(synth_results, spin_relaxation_ns=8.0)
+    r = _row(rows, "spin")
+    assert r["kind"] == "input" and r["pass"] is None and r["value"] == 8.0
+    assert "input, not measured" in r["note"]
+    assert verdict(r) == "input"
+    r = _row(summary_rows(synth_results), "spin")
+    assert r["value"] is None and "not measurable" in r["note"]
