@@ -1,1 +1,38 @@
-"""polase.fitting."""
+"""polase.fitting: batched Levenberg-Marquardt (least squares and Poisson MLE) for many small fits.
+
+Typical use::
+
+    from polase.fitting import curve_fit_batch, guess
+    p0 = guess("gaussian_offset", wavelength, spectra)            # (N, 4)
+    res = curve_fit_batch("gaussian_offset", wavelength, spectra, p0)
+    res.params, res.stderr, res.status
+
+See docs/fitting.md for the algorithm, objectives, statuses and models.
+"""
+
+from .core import curve_fit_batch
+from .guess import guess
+from .models import (
+    MODEL_NAMES,
+    Model,
+    band_sum_model,
+    fwhm_from_params,
+    get_model,
+    reconvolution_model,
+    voigt_fwhm,
+)
+from .result import BatchFitResult, FitStatus
+
+__all__ = [
+    "MODEL_NAMES",
+    "BatchFitResult",
+    "FitStatus",
+    "Model",
+    "band_sum_model",
+    "curve_fit_batch",
+    "fwhm_from_params",
+    "get_model",
+    "guess",
+    "reconvolution_model",
+    "voigt_fwhm",
+]

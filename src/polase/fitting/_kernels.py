@@ -1,0 +1,272 @@
+"""numba model kernels: value and analytic Jacobian of every compiled built-in model.
+
+All compiled models share one entry point, `eval_model(code, aux, x, p, f, J, want_jac)`,
+dispatching on an integer code; that keeps the LM kernel a single cached compilation
+(numba cannot cache kernels that take other jitted functions as arguments).
+
+``aux`` is a float64 array of model constants (number of components, band types, the IRF...).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# model codes
+GAUSSIAN = 0
+GAUSSIAN_OFFSET = 1
+LORENTZIAN = 2
+PSEUDO_VOIGT = 3
+EXPDECAY = 4  # aux = [n_exp]
+BAND_SUM = 5  # aux = [n_bands, type_0, ..., type_{n-1}, baseline(0 none, 1 constant, 2 linear)]
+RECONV = 6  # aux = [n_exp, period_ns (0: single shot), dt_ns, irf_0, ..., irf_{M-1}]
+
+_FOUR_LN2 = 4.0 * math.log(2.0)
+
+
+@njit(cache=True, inline="always")
+def _gauss_into(x, a, c, s, f, J, col, want_jac, add):
+    """amplitude * exp(-(x-c)^2 / (2 s^2)); Jacobian into columns col..col+2."""
+    inv_s = 1.0 / s
+    for k in range(x.size):
+        u = (x[k] - c) * inv_s
+        e = math.exp(-0.5 * u * u)
+        v = a * e
+        if add:
+            f[k] += v
+        else:
+            f[k] = v
+        if want_jac:
+            J[k, col] = e
+            J[k, col + 1] = v * u * inv_s
+            J[k, col + 2] = v * u * u * inv_s
+
+
+@njit(cache=True, inline="always")
+def _lorentz_into(x, a, c, g, f, J, col, want_jac, add):
+    """amplitude * g^2 / ((x-c)^2 + g^2) (peak height a, HWHM g)."""
+    g2 = g * g
+    for k in range(x.size):
+        d = x[k] - c
+        den = 1.0 / (d * d + g2)
+        l = g2 * den  # noqa: E741
+        v = a * l
+        if add:
+            f[k] += v
+        else:
+            f[k] = v
+        if want_jac:
+            J[k, col] = l
+            J[k, col + 1] = 2.0 * v * d * den
+            J[k, col + 2] = 2.0 * v * d * d * den / g
+
+
+@njit(cache=True, inline="always")
+def _pvoigt_into(x, a, c, w, eta, f, J, col, want_jac, add):
+    """amplitude * ((1-eta) G + eta L), both unit-peak with FWHM w."""
+    inv_w = 1.0 / w
+    for k in range(x.size):
+        d = x[k] - c
+        u = d * inv_w
+        u2 = u * u
+        gg = math.exp(-_FOUR_LN2 * u2)
+        den = 1.0 / (1.0 + 4.0 * u2)
+        ll = den
+        shape = (1.0 - eta) * gg + eta * ll
+        v = a * shape
+        if add:
+            f[k] += v
+        else:
+            f[k] = v
+        if want_jac:
+            # d/du of G = -2*4ln2*u G ; of L = -8 u L^2
+            dshape_du = (1.0 - eta) * (-2.0 * _FOUR_LN2 * u * gg) + eta * (-8.0 * u * ll * ll)
+            J[k, col] = shape
+            J[k, col + 1] = -a * dshape_du * inv_w  # du/dc = -1/w
+            J[k, col + 2] = -a * dshape_du * u * inv_w  # du/dw = -u/w
+            J[k, col + 3] = a * (ll - gg)
+
+
+@njit(cache=True)
+def _expdecay(x, p, n, f, J, want_jac):
+    off = p[2 * n]
+    for k in range(x.size):
+        f[k] = off
+    for i in range(n):
+        a = p[2 * i]
+        tau = p[2 * i + 1]
+        inv_t = 1.0 / tau
+        for k in range(x.size):
+            e = math.exp(-x[k] * inv_t)
+            f[k] += a * e
+            if want_jac:
+                J[k, 2 * i] = e
+                J[k, 2 * i + 1] = a * e * x[k] * inv_t * inv_t
+    if want_jac:
+        for k in range(x.size):
+            J[k, 2 * n] = 1.0
+
+
+@njit(cache=True)
+def _band_sum(x, p, aux, f, J, want_jac):
+    nb = int(aux[0])
+    baseline = int(aux[1 + nb])
+    for k in range(x.size):
+        f[k] = 0.0
+    col = 0
+    for b in range(nb):
+        t = int(aux[1 + b])
+        if t == GAUSSIAN:
+            _gauss_into(x, p[col], p[col + 1], p[col + 2], f, J, col, want_jac, True)
+            col += 3
+        elif t == LORENTZIAN:
+            _lorentz_into(x, p[col], p[col + 1], p[col + 2], f, J, col, want_jac, True)
+            col += 3
+        else:
+            _pvoigt_into(x, p[col], p[col + 1], p[col + 2], p[col + 3], f, J, col, want_jac, True)
+            col += 4
+    if baseline >= 1:
+        for k in range(x.size):
+            f[k] += p[col]
+            if want_jac:
+                J[k, col] = 1.0
+    if baseline == 2:
+        for k in range(x.size):
+            f[k] += p[col + 1] * x[k]
+            if want_jac:
+                J[k, col + 1] = x[k]
+
+
+@njit(cache=True)
+def _reconv(p, aux, f, J, want_jac):
+    """IRF-reconvolved multi-exponential decay with shift, background and scatter.
+
+    f_k = bg + sum_i a_i c_ik + scatter * F * irf_s[k], where irf_s is the unit-sum IRF shifted
+    by ``shift`` (linear interpolation), c_ik = sum_{j<=k} irf_s[j] q_i^(k-j) with
+    q_i = exp(-dt/tau_i) (recursion c_k = q c_{k-1} + irf_s[k]), plus the steady-state
+    carry-in from earlier pulses when a period is given, and F = sum_i a_i / (1 - q_i) is the
+    total fluorescence count per pulse.
+    """
+    n = int(aux[0])
+    period = aux[1]
+    dt = aux[2]
+    m = aux.size - 3
+    shift = p[2 * n]
+    bg = p[2 * n + 1]
+    scat = p[2 * n + 2]
+    irf_s = np.empty(m)
+    dirf = np.empty(m)
+    sft = shift / dt
+    for k in range(m):
+        u = k - sft
+        u0 = math.floor(u)
+        fr = u - u0
+        i0 = int(u0)
+        v0 = aux[3 + i0] if 0 <= i0 < m else 0.0
+        v1 = aux[3 + i0 + 1] if 0 <= i0 + 1 < m else 0.0
+        irf_s[k] = (1.0 - fr) * v0 + fr * v1
+        dirf[k] = -(v1 - v0) / dt  # d irf_s / d shift_ns
+    for k in range(m):
+        f[k] = bg
+        if want_jac:
+            J[k, 2 * n] = 0.0
+    ftot = 0.0
+    for i in range(n):
+        a = p[2 * i]
+        tau = p[2 * i + 1]
+        q = math.exp(-dt / tau)
+        dq = q * dt / (tau * tau)
+        c0 = 0.0
+        d0 = 0.0
+        s0 = 0.0
+        if period > 0.0:
+            # one pass to the end of the window gives the steady-state carry-in factor g
+            cf = 0.0
+            dcf = 0.0
+            scf = 0.0
+            for k in range(m):
+                dcf = dq * cf + q * dcf
+                cf = q * cf + irf_s[k]
+                scf = q * scf + dirf[k]
+            r = math.exp(-period / tau)
+            gap = period - m * dt
+            g = math.exp(-gap / tau) / (1.0 - r)
+            dg = g * (gap / (tau * tau) + r * period / (tau * tau) / (1.0 - r))
+            c0 = cf * g
+            d0 = dcf * g + cf * dg
+            s0 = scf * g
+        c = c0
+        dc = d0
+        sc = s0
+        for k in range(m):
+            dc = dq * c + q * dc
+            c = q * c + irf_s[k]
+            sc = q * sc + dirf[k]
+            f[k] += a * c
+            if want_jac:
+                J[k, 2 * i] = c
+                J[k, 2 * i + 1] = a * dc
+                J[k, 2 * n] += a * sc
+        inv1q = 1.0 / (1.0 - q)
+        ftot += a * inv1q
+        if want_jac and scat != 0.0:
+            dfa = inv1q
+            dft = a * dq * inv1q * inv1q
+            for k in range(m):
+                J[k, 2 * i] += scat * irf_s[k] * dfa
+                J[k, 2 * i + 1] += scat * irf_s[k] * dft
+    for k in range(m):
+        f[k] += scat * ftot * irf_s[k]
+        if want_jac:
+            J[k, 2 * n] += scat * ftot * dirf[k]
+            J[k, 2 * n + 1] = 1.0
+            J[k, 2 * n + 2] = ftot * irf_s[k]
+
+
+@njit(cache=True)
+def eval_model(code, aux, x, p, f, J, want_jac):
+    """Fill f (M,) and, when want_jac, J (M, P) for model `code` at parameters p (P,)."""
+    if code == GAUSSIAN:
+        _gauss_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
+    elif code == GAUSSIAN_OFFSET:
+        _gauss_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
+        for k in range(x.size):
+            f[k] += p[3]
+            if want_jac:
+                J[k, 3] = 1.0
+    elif code == LORENTZIAN:
+        _lorentz_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
+    elif code == PSEUDO_VOIGT:
+        _pvoigt_into(x, p[0], p[1], p[2], p[3], f, J, 0, want_jac, False)
+    elif code == EXPDECAY:
+        _expdecay(x, p, int(aux[0]), f, J, want_jac)
+    elif code == BAND_SUM:
+        _band_sum(x, p, aux, f, J, want_jac)
+    elif code == RECONV:
+        _reconv(p, aux, f, J, want_jac)
+
+
+@njit(cache=True, parallel=True)
+def eval_batch(code, aux, x, p, want_jac):
+    """Evaluate model `code` for every row of p (N, P); x is (1, M) shared or (N, M).
+
+    Returns f (N, M) and J (N, M, P) (J is (1, 1, P) when want_jac is False).
+    """
+    n = p.shape[0]
+    m = x.shape[1]
+    npar = p.shape[1]
+    f = np.empty((n, m))
+    if want_jac:
+        J = np.zeros((n, m, npar))
+    else:
+        J = np.zeros((1, 1, npar))
+    for i in prange(n):
+        xi = x[i] if x.shape[0] > 1 else x[0]
+        if want_jac:
+            eval_model(code, aux, xi, p[i], f[i], J[i], True)
+        else:
+            Jw = np.empty((m, npar))
+            eval_model(code, aux, xi, p[i], f[i], Jw, False)
+    return f, J

@@ -1,0 +1,434 @@
+"""Levenberg-Marquardt in numba: the per-fit pieces and the two drivers that use them.
+
+One algorithm, two drivers:
+
+* `fit_compiled` runs whole fits of a compiled built-in model, one fit per prange
+  iteration (no Python in the loop);
+* `propose_batch` / `update_batch` / `normal_batch` are the same per-fit steps applied to a
+  batch, for models that are Python callables evaluated on the whole batch at once.
+
+Algorithm (per fit): the objective is chi-square ``sum w (y - f)^2`` (loss 0) or the Poisson
+deviance ``2 sum w (f - y - y ln(f/y))`` (loss 1, Fisher scoring: normal equations with
+weights ``w / f``). The step solves ``(S A S + lam I) z = S g``, ``delta = S z``, with
+``A = J^T W J``, ``g = J^T W (y - f)`` and Marquardt scaling ``S = diag(D)^-1/2``, ``D`` the
+running maximum of ``diag(A)`` (MINPACK's choice: scale invariant). Damping follows Nielsen
+(1999). Box bounds: the trial point is projected on the box, parameters held at a bound by the
+gradient leave the free set for that step. Convergence (all relative): step ``|delta_i| <=
+xtol (|p_i| + xtol)`` for every free parameter, or an accepted step whose actual and predicted
+cost reductions are both ``<= ftol * cost``, or zero cost, or no free parameter (KKT point).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._kernels import eval_model
+
+# status codes, mirrored by polase.fitting.FitStatus
+CONVERGED = 0
+MAX_ITER = 1
+SINGULAR = 2
+NONFINITE_INPUT = 3
+INVALID_INPUT = 4
+
+LSQ = 0
+POISSON = 1
+
+#: floor of the model value in the Poisson Fisher weights 1/f [counts]
+FMIN = 1e-10
+LAM0 = 1e-3
+LAM_MIN = 1e-16
+LAM_MAX = 1e32
+#: scaled-Hessian pivots below this make the final covariance singular
+PIVOT_TOL = 1e-13
+
+
+@njit(cache=True)
+def objective(f, y, w, loss):
+    """Cost at model values f; +inf when the model is not admissible (NaN, Poisson f<=0)."""
+    c = 0.0
+    if loss == LSQ:
+        for k in range(f.size):
+            if w[k] != 0.0:
+                r = y[k] - f[k]
+                c += w[k] * r * r
+    else:
+        for k in range(f.size):
+            if w[k] != 0.0:
+                fk = f[k]
+                yk = y[k]
+                if fk > 0.0:
+                    if yk > 0.0:
+                        c += w[k] * (fk - yk - yk * math.log(fk / yk))
+                    else:
+                        c += w[k] * fk
+                elif not (fk == 0.0 and yk == 0.0):
+                    return np.inf
+        c *= 2.0
+    if not math.isfinite(c):
+        return np.inf
+    return c
+
+
+@njit(cache=True)
+def normal_eq(f, J, y, w, loss, A, g):
+    """A = J^T W J and g = J^T W (y - f); returns False if anything is not finite."""
+    npar = A.shape[0]
+    for a in range(npar):
+        g[a] = 0.0
+        for b in range(npar):
+            A[a, b] = 0.0
+    for k in range(f.size):
+        wk = w[k]
+        if wk == 0.0:
+            continue
+        if loss == POISSON:
+            wk = wk / max(f[k], FMIN)
+        r = y[k] - f[k]
+        for a in range(npar):
+            ja = J[k, a] * wk
+            g[a] += ja * r
+            for b in range(a + 1):
+                A[a, b] += ja * J[k, b]
+    ok = True
+    for a in range(npar):
+        if not math.isfinite(g[a]):
+            ok = False
+        for b in range(a + 1):
+            if not math.isfinite(A[a, b]):
+                ok = False
+            A[b, a] = A[a, b]
+    return ok
+
+
+@njit(cache=True)
+def _cholesky(M, n):
+    """In-place lower Cholesky of M[:n, :n]; returns the smallest pivot^2 (<= 0: failed)."""
+    minpiv = np.inf
+    for j in range(n):
+        s = M[j, j]
+        for k in range(j):
+            s -= M[j, k] * M[j, k]
+        if not (s > 0.0):
+            return -1.0
+        minpiv = min(minpiv, s)
+        d = math.sqrt(s)
+        M[j, j] = d
+        for i in range(j + 1, n):
+            t = M[i, j]
+            for k in range(j):
+                t -= M[i, k] * M[j, k]
+            M[i, j] = t / d
+    return minpiv
+
+
+@njit(cache=True)
+def _chol_solve(L, b, n):
+    for i in range(n):
+        t = b[i]
+        for k in range(i):
+            t -= L[i, k] * b[k]
+        b[i] = t / L[i, i]
+    for i in range(n - 1, -1, -1):
+        t = b[i]
+        for k in range(i + 1, n):
+            t -= L[k, i] * b[k]
+        b[i] = t / L[i, i]
+
+
+@njit(cache=True)
+def propose(A, g, D, lam, p, lo, hi, fixed, trial, work, idx, z):
+    """Damped step from p into `trial`; returns (code, predicted reduction, step is small).
+
+    code: 1 step proposed, 0 factorization failed (raise damping), 2 no free parameter.
+    """
+    npar = p.size
+    nf = 0
+    for i in range(npar):
+        if fixed[i]:
+            continue
+        if p[i] <= lo[i] and g[i] <= 0.0:
+            continue
+        if p[i] >= hi[i] and g[i] >= 0.0:
+            continue
+        idx[nf] = i
+        nf += 1
+    for i in range(npar):
+        trial[i] = p[i]
+    if nf == 0:
+        return 2, 0.0
+    for a in range(nf):
+        ia = idx[a]
+        sa = 1.0 / math.sqrt(D[ia])
+        z[a] = g[ia] * sa
+        for b in range(a + 1):
+            ib = idx[b]
+            work[a, b] = A[ia, ib] * sa / math.sqrt(D[ib])
+        work[a, a] += lam
+    if _cholesky(work, nf) <= 0.0:
+        return 0, 0.0
+    _chol_solve(work, z, nf)
+    for a in range(nf):
+        ia = idx[a]
+        t = p[ia] + z[a] / math.sqrt(D[ia])
+        if t < lo[ia]:
+            t = lo[ia]
+        elif t > hi[ia]:
+            t = hi[ia]
+        trial[ia] = t
+    # predicted reduction of the quadratic model for the projected step
+    pred = 0.0
+    for a in range(npar):
+        da = trial[a] - p[a]
+        if da == 0.0:
+            continue
+        pred += 2.0 * da * g[a]
+        for b in range(npar):
+            pred -= da * A[a, b] * (trial[b] - p[b])
+    return 1, pred
+
+
+@njit(cache=True)
+def step_small(p, trial, xtol):
+    for i in range(p.size):
+        if abs(trial[i] - p[i]) > xtol * (abs(p[i]) + xtol):
+            return False
+    return True
+
+
+@njit(cache=True)
+def judge(cost, ctrial, pred, small, lam, nu, ftol):
+    """Accept or reject a trial; returns (accepted, converged, lam, nu)."""
+    if ctrial < cost:
+        actual = cost - ctrial
+        if pred > 0.0:
+            rho = actual / pred
+            lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+        lam = max(lam, LAM_MIN)
+        conv = small or (actual <= ftol * cost and pred <= ftol * cost)
+        return True, conv, lam, 2.0
+    # no decrease: a step already below xtol cannot do better
+    return False, small, lam * nu, nu * 2.0
+
+
+@njit(cache=True)
+def update_scaling(A, D):
+    for i in range(D.size):
+        D[i] = max(D[i], A[i, i])
+        if not (D[i] > 0.0):
+            D[i] = 1.0
+
+
+@njit(cache=True)
+def covariance(A, fixed, cov, work, idx):
+    """cov = inv(A) over the non-fixed parameters (0 rows/columns for fixed); False if singular."""
+    npar = A.shape[0]
+    nf = 0
+    for i in range(npar):
+        for j in range(npar):
+            cov[i, j] = 0.0
+        if not fixed[i]:
+            idx[nf] = i
+            nf += 1
+    if nf == 0:
+        return True
+    for a in range(nf):
+        if not (A[idx[a], idx[a]] > 0.0):
+            for i in range(npar):
+                for j in range(npar):
+                    cov[i, j] = np.nan
+            return False
+    for a in range(nf):
+        sa = 1.0 / math.sqrt(A[idx[a], idx[a]])
+        for b in range(a + 1):
+            work[a, b] = A[idx[a], idx[b]] * sa / math.sqrt(A[idx[b], idx[b]])
+    piv = _cholesky(work, nf)
+    if piv <= PIVOT_TOL:
+        for i in range(npar):
+            for j in range(npar):
+                cov[i, j] = np.nan
+        return False
+    # columns of the inverse of the scaled matrix, then unscale
+    e = np.empty(nf)
+    for b in range(nf):
+        for a in range(nf):
+            e[a] = 0.0
+        e[b] = 1.0
+        _chol_solve(work, e, nf)
+        sb = 1.0 / math.sqrt(A[idx[b], idx[b]])
+        for a in range(nf):
+            sa = 1.0 / math.sqrt(A[idx[a], idx[a]])
+            cov[idx[a], idx[b]] = e[a] * sa * sb
+    return True
+
+
+@njit(cache=True)
+def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, cov):
+    """Fit one problem of compiled model `code` in place; returns (status, n_iter, cost)."""
+    m = y.size
+    npar = p.size
+    f = np.empty(m)
+    ft = np.empty(m)
+    J = np.zeros((m, npar))
+    Jt = np.zeros((m, npar))
+    A = np.empty((npar, npar))
+    g = np.empty(npar)
+    D = np.zeros(npar)
+    trial = np.empty(npar)
+    work = np.empty((npar, npar))
+    idx = np.empty(npar, dtype=np.int64)
+    z = np.empty(npar)
+
+    eval_model(code, aux, x, p, f, J, True)
+    cost = objective(f, y, w, loss)
+    if not math.isfinite(cost):
+        return INVALID_INPUT, 0, cost
+    if not normal_eq(f, J, y, w, loss, A, g):
+        return SINGULAR, 0, cost
+    update_scaling(A, D)
+    lam = LAM0
+    nu = 2.0
+    status = MAX_ITER
+    it = 0
+    while it < max_iter:
+        if cost == 0.0:
+            status = CONVERGED
+            break
+        res, pred = propose(A, g, D, lam, p, lo, hi, fixed, trial, work, idx, z)
+        if res == 2:
+            status = CONVERGED
+            break
+        it += 1
+        if res == 0:
+            lam *= nu
+            nu *= 2.0
+            if lam > LAM_MAX:
+                status = SINGULAR
+                break
+            continue
+        small = step_small(p, trial, xtol)
+        # the Jacobian costs little next to the exponentials, so take it with the trial
+        eval_model(code, aux, x, trial, ft, Jt, True)
+        ct = objective(ft, y, w, loss)
+        accepted, conv, lam, nu = judge(cost, ct, pred, small, lam, nu, ftol)
+        if accepted:
+            for i in range(npar):
+                p[i] = trial[i]
+            cost = ct
+            f, ft = ft, f
+            J, Jt = Jt, J
+            if not normal_eq(f, J, y, w, loss, A, g):
+                status = SINGULAR
+                break
+            update_scaling(A, D)
+        if conv:
+            status = CONVERGED
+            break
+        if lam > LAM_MAX:
+            status = CONVERGED if small else MAX_ITER
+            break
+    if not covariance(A, fixed, cov, work, idx):
+        if status == CONVERGED:
+            status = SINGULAR
+    return status, it, cost
+
+
+@njit(cache=True, parallel=True)
+def fit_compiled(
+    code,
+    aux,
+    x,
+    y,
+    w,
+    p,
+    lo,
+    hi,
+    fixed,
+    todo,
+    loss,
+    max_iter,
+    xtol,
+    ftol,
+    status,
+    n_iter,
+    cost,
+    cov,
+):
+    """Fit every row i with todo[i] (x, w, lo, hi, fixed have 1 or N rows); p is updated."""
+    n = y.shape[0]
+    for i in prange(n):
+        if not todo[i]:
+            continue
+        xi = x[i] if x.shape[0] > 1 else x[0]
+        wi = w[i] if w.shape[0] > 1 else w[0]
+        loi = lo[i] if lo.shape[0] > 1 else lo[0]
+        hii = hi[i] if hi.shape[0] > 1 else hi[0]
+        fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
+        s, it, c = fit_one(
+            code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, cov[i]
+        )
+        status[i] = s
+        n_iter[i] = it
+        cost[i] = c
+
+
+# ---- batched steps for Python-callable models -------------------------------------------
+
+
+@njit(cache=True, parallel=True)
+def objective_batch(f, y, w, rows, loss, out):
+    """out[j] = cost of fit rows[j] given model values f[j]."""
+    for j in prange(rows.size):
+        i = rows[j]
+        wi = w[i] if w.shape[0] > 1 else w[0]
+        out[j] = objective(f[j], y[i], wi, loss)
+
+
+@njit(cache=True, parallel=True)
+def normal_batch(f, J, y, w, rows, loss, A, g, D, ok):
+    """Normal equations of fits rows[j] from f[j], J[j] into A[i], g[i]; updates scaling D[i]."""
+    for j in prange(rows.size):
+        i = rows[j]
+        wi = w[i] if w.shape[0] > 1 else w[0]
+        ok[j] = normal_eq(f[j], J[j], y[i], wi, loss, A[i], g[i])
+        update_scaling(A[i], D[i])
+
+
+@njit(cache=True, parallel=True)
+def propose_batch(A, g, D, lam, p, lo, hi, fixed, rows, xtol, trial, res, pred, small):
+    npar = p.shape[1]
+    for j in prange(rows.size):
+        i = rows[j]
+        loi = lo[i] if lo.shape[0] > 1 else lo[0]
+        hii = hi[i] if hi.shape[0] > 1 else hi[0]
+        fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
+        work = np.empty((npar, npar))
+        idx = np.empty(npar, dtype=np.int64)
+        z = np.empty(npar)
+        r, pr = propose(A[i], g[i], D[i], lam[i], p[i], loi, hii, fxi, trial[j], work, idx, z)
+        res[j] = r
+        pred[j] = pr
+        small[j] = step_small(p[i], trial[j], xtol)
+
+
+@njit(cache=True)
+def judge_batch(cost, ctrial, pred, small, lam, nu, rows, ftol, accepted, conv):
+    for j in range(rows.size):
+        i = rows[j]
+        a, c, lam[i], nu[i] = judge(cost[i], ctrial[j], pred[j], small[j], lam[i], nu[i], ftol)
+        accepted[j] = a
+        conv[j] = c
+
+
+@njit(cache=True, parallel=True)
+def covariance_batch(A, fixed, rows, cov, ok):
+    npar = A.shape[1]
+    for j in prange(rows.size):
+        i = rows[j]
+        fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
+        work = np.empty((npar, npar))
+        idx = np.empty(npar, dtype=np.int64)
+        ok[j] = covariance(A[i], fxi, cov[i], work, idx)

@@ -1,0 +1,467 @@
+"""`curve_fit_batch`: input checks, chunking, and the two LM drivers."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import DataValidationError, FitError
+from . import _lm
+from .models import Model, get_model
+from .result import BatchFitResult, FitStatus
+
+#: working-memory budget per chunk (y, weights, Jacobians) [bytes]
+_CHUNK_BYTES = 64 * 2**20
+_LOSSES = {"lsq": _lm.LSQ, "poisson": _lm.POISSON}
+
+
+def _as_model(model, npar: int) -> Model:
+    if isinstance(model, (str, Model)):
+        return get_model(model)
+    if callable(model):
+        return Model(
+            model,
+            param_names=[f"p{j}" for j in range(npar)],
+            name=getattr(model, "__name__", "model"),
+        )
+    raise FitError(
+        f"model must be a built-in name, a Model or a callable, got {type(model).__name__}"
+    )
+
+
+def _per_fit(arr, n: int, width: int, what: str, dtype=float) -> np.ndarray:
+    """Broadcast a (width,) or (n, width) array to 2-D with 1 or n rows."""
+    a = np.asarray(arr, dtype=dtype)
+    if a.ndim == 0:
+        a = np.full((1, width), a.item(), dtype=dtype)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] not in (1, n):
+        raise DataValidationError(
+            f"{what} has shape {np.shape(arr)}; allowed: ({width},) shared or ({n}, {width}) per fit"
+        )
+    return np.ascontiguousarray(a)
+
+
+def _rows(a: np.ndarray, s: slice) -> np.ndarray:
+    return a if a.shape[0] == 1 else np.ascontiguousarray(a[s])
+
+
+def curve_fit_batch(
+    model: str | Model | Callable,
+    x,
+    y,
+    p0,
+    *,
+    weights=None,
+    loss: str = "lsq",
+    bounds=None,
+    fixed=None,
+    max_iter: int = 200,
+    xtol: float = 1e-10,
+    ftol: float = 1e-10,
+    nan_policy: str = "raise",
+    chunk_size: int | None = None,
+    progress: bool = False,
+) -> BatchFitResult:
+    """Fit N independent problems y_i(x) ~ model(x, p_i) by Levenberg-Marquardt.
+
+    Parameters
+    ----------
+    model
+        Built-in name (see `get_model`), a `Model`, or a vectorized callable
+        ``f(x, params) -> (N, M)`` (parameters named p0, p1, ...; finite-difference Jacobian).
+    x
+        Abscissa, (M,) shared by all fits or (N, M) per fit [units of the model's x].
+    y
+        Data, (N, M); a 1-D y is one fit (N = 1). For loss="poisson": counts >= 0.
+    p0
+        Starting values, (P,) for all fits or (N, P).
+    weights
+        Weights 1/sigma^2, (M,) or (N, M), >= 0 (0 drops a point). Giving weights makes the
+        covariance absolute (not rescaled by the reduced chi-square).
+    loss
+        "lsq": chi-square sum w (y - f)^2. "poisson": deviance 2 sum w (f - y - y ln(f/y))
+        (maximum likelihood for counts).
+    bounds
+        (lower, upper), each a scalar, (P,) or (N, P); use -inf/inf for no bound.
+        p0 must lie inside.
+    fixed
+        Boolean mask, (P,) or (N, P): True holds a parameter at its p0 value.
+    max_iter
+        Maximum number of LM steps tried per fit.
+    xtol, ftol
+        Relative step and relative cost-reduction tolerances.
+    nan_policy
+        "raise": non-finite y, x, weights or p0 raise `DataValidationError`.
+        "omit": non-finite points are dropped per fit; a fit left with no usable data gets
+        status NONFINITE_INPUT.
+    chunk_size
+        Fits per chunk (default: about 64 MiB of working memory per chunk).
+    progress
+        Print a line per chunk to stderr.
+
+    Returns
+    -------
+    BatchFitResult
+        Per-fit parameters, standard errors, covariance, cost, reduced chi-square, status,
+        iterations. A failed fit sets its status; it never stops the batch.
+
+    Raises
+    ------
+    DataValidationError
+        Shapes that do not match, non-finite input with nan_policy="raise", p0 outside the
+        bounds, lower > upper, negative weights or (Poisson) negative counts.
+    FitError
+        Unknown model, loss or option.
+    """
+    if loss not in _LOSSES:
+        raise FitError(f"loss must be one of {list(_LOSSES)}, got {loss!r}")
+    if nan_policy not in ("raise", "omit"):
+        raise FitError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
+        raise FitError(f"max_iter must be a positive integer, got {max_iter!r}")
+    for name, tol in (("xtol", xtol), ("ftol", ftol)):
+        if not (np.isfinite(tol) and tol >= 0):
+            raise FitError(f"{name} must be a finite number >= 0, got {tol!r}")
+
+    y = np.asarray(y)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2 or y.shape[1] == 0 or y.shape[0] == 0:
+        raise DataValidationError(f"y must be (N, M) or (M,) with M > 0, got shape {np.shape(y)}")
+    if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
+        raise DataValidationError(f"y must be real numbers, got dtype {y.dtype}")
+    n, m = y.shape
+
+    p0a = np.asarray(p0, dtype=float)
+    if p0a.ndim not in (1, 2) or p0a.shape[-1] == 0:
+        raise DataValidationError(f"p0 must be (P,) or (N, P), got shape {p0a.shape}")
+    mdl = _as_model(model, p0a.shape[-1])
+    npar = mdl.nparams
+    p = _per_fit(p0a, n, npar, f"p0 (model {mdl.name!r} has {npar} parameters {mdl.param_names})")
+    p = np.array(np.broadcast_to(p, (n, npar)), dtype=float)  # own copy, updated in place
+
+    xa = np.asarray(x, dtype=float)
+    if xa.ndim == 1 and xa.shape[0] == m:
+        x_shared = True
+        x2 = np.ascontiguousarray(xa[None, :])
+    elif xa.ndim == 2 and xa.shape == (n, m):
+        x_shared = False
+        x2 = np.ascontiguousarray(xa)
+    elif xa.ndim == 2 and xa.shape == (1, m):
+        x_shared = True
+        x2 = np.ascontiguousarray(xa)
+    else:
+        raise DataValidationError(
+            f"x has shape {xa.shape}; y is {y.shape}: allowed x shapes ({m},) or ({n}, {m})"
+        )
+    mdl.check_x(x2)
+
+    if weights is None:
+        w = np.ones((1, m))
+    else:
+        w = _per_fit(weights, n, m, f"weights (y is {y.shape})")
+        if np.any(w < 0):
+            raise DataValidationError("weights must be >= 0 (they are 1/sigma^2)")
+
+    if bounds is None:
+        lo = np.full((1, npar), -np.inf)
+        hi = np.full((1, npar), np.inf)
+    else:
+        try:
+            blo, bhi = bounds
+        except (TypeError, ValueError):
+            raise DataValidationError("bounds must be a pair (lower, upper)") from None
+        lo = _per_fit(blo, n, npar, "lower bounds")
+        hi = _per_fit(bhi, n, npar, "upper bounds")
+        if np.any(np.isnan(lo)) or np.any(np.isnan(hi)):
+            raise DataValidationError("bounds must not be NaN (use -inf/inf for no bound)")
+        if np.any(lo > hi):
+            i, j = np.argwhere(np.broadcast_to(lo > hi, (max(lo.shape[0], hi.shape[0]), npar)))[0]
+            raise DataValidationError(
+                f"lower bound > upper bound for parameter {mdl.param_names[j]!r} (fit {i})"
+            )
+    if fixed is None:
+        fx = np.zeros((1, npar), dtype=np.bool_)
+    else:
+        fx = _per_fit(fixed, n, npar, "fixed mask", dtype=np.bool_)
+
+    finite_p = np.isfinite(p).all(axis=1)
+    if nan_policy == "raise":
+        if not finite_p.all():
+            raise DataValidationError(
+                f"p0 is not finite for fit {int(np.argmin(finite_p))} (nan_policy='raise')"
+            )
+        if not np.isfinite(x2).all():
+            raise DataValidationError(
+                "x has non-finite values (nan_policy='raise'; use 'omit' to drop them)"
+            )
+        if weights is not None and not np.isfinite(w).all():
+            raise DataValidationError("weights have non-finite values (nan_policy='raise')")
+    with np.errstate(invalid="ignore"):
+        outside = ((p < lo) | (p > hi)) & finite_p[:, None]
+    if outside.any():
+        i, j = np.argwhere(outside)[0]
+        raise DataValidationError(
+            f"p0 outside bounds in {int(outside.any(axis=1).sum())} fit(s), first fit {i} parameter "
+            f"{mdl.param_names[j]!r}: {p[i, j]!r} not in [{lo[min(i, lo.shape[0] - 1), j]}, "
+            f"{hi[min(i, hi.shape[0] - 1), j]}]"
+        )
+
+    loss_code = _LOSSES[loss]
+    if chunk_size is None:
+        per_fit = m * 8 * (4 if mdl.compiled else 4 + 3 * npar)
+        chunk_size = max(1, min(n, _CHUNK_BYTES // per_fit))
+    chunk_size = int(chunk_size)
+    if chunk_size < 1:
+        raise FitError(f"chunk_size must be >= 1, got {chunk_size}")
+
+    status = np.full(n, FitStatus.MAX_ITER, dtype=np.int8)
+    n_iter = np.zeros(n, dtype=np.int32)
+    cost = np.full(n, np.nan)
+    cov = np.full((n, npar, npar), np.nan)
+    nfree = np.zeros(n, dtype=np.int32)
+    t0 = time.perf_counter()
+    for start in range(0, n, chunk_size):
+        s = slice(start, min(n, start + chunk_size))
+        _fit_chunk(
+            mdl, x2, x_shared, y, w, p, lo, hi, fx, s, loss_code, nan_policy, int(max_iter), float(xtol),
+            float(ftol), status, n_iter, cost, cov, nfree, finite_p,
+        )  # fmt: skip
+        if progress:
+            print(
+                f"curve_fit_batch: {s.stop}/{n} fits, {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+            )
+
+    bad = (status == FitStatus.NONFINITE_INPUT) | (status == FitStatus.INVALID_INPUT)
+    p[bad] = np.nan
+    cost[bad] = np.nan
+    cov[bad] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        redchi = np.where(nfree > 0, cost / np.maximum(nfree, 1), np.nan)
+        if loss == "lsq" and weights is None:
+            cov *= redchi[:, None, None]
+        stderr = np.sqrt(np.diagonal(cov, axis1=1, axis2=2)).copy()
+    return BatchFitResult(
+        params=p, stderr=stderr, cov=cov, cost=cost, redchi=redchi, status=status, n_iter=n_iter,
+        nfree=nfree, param_names=list(mdl.param_names), loss=loss, model_name=mdl.name,
+    )  # fmt: skip
+
+
+def _fit_chunk(
+    mdl, x2, x_shared, y, w, p, lo, hi, fx, s, loss, nan_policy, max_iter, xtol, ftol,
+    status, n_iter, cost, cov, nfree, finite_p,
+):  # fmt: skip
+    yc = np.ascontiguousarray(y[s], dtype=float)
+    nc = yc.shape[0]
+    xc = x2 if x_shared else x2[s]
+    wc = _rows(w, s)
+    ok_pts = np.isfinite(yc)
+    if not x_shared:
+        ok_pts &= np.isfinite(xc)
+    else:
+        ok_pts &= np.isfinite(xc)
+    if wc.shape[0] > 1 or not np.isfinite(wc).all():
+        ok_pts &= np.isfinite(wc)
+    if not ok_pts.all():
+        if nan_policy == "raise":
+            i, k = np.argwhere(~ok_pts)[0]
+            raise DataValidationError(
+                f"non-finite data in fit {s.start + i} at point {k} (y={yc[i, k]!r}); "
+                "nan_policy='raise' (use 'omit' to drop such points)"
+            )
+        wc = np.where(ok_pts, np.broadcast_to(wc, yc.shape), 0.0)
+        wc = np.ascontiguousarray(wc)
+        yc = np.where(ok_pts, yc, 0.0)
+        if not x_shared:
+            xc = np.ascontiguousarray(
+                np.where(ok_pts, xc, np.nanmean(np.where(np.isfinite(xc), xc, np.nan)))
+            )
+    if loss == _lm.POISSON and np.any(yc < 0):
+        i, k = np.argwhere(yc < 0)[0]
+        raise DataValidationError(
+            f"loss='poisson' needs counts >= 0; fit {s.start + i} point {k} has {yc[i, k]!r}"
+        )
+    used = np.broadcast_to(wc > 0, yc.shape)
+    n_valid = used.sum(axis=1)
+    fxc = np.broadcast_to(_rows(fx, s), (nc, fx.shape[1]))
+    nfree[s] = n_valid - (~fxc).sum(axis=1)
+    st = status[s]
+    fin = finite_p[s]
+    st[~fin] = FitStatus.NONFINITE_INPUT
+    st[fin & (n_valid == 0)] = FitStatus.NONFINITE_INPUT
+    st[fin & (n_valid > 0) & (nfree[s] < 0)] = FitStatus.INVALID_INPUT
+    if loss == _lm.POISSON:
+        empty = (np.where(used, yc, 0.0).sum(axis=1) == 0) & (n_valid > 0)
+        st[fin & empty] = FitStatus.INVALID_INPUT
+    todo = st == FitStatus.MAX_ITER
+    status[s] = st
+    pc = np.ascontiguousarray(p[s])
+    loc, hic, fxr = _rows(lo, s), _rows(hi, s), np.ascontiguousarray(_rows(fx, s))
+    stc = status[s].copy()
+    itc = np.zeros(nc, dtype=np.int32)
+    cc = np.full(nc, np.nan)
+    covc = np.full((nc, p.shape[1], p.shape[1]), np.nan)
+    if todo.any():
+        if mdl.compiled:
+            _lm.fit_compiled(
+                mdl.code, mdl.aux, xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol,
+                stc, itc, cc, covc,
+            )  # fmt: skip
+        else:
+            _fit_python(
+                mdl,
+                xc,
+                x_shared,
+                yc,
+                wc,
+                pc,
+                loc,
+                hic,
+                fxr,
+                todo,
+                loss,
+                max_iter,
+                xtol,
+                ftol,
+                stc,
+                itc,
+                cc,
+                covc,
+            )
+    p[s] = pc
+    status[s] = stc
+    n_iter[s] = itc
+    cost[s] = cc
+    cov[s] = covc
+
+
+def _eval(mdl: Model, x, params, n_expected: int, m: int, jac: bool, free=None):
+    with np.errstate(all="ignore"):
+        f = np.asarray(mdl.func(x, params), dtype=float) if mdl.func is not None else mdl(x, params)
+        if f.shape != (n_expected, m):
+            if f.size == n_expected * m:
+                f = f.reshape(n_expected, m)
+            else:
+                raise FitError(
+                    f"model {mdl.name!r} returned shape {f.shape} for {n_expected} parameter rows; "
+                    f"expected ({n_expected}, {m})"
+                )
+        J = mdl.jacobian(x, params, free) if jac else None
+    if J is not None and J.shape != (n_expected, m, params.shape[1]):
+        raise FitError(
+            f"Jacobian of {mdl.name!r} has shape {J.shape}, expected {(n_expected, m, params.shape[1])}"
+        )
+    return np.ascontiguousarray(f), (None if J is None else np.ascontiguousarray(J))
+
+
+def _fit_python(
+    mdl,
+    xc,
+    x_shared,
+    y,
+    w,
+    p,
+    lo,
+    hi,
+    fx,
+    todo,
+    loss,
+    max_iter,
+    xtol,
+    ftol,
+    status,
+    n_iter,
+    cost,
+    cov,
+):
+    """Batched LM for Python-callable models: same per-fit steps as the compiled kernel."""
+    n, npar = p.shape
+    m = y.shape[1]
+    xarg = (lambda r: xc[0]) if x_shared else (lambda r: xc[r])
+    free_all = ~fx
+
+    def freem(r):
+        return free_all if free_all.shape[0] == 1 else free_all[r]
+
+    A = np.zeros((n, npar, npar))
+    g = np.zeros((n, npar))
+    D = np.zeros((n, npar))
+    lam = np.full(n, _lm.LAM0)
+    nu = np.full(n, 2.0)
+    has_A = np.zeros(n, dtype=np.bool_)
+
+    rows = np.flatnonzero(todo)
+    f, J = _eval(mdl, xarg(rows), p[rows], rows.size, m, True, freem(rows))
+    c0 = np.empty(rows.size)
+    _lm.objective_batch(f, y, w, rows, loss, c0)
+    cost[rows] = c0
+    inval = ~np.isfinite(c0)
+    status[rows[inval]] = _lm.INVALID_INPUT
+    keep = ~inval
+    rows, f, J = rows[keep], f[keep], J[keep]
+    ok = np.empty(rows.size, dtype=np.bool_)
+    _lm.normal_batch(f, J, y, w, rows, loss, A, g, D, ok)
+    has_A[rows] = True
+    status[rows[~ok]] = _lm.SINGULAR
+    active = rows[ok]
+    while active.size:
+        done = cost[active] == 0.0
+        status[active[done]] = _lm.CONVERGED
+        active = active[~done]
+        if not active.size:
+            break
+        na = active.size
+        trial = np.empty((na, npar))
+        res = np.empty(na, dtype=np.int64)
+        pred = np.empty(na)
+        small = np.empty(na, dtype=np.bool_)
+        _lm.propose_batch(A, g, D, lam, p, lo, hi, fx, active, xtol, trial, res, pred, small)
+        nofree = res == 2
+        status[active[nofree]] = _lm.CONVERGED
+        n_iter[active[~nofree]] += 1
+        failed = active[res == 0]
+        lam[failed] *= nu[failed]
+        nu[failed] *= 2.0
+        sing = failed[lam[failed] > _lm.LAM_MAX]
+        status[sing] = _lm.SINGULAR
+        go_sel = res == 1
+        go = active[go_sel]
+        still = np.ones(n, dtype=np.bool_)
+        still[active[nofree]] = False
+        still[sing] = False
+        if go.size:
+            tr = np.ascontiguousarray(trial[go_sel])
+            ft, _ = _eval(mdl, xarg(go), tr, go.size, m, False)
+            ct = np.empty(go.size)
+            _lm.objective_batch(ft, y, w, go, loss, ct)
+            acc = np.empty(go.size, dtype=np.bool_)
+            conv = np.empty(go.size, dtype=np.bool_)
+            _lm.judge_batch(cost, ct, pred[go_sel], small[go_sel], lam, nu, go, ftol, acc, conv)
+            ga = go[acc]
+            if ga.size:
+                p[ga] = tr[acc]
+                cost[ga] = ct[acc]
+                f2, J2 = _eval(mdl, xarg(ga), p[ga], ga.size, m, True, freem(ga))
+                ok2 = np.empty(ga.size, dtype=np.bool_)
+                _lm.normal_batch(f2, J2, y, w, ga, loss, A, g, D, ok2)
+                status[ga[~ok2]] = _lm.SINGULAR
+                still[ga[~ok2]] = False
+                conv[acc] &= ok2
+            gc = go[conv]
+            status[gc] = _lm.CONVERGED
+            still[gc] = False
+            big = go[(lam[go] > _lm.LAM_MAX) & ~conv]
+            status[big] = np.where(small[go_sel][np.isin(go, big)], _lm.CONVERGED, _lm.MAX_ITER)
+            still[big] = False
+        active = active[still[active] & (n_iter[active] < max_iter)]
+    rows = np.flatnonzero(has_A)
+    okc = np.empty(rows.size, dtype=np.bool_)
+    _lm.covariance_batch(A, fx, rows, cov, okc)
+    sing = rows[~okc & (status[rows] == _lm.CONVERGED)]
+    status[sing] = _lm.SINGULAR
