@@ -11,6 +11,7 @@ from polase.instruments.spectrometer import (
     SpectrometerConfig,
     measure_spectrum,
     pixel_edges,
+    pixel_gain,
     pixel_wavelengths,
     slit_function,
 )
@@ -278,3 +279,22 @@ def test_bad_inputs():
         measure_spectrum([500.0, 501.0], [1.0, 1.0, 1.0], config)
     with pytest.raises(DataValidationError, match="NaN"):
         measure_spectrum([500.0, 501.0], [1.0, np.nan], config)
+
+
+def test_response_table_scales_pixels():
+    table = ([400.0, 600.0], [2.0, 1.0])  # sensitivity falling linearly with wavelength
+    config = _small(response_table=table)
+    flat = _small()
+    gain = pixel_gain(config)
+    wl = pixel_wavelengths(config)
+    np.testing.assert_allclose(
+        gain, flat.counts_per_photon * (2.0 - (wl - 400.0) / 200.0), rtol=1e-12
+    )
+    x = np.linspace(480.0, 560.0, 161)
+    spec = np.full(x.size, 1.0e6)
+    a = _signal(measure_spectrum(x, spec, config, noise=False), config)
+    b = _signal(measure_spectrum(x, spec, flat, noise=False), flat)
+    np.testing.assert_allclose(a, b * gain / flat.counts_per_photon, rtol=1e-12)
+    with pytest.raises(ConfigError) as err:
+        _small(response_table=([400.0, 600.0], [1.0, -1.0]))
+    assert err.value.key == "response_table"

@@ -39,6 +39,7 @@ __all__ = [
     "SpectrometerConfig",
     "measure_spectrum",
     "pixel_edges",
+    "pixel_gain",
     "pixel_wavelengths",
     "response_matrix",
     "slit_function",
@@ -90,7 +91,11 @@ class SpectrometerConfig:
         integration time). [counts]
     counts_per_photon : float
         Counts per photon at the entrance slit (throughput x quantum efficiency x
-        ADC gain), wavelength-independent. [counts/photon]
+        ADC gain). [counts/photon]
+    response_table : tuple of two array_like, optional
+        Relative spectral sensitivity ``(wavelength_nm, relative_response)`` that
+        multiplies `counts_per_photon` at each pixel centre (linear interpolation,
+        end values held outside); None: wavelength-independent. [nm, 1]
     counts_per_electron : float
         ADC gain: counts per photoelectron; sets the shot noise (variance of the signal
         is ``counts_per_electron`` x signal counts). [counts/electron]
@@ -114,6 +119,7 @@ class SpectrometerConfig:
     read_noise_counts: float = 50.0
     electronic_offset_counts: float = 1000.0
     counts_per_photon: float = 1.0 / 41.0
+    response_table: tuple | None = field(default=None, compare=False)
     counts_per_electron: float = 65535.0 / 160000.0
     saturation_counts: float = 65535.0
     nonlinearity: float = 0.0
@@ -145,6 +151,8 @@ class SpectrometerConfig:
         check_number("electronic_offset_counts", self.electronic_offset_counts, nonnegative=True)
         check_number("counts_per_photon", self.counts_per_photon, positive=True)
         check_number("counts_per_electron", self.counts_per_electron, positive=True)
+        if self.response_table is not None:
+            object.__setattr__(self, "response_table", _check_response_table(self.response_table))
         check_number("saturation_counts", self.saturation_counts, positive=True)
         if not self.saturation_counts > self.electronic_offset_counts:
             raise ConfigError(
@@ -210,6 +218,44 @@ def _check_slit_table(table) -> tuple[np.ndarray, np.ndarray]:
     if not np.trapezoid(values, offsets) > 0:
         raise ConfigError("slit_table", "relative_response has zero area")
     return readonly(offsets), readonly(values)
+
+
+def _check_response_table(table) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        wl, rel = table
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "response_table", "must be a pair (wavelength_nm, relative_response) of 1-D arrays"
+        ) from None
+    try:
+        wl = check_axis("response_table wavelength_nm", wl)
+    except DataValidationError as exc:
+        raise ConfigError("response_table", str(exc)) from None
+    rel = np.asarray(rel, dtype=float)
+    if rel.shape != wl.shape:
+        raise ConfigError(
+            "response_table",
+            f"wavelength_nm and relative_response differ in shape: {wl.shape} vs {rel.shape}",
+        )
+    if not np.all(np.isfinite(rel)) or np.any(rel < 0):
+        raise ConfigError("response_table", "relative_response must be finite and >= 0")
+    return readonly(wl), readonly(rel)
+
+
+def pixel_gain(config: SpectrometerConfig | None = None) -> np.ndarray:
+    """Counts per photon at every pixel (`counts_per_photon` x relative response).
+
+    Returns
+    -------
+    ndarray, shape (n_pixels,)
+        Sensitivity of each pixel. [counts/photon]
+    """
+    config = config or SpectrometerConfig()
+    gain = np.full(config.n_pixels, float(config.counts_per_photon))
+    if config.response_table is not None:
+        wl, rel = config.response_table
+        gain *= np.interp(pixel_wavelengths(config), wl, rel)
+    return gain
 
 
 def pixel_wavelengths(config: SpectrometerConfig | None = None) -> np.ndarray:
@@ -452,7 +498,8 @@ def measure_spectrum(
 
     Notes
     -----
-    With zero nonlinearity and no saturation, ``sum(expected - offset - dark)`` over
+    With zero nonlinearity, no saturation and no `response_table`,
+    ``sum(expected - offset - dark)`` over
     pixels equals the integral of the input spectrum times integration time times
     ``counts_per_photon`` (photon conservation), up to slit tails beyond the detector.
     """
@@ -464,7 +511,7 @@ def measure_spectrum(
     flat = spec.reshape(-1, x.size)
     photons_per_s = np.asarray((mat @ flat.T).T).reshape(*batch, config.n_pixels)
     t = config.integration_time_s
-    linear = photons_per_s * t * config.counts_per_photon + config.dark_counts_per_s * t
+    linear = photons_per_s * t * pixel_gain(config) + config.dark_counts_per_s * t
     full = config.full_well_counts
     expected = np.clip(
         _nonlinear(linear, config) + config.electronic_offset_counts, 0.0, config.saturation_counts
