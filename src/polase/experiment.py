@@ -1,0 +1,397 @@
+"""The simulated experiment: configuration -> measurement Dataset (docs/data-model.md).
+
+`forward` runs the physics only (noiseless emission at the detector, model grids) and is
+what global fits call many times; `simulate` adds the pump sweep order and laser drift,
+the spectrometer, the TCSPC and the excitation spectrum, and assembles the Dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from . import __version__
+from .config import SimulationConfig, load_config, model_wavelengths
+from .constants import HC_EV_NM
+from .errors import ConfigError
+from .optics.jones import pump_polarization
+from .optics.pump import spot_profile
+from .physics import ase as _ase
+from .physics.gain import escape_fraction, gain_cross_section, lineshape_per_nm, urbach_absorption
+from .physics.generation import initial_density, multiphoton_coefficient
+from .physics.kinetics import initial_spin_densities
+from .physics.mechanisms import parse_mechanism
+
+
+def _as_config(config) -> SimulationConfig:
+    return config if isinstance(config, SimulationConfig) else load_config(config)
+
+
+def emission_center_ev(material: dict) -> float:
+    """Centre of the spontaneous lineshape, E_g - E_b - Stokes shift. [eV]"""
+    return material["edge_energy_ev"] - material["exciton_binding_ev"] - material["stokes_shift_ev"]
+
+
+def absorption_per_cm(wavelength_nm, material: dict):
+    """Absorption coefficient of the material (Urbach model). [1/cm] (wavelength in [nm])."""
+    return urbach_absorption(
+        wavelength_nm,
+        material["alpha0_per_cm"],
+        material["edge_energy_ev"],
+        material["urbach_energy_ev"],
+    )
+
+
+def build_model(config) -> tuple[_ase.ModelArrays, np.ndarray]:
+    """Model arrays of a configuration and the cell centres along the rod. [um]"""
+    cfg = _as_config(config)
+    mat, smp, num, mech = cfg["material"], cfg["sample"], cfg["numerics"], cfg["mechanism"]
+    active = parse_mechanism(mech["name"])
+    lam = model_wavelengths(cfg)
+    lsh = lineshape_per_nm(lam, emission_center_ev(mat), mat["pl_fwhm_ev"])
+    sigma = gain_cross_section(lam, lsh, mat["k_rad"], mat["refractive_index"], mat["gain_scale"])
+    alpha_abs = absorption_per_cm(lam, mat)
+    thickness_cm = smp["rod_thickness_um"] * 1e-4
+    n_x = int(num["n_cells"])
+    length_um = smp["rod_length_um"]
+    x_um = (np.arange(n_x) + 0.5) * length_um / n_x - 0.5 * length_um
+    oo = mech["orbit_orbit"]
+    m = _ase.ModelArrays(
+        wavelength_nm=lam,
+        sigma_cm2=sigma,
+        alpha_per_cm=alpha_abs + smp["internal_loss_per_cm"],
+        lineshape_nm=lsh,
+        escape=escape_fraction(alpha_abs, thickness_cm),
+        dx_cm=length_um * 1e-4 / n_x,
+        confinement=smp["confinement"],
+        area_cm2=smp["rod_width_um"] * smp["rod_thickness_um"] * 1e-8,
+        beta_sp=smp["beta_sp"],
+        k_rad=mat["k_rad"],
+        k_nr=mat["k_nr"],
+        k2=mat["k2"],
+        k3=mat["k3"],
+        tau_s=mat["tau_s"],
+        kappa=oo["kappa"] if "orbit_orbit" in active else 0.0,
+        n_c=max(oo["coherence_density_cm3"], 1.0),
+        n_channels=2 if "spin_channel" in active else 1,
+        selectivity=mech["spin_channel"]["selectivity"],
+        collect_pl=smp["collection_pl"],
+        collect_ase=smp["collection_ase"],
+        detection_nm=np.asarray(cfg["sweep"]["detection_wavelength"], dtype=float),
+        t_end_s=num["t_end_ns"] * 1e-9,
+        dt_bin_s=num["time_bin_ns"] * 1e-9,
+        rtol=num["rtol"],
+        atol_rel=num["atol_rel"],
+        max_step_s=num["max_step_ns"] * 1e-9,
+    )
+    return m, x_um
+
+
+def initial_densities(config, fluence, qwp_angle):
+    """Initial spin densities in every cell for every (fluence, plate angle).
+
+    Returns
+    -------
+    n_up, n_down : ndarray, shape (F, A, X)
+        [cm^-3]
+    docp : ndarray, shape (A,)
+        [1]
+    intensity : ndarray, shape (A,)
+        Relative pump intensity after the plate. [1]
+    """
+    cfg = _as_config(config)
+    f = np.atleast_1d(np.asarray(fluence, dtype=float))
+    if f.ndim != 1 or np.any(~np.isfinite(f)) or np.any(f <= 0):
+        raise ConfigError(
+            "sweep.fluence", f"must be finite and > 0 [mJ/cm2], got {np.asarray(fluence).tolist()}"
+        )
+    pol, mat, pump = cfg["polarization"], cfg["material"], cfg["pump"]
+    intensity, docp = pump_polarization(
+        qwp_angle,
+        pol["polarizer_angle_deg"],
+        pol["retardance_deg"],
+        pol["retardance_error_deg"],
+        pol["diattenuation"],
+    )
+    _, x_um = build_model(cfg)
+    prof = spot_profile(x_um, pump["spot_diameter_um"], pump["profile"])
+    m_order = float(mat["multiphoton_order"])
+    beta_si = mat["beta"] * (1e-9) ** (m_order - 1.0)  # cm/GW -> cm/W (m = 2), general m
+    active = parse_mechanism(cfg["mechanism"]["name"])
+    dich = cfg["mechanism"]["dichroism"]
+    delta = dich["delta"] if "dichroism" in active else 0.0
+    beta = multiphoton_coefficient(beta_si, docp, delta, dich["form"])  # (A,)
+    local_f = f[:, None, None] * intensity[None, :, None] * prof[None, None, :]
+    n0 = initial_density(
+        local_f,
+        beta[None, :, None],
+        m_order,
+        pump["pulse_fwhm_fs"],
+        pump["wavelength_nm"],
+        cfg["sample"]["rod_thickness_um"] * 1e-4,
+        pump["depletion"],
+    )
+    n_up, n_down = initial_spin_densities(n0, docp[None, :, None], mat["orientation_efficiency"])
+    return n_up, n_down, docp, intensity
+
+
+def forward(
+    config, fluence, qwp_angle, solver: str | None = None, progress: Callable | None = None
+) -> dict:
+    """Noiseless emission at the detector for every (fluence, plate angle); no instruments.
+
+    Parameters
+    ----------
+    config
+        Anything `load_config` accepts.
+    fluence : array_like, shape (F,)
+        Peak pump fluences. [mJ/cm2]
+    qwp_angle : array_like, shape (A,)
+        Quarter-wave-plate angles. [deg]
+    solver
+        "fast" or "reference"; default from ``config["numerics"]["solver"]``.
+    progress
+        Optional callable(done, total) called after each chunk of fluences.
+
+    Returns
+    -------
+    dict
+        wavelength (W,) [nm]; emission (F, A, W) detected photons per pulse per nm;
+        spontaneous, ase (F, A, W) its two parts [photons/nm]; time (T,) [ns];
+        detection_wavelength (D,) [nm]; emission_t (F, A, D, T) detected emission rate at the
+        detection wavelengths [photons/nm/ns]; docp (A,); intensity (A,); n0_peak (F, A)
+        [cm^-3]; excitations, spontaneous_photons, ase_photons, n_steps (F, A).
+    """
+    cfg = _as_config(config)
+    solver = solver or cfg["numerics"]["solver"]
+    model, _ = build_model(cfg)
+    n_up, n_down, docp, intensity = initial_densities(cfg, fluence, qwp_angle)
+    n_f, n_a, n_x = n_up.shape
+    chunk = n_f if progress is None else max(1, min(4, n_f))
+    parts = []
+    for start in range(0, n_f, chunk):
+        sl = slice(start, start + chunk)
+        k = n_up[sl].shape[0]
+        parts.append(
+            _ase.solve(n_up[sl].reshape(-1, n_x), n_down[sl].reshape(-1, n_x), model, solver)
+        )
+        if progress is not None:
+            progress(start + k, n_f)
+    res = {key: np.concatenate([p[key] for p in parts]) for key in parts[0] if key != "time_ns"}
+    shape = (n_f, n_a)
+    out = {
+        "wavelength": model.wavelength_nm.copy(),
+        "spontaneous": res["pl"].reshape(*shape, -1),
+        "ase": res["ase"].reshape(*shape, -1),
+        "time": parts[0]["time_ns"],
+        "detection_wavelength": model.detection_nm.copy(),
+        "emission_t": res["decay"].reshape(*shape, *res["decay"].shape[1:]),
+        "docp": docp + 0.0,
+        "intensity": intensity,
+        "n0_peak": (n_up + n_down).max(axis=2),
+    }
+    out["emission"] = out["spontaneous"] + out["ase"]
+    for key in ("excitations", "spontaneous_photons", "ase_photons", "n_steps"):
+        out[key] = res[key].reshape(shape)
+    return out
+
+
+def polarization_labels(qwp_angle) -> list[str]:
+    """ "linear" (0 deg), "circular" (45 deg), else "qwp_<angle>deg"."""
+    out = []
+    for a in np.atleast_1d(qwp_angle):
+        a = float(a)
+        if a == 0.0:
+            out.append("linear")
+        elif a == 45.0:
+            out.append("circular")
+        else:
+            out.append(f"qwp_{a:g}deg")
+    if len(set(out)) != len(out):
+        raise ConfigError(
+            "sweep.qwp_angle", f"angles must be distinct, got {list(np.atleast_1d(qwp_angle))}"
+        )
+    return out
+
+
+def acquisition_order(n_f: int, n_a: int, n_r: int, switching: str = "alternating") -> np.ndarray:
+    """Acquisition index of each (fluence, polarization, repeat) spectrum.
+
+    "alternating": at each fluence, repeat r is taken for every polarization in turn
+    (L, C, L, C, ...); "blocked": all repeats of one polarization, then the next.
+    """
+    f, a, r = np.meshgrid(np.arange(n_f), np.arange(n_a), np.arange(n_r), indexing="ij")
+    if switching == "alternating":
+        return (f * n_r + r) * n_a + a
+    if switching == "blocked":
+        return (f * n_a + a) * n_r + r
+    raise ConfigError("sweep.switching", f"must be 'alternating' or 'blocked', got {switching!r}")
+
+
+def _at_fluence(values, fluence, target, order: float):
+    """Interpolate a (F, A, ...) positive array in log-log to fluences target (F, A, R)."""
+    lf = np.log(fluence)
+    lv = np.log(np.maximum(values, 1e-300))
+    out = np.empty(target.shape + values.shape[2:])
+    for i in range(target.shape[0]):
+        for a in range(target.shape[1]):
+            for r in range(target.shape[2]):
+                lt = np.log(target[i, a, r])
+                if fluence.size == 1:
+                    out[i, a, r] = values[i, a] * (target[i, a, r] / fluence[0]) ** order
+                    continue
+                j = int(np.clip(np.searchsorted(lf, lt) - 1, 0, lf.size - 2))
+                w = (lt - lf[j]) / (lf[j + 1] - lf[j])
+                out[i, a, r] = np.exp((1 - w) * lv[j, a] + w * lv[j + 1, a])
+    return out
+
+
+def simulate(config=None, progress: Callable | None = None, **overrides):
+    """Simulate the polarization-switched experiment as a measurement Dataset.
+
+    Parameters
+    ----------
+    config
+        None (defaults), a nested dict, a TOML path or a `SimulationConfig`.
+    progress
+        Optional callable(done, total) reporting the physics sweep.
+    **overrides
+        Shortcuts such as ``fluence=[...]`` [mJ/cm2], ``qwp_angle=[0, 45]`` [deg],
+        ``mechanism="spin_channel"``, ``repeats=5``, ``seed=1``, ``noise=False``,
+        ``solver="reference"``, ``switching="alternating"``, ``decays=True``, or dotted keys.
+
+    Returns
+    -------
+    xarray.Dataset
+        Schema of docs/data-model.md with ``source="simulation"``.
+    """
+    import xarray as xr
+
+    from .instruments.excitation import ExcitationConfig, excitation_spectrum
+    from .instruments.spectrometer import SpectrometerConfig, measure_spectrum
+    from .instruments.tcspc import TCSPCConfig, measure_decay
+
+    cfg = load_config(config, **overrides)
+    sw = cfg["sweep"]
+    fluence = np.asarray(sw["fluence"], dtype=float)
+    angles = np.asarray(sw["qwp_angle"], dtype=float)
+    labels = polarization_labels(angles)
+    n_r = int(sw["repeats"])
+    fwd = forward(cfg, fluence, angles, progress=progress)
+    rng = np.random.default_rng(int(sw["seed"]))
+    rep_rate = cfg["pump"]["repetition_rate_hz"]
+
+    spec_kw = dict(cfg["spectrometer"])
+    spec_kw["calibration"] = tuple(spec_kw["calibration"])
+    spec_cfg = SpectrometerConfig(**spec_kw)
+    lam = fwd["wavelength"]
+    rate = fwd["emission"] * rep_rate  # photons/nm/s
+    noiseless = measure_spectrum(lam, rate, spec_cfg, noise=False)
+
+    order = acquisition_order(fluence.size, angles.size, n_r, sw["switching"])
+    hours = order * sw["seconds_per_acquisition"] / 3600.0
+    actual = fluence[:, None, None] * (1.0 + sw["drift_per_hour"] * hours)
+    rate_rep = _at_fluence(rate, fluence, actual, cfg["material"]["multiphoton_order"])
+    meas = measure_spectrum(lam, rate_rep, spec_cfg, rng=rng, noise=sw["noise"])
+    counts = np.where(meas["saturated"], np.nan, meas["counts"])
+
+    coords = {
+        "fluence": ("fluence", fluence, {"units": "mJ/cm**2", "long_name": "peak pump fluence"}),
+        "polarization": ("polarization", labels),
+        "qwp_angle": ("polarization", angles, {"units": "deg"}),
+        "docp": ("polarization", fwd["docp"], {"units": "1"}),
+        "repeat": ("repeat", np.arange(n_r)),
+        "wavelength": ("wavelength", meas["wavelength"], {"units": "nm"}),
+        "acquisition_index": (("fluence", "polarization", "repeat"), order),
+    }
+    data_vars = {
+        "spectrum": (
+            ("fluence", "polarization", "repeat", "wavelength"),
+            counts,
+            {"units": "counts"},
+        ),
+        "saturated": (("fluence", "polarization", "repeat", "wavelength"), meas["saturated"]),
+        "spectrum_noiseless": (
+            ("fluence", "polarization", "wavelength"),
+            noiseless["expected"],
+            {"units": "counts"},
+        ),
+        "integration_time": (
+            ("fluence", "polarization", "repeat"),
+            np.full(order.shape, spec_cfg.integration_time_s),
+            {"units": "s"},
+        ),
+        "pump_fluence_actual": (
+            ("fluence", "polarization", "repeat"),
+            actual,
+            {"units": "mJ/cm**2", "long_name": "fluence delivered including laser drift"},
+        ),
+    }
+    attrs = {}
+    if sw["decays"]:
+        tc_cfg = TCSPCConfig(**cfg["tcspc"])
+        sel = fluence >= sw["decay_min_fluence"]
+        det = fwd["detection_wavelength"]
+        decay = np.full((fluence.size, angles.size, det.size, tc_cfg.n_channels), np.nan)
+        if np.any(sel):
+            dec = measure_decay(
+                fwd["time"], fwd["emission_t"][sel], tc_cfg, rng=rng, noise=sw["noise"]
+            )
+        else:
+            dec = measure_decay(
+                fwd["time"], fwd["emission_t"][:1], tc_cfg, rng=rng, noise=sw["noise"]
+            )
+        if np.any(sel):
+            decay[sel] = dec["counts"]
+        coords["detection_wavelength"] = ("detection_wavelength", det, {"units": "nm"})
+        coords["time"] = ("time", dec["time"], {"units": "ns"})
+        data_vars["decay"] = (
+            ("fluence", "polarization", "detection_wavelength", "time"),
+            decay,
+            {"units": "counts"},
+        )
+        data_vars["irf"] = (("time",), dec["irf"], {"units": "counts"})
+        attrs["tcspc_channel_width_ns"] = float(tc_cfg.channel_width_ns)
+        attrs["tcspc_repetition_period_ns"] = float(tc_cfg.repetition_period_ns)
+
+    exc = dict(cfg["excitation"])
+    wl_min, wl_max, wl_step = (
+        exc.pop("wavelength_min_nm"),
+        exc.pop("wavelength_max_nm"),
+        exc.pop("wavelength_step_nm"),
+    )
+    exc_cfg = ExcitationConfig(**exc)
+    exc_wl = np.arange(wl_min, wl_max + 0.5 * wl_step, wl_step)
+    mat = cfg["material"]
+    model, _ = build_model(cfg)
+    yield_ = float(
+        mat["k_rad"]
+        / (mat["k_rad"] + mat["k_nr"])
+        * np.sum(model.lineshape_nm * model.escape)
+        * model.dlam
+    )
+    ex = excitation_spectrum(
+        exc_wl,
+        lambda w: absorption_per_cm(w, mat),
+        cfg["sample"]["rod_thickness_um"] * 1e-4,
+        min(max(yield_, 0.0), 1.0),
+        exc_cfg,
+        rng=rng,
+        noise=sw["noise"],
+    )
+    coords["excitation_wavelength"] = ("excitation_wavelength", exc_wl, {"units": "nm"})
+    data_vars["excitation_spectrum"] = (
+        ("excitation_wavelength",),
+        ex["counts"],
+        {"units": "counts", "emission_wavelength_nm": float(exc_cfg.emission_wavelength_nm)},
+    )
+    attrs.update(
+        {
+            "polase_version": __version__,
+            "source": "simulation",
+            "config": cfg.to_json(),
+            "emission_center_nm": float(HC_EV_NM / emission_center_ev(mat)),
+        }
+    )
+    return xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)

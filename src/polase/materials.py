@@ -1,0 +1,203 @@
+"""Named material parameter sets.
+
+Each parameter carries its unit, meaning and source. Parameters whose source is
+"calibrated" take their value from the package data file written by
+`polase.calibration.calibrate` (src/polase/data/<name>_calibrated.toml); the value typed here
+for them is only the starting point and the bounds of that calibration.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One physical parameter."""
+
+    value: float
+    unit: str
+    meaning: str
+    source: str
+    bounds: tuple[float, float] | None = None  #: calibration bounds (calibrated ones only)
+
+
+_CSPBBR3: dict[str, Parameter] = {
+    "multiphoton_order": Parameter(
+        2.0,
+        "1",
+        "photons absorbed per exciton (m)",
+        "1030 nm pump: 2 x 1.204 eV above the 2.36 eV gap",
+    ),
+    "beta": Parameter(
+        1.0,
+        "cm/GW (m=2); cm^(2m-3)/GW^(m-1) in general",
+        "m-photon absorption coefficient for a linearly polarized pump",
+        "order of magnitude of reported CsPbBr3 two-photon coefficients (0.1-10 cm/GW); fixed because only"
+        " its products with k2 and the gain scale are constrained by the observations",
+    ),
+    "refractive_index": Parameter(
+        2.2,
+        "1",
+        "refractive index near 540 nm",
+        "n = 2.23 at 540 nm, Brennan et al. MRS Commun. 2024",
+    ),
+    "exciton_binding_ev": Parameter(
+        0.030, "eV", "exciton binding energy E_b", "typical CsPbBr3 value (~30 meV)"
+    ),
+    "edge_energy_ev": Parameter(
+        2.40, "eV", "absorption edge E_g of the Urbach model", "calibrated", (2.36, 2.44)
+    ),
+    "urbach_energy_ev": Parameter(
+        0.015, "eV", "Urbach energy E_U of the absorption tail", "calibrated", (0.008, 0.030)
+    ),
+    "alpha0_per_cm": Parameter(
+        6.0e4,
+        "1/cm",
+        "absorption coefficient at and above the edge",
+        "4 pi k / lambda near 515-520 nm from the measured n,k (Brennan 2024, Ermolaev 2023): 6e4-1e5 /cm",
+    ),
+    "stokes_shift_ev": Parameter(
+        0.035, "eV", "emission centre below E_g - E_b", "calibrated", (0.0, 0.12)
+    ),
+    "pl_fwhm_ev": Parameter(
+        0.10,
+        "eV",
+        "FWHM of the Gaussian spontaneous lineshape (in energy)",
+        "calibrated",
+        (0.05, 0.16),
+    ),
+    "k_rad": Parameter(
+        1.0e8, "1/s", "radiative rate of excitons", "assumed: 10 ns radiative lifetime"
+    ),
+    "k_nr": Parameter(
+        1.5e8,
+        "1/s",
+        "non-radiative monomolecular rate",
+        "assumed: 4 ns low-density PL lifetime, 40 % quantum yield",
+    ),
+    "k2": Parameter(
+        3.0e-10, "cm^3/s", "exciton-exciton annihilation coefficient", "calibrated", (1e-11, 3e-9)
+    ),
+    "k3": Parameter(
+        1.0e-28,
+        "cm^6/s",
+        "three-body (Auger-like) coefficient",
+        "typical lead-halide perovskite value",
+    ),
+    "tau_s": Parameter(
+        8.0e-9,
+        "s",
+        "spin (orbital magnetic dipole) relaxation time",
+        "Photonics 2022, 9, 353: ~8 ns at room temperature",
+    ),
+    "orientation_efficiency": Parameter(
+        0.5, "1", "optical orientation efficiency eta: P0 = eta * DOCP", "assumed"
+    ),
+    "gain_scale": Parameter(
+        5.0,
+        "1",
+        "gain cross-section over its Fuchtbauer-Ladenburg value",
+        "calibrated",
+        (0.3, 50.0),
+    ),
+}
+
+_SAMPLE: dict[str, Parameter] = {
+    "rod_length_um": Parameter(
+        100.0,
+        "um",
+        "modelled (pumped) length of the rod, centred on the spot",
+        "spot diameter; rods are longer",
+    ),
+    "rod_width_um": Parameter(2.0, "um", "rod width", "typical solution-grown microrod"),
+    "rod_thickness_um": Parameter(
+        1.0,
+        "um",
+        "rod thickness (path of the detected spontaneous light)",
+        "typical solution-grown microrod",
+    ),
+    "confinement": Parameter(
+        0.8, "1", "overlap Gamma of the guided mode with the rod", "micron-size rod, n = 2.2 in air"
+    ),
+    "beta_sp": Parameter(
+        0.05,
+        "1",
+        "fraction of spontaneous emission coupled into the guided mode (both directions)",
+        "assumed",
+    ),
+    "internal_loss_per_cm": Parameter(
+        20.0, "1/cm", "scattering loss alpha_i of the guided mode", "assumed"
+    ),
+    "collection_pl": Parameter(
+        0.02,
+        "1",
+        "collection efficiency of the spontaneous emission leaving the top face",
+        "assumed geometry",
+    ),
+    "collection_ase": Parameter(
+        0.01, "1", "collection efficiency of light guided out of the rod ends", "assumed geometry"
+    ),
+}
+
+_MECHANISM: dict[str, Parameter] = {
+    "orbit_orbit.kappa": Parameter(
+        0.5, "1", "orbit-orbit coupling strength kappa", "calibrated", (0.0, 20.0)
+    ),
+    "orbit_orbit.coherence_density_cm3": Parameter(
+        3e17, "cm^-3", "coherence density n_c per spin channel", "calibrated", (1e16, 3e18)
+    ),
+    "spin_channel.selectivity": Parameter(
+        1.0, "1", "spin selectivity s of the sigma+/sigma- gain", "assumed: fully selective"
+    ),
+    "dichroism.delta": Parameter(
+        0.05, "1", "two-photon dichroism beta_circ / beta_lin - 1", "assumed: a few per cent"
+    ),
+}
+
+MATERIALS: dict[str, dict[str, Parameter]] = {"CsPbBr3": _CSPBBR3}
+SAMPLES: dict[str, dict[str, Parameter]] = {"CsPbBr3": _SAMPLE}
+MECHANISM_PARAMETERS: dict[str, dict[str, Parameter]] = {"CsPbBr3": _MECHANISM}
+
+
+def calibrated_file(material: str = "CsPbBr3"):
+    """Path-like of the package data file holding the calibrated values of `material`."""
+    return resources.files("polase") / "data" / f"{material}_calibrated.toml"
+
+
+def load_calibrated(material: str = "CsPbBr3") -> dict:
+    """Calibrated values {"material": {...}, "sample": {...}, "mechanism": {...}}; {} if none."""
+    f = calibrated_file(material)
+    if not f.is_file():
+        return {}
+    data = tomllib.loads(f.read_text(encoding="utf-8"))
+    return {k: data.get(k, {}) for k in ("material", "sample", "mechanism")}
+
+
+def parameter_table(material: str = "CsPbBr3") -> dict[str, dict[str, Parameter]]:
+    """All parameters of `material` with calibrated values filled in from the data file."""
+    cal = load_calibrated(material)
+    out = {}
+    for section, table in (
+        ("material", MATERIALS[material]),
+        ("sample", SAMPLES[material]),
+        ("mechanism", MECHANISM_PARAMETERS[material]),
+    ):
+        vals = cal.get(section, {})
+        flat = _flatten(vals)
+        out[section] = {
+            k: replace(p, value=float(flat[k])) if k in flat else p for k, p in table.items()
+        }
+    return out
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

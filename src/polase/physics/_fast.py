@@ -1,0 +1,478 @@
+"""numba kernel of the fast solver: the same equations as `ase.rhs_reference`, compiled.
+
+Embedded Runge-Kutta 2(3) of Bogacki and Shampine with FSAL and step-size control. Time
+integrals of the emission use the same stage weights as the state update; the decay
+histograms take the emission rate as linear within a step and split it over the output bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True)
+def _rhs(
+    y,
+    n_x,
+    sigma,
+    alpha,
+    lsh,
+    esc,
+    dlam,
+    dx,
+    gamma,
+    area,
+    beta_sp,
+    k_rad,
+    k_nr,
+    k2,
+    k3,
+    inv2taus,
+    kappa,
+    n_c,
+    n_ch,
+    sel,
+    neff,
+    gdens,
+    spdens,
+    flux,
+    phibar,
+    q,
+    dy,
+    pl_rate,
+    ase_rate,
+):
+    n_w = sigma.size
+    for i in range(n_x):
+        nu = max(y[i], 0.0)
+        nd = max(y[n_x + i], 0.0)
+        eu = nu
+        ed = nd
+        if kappa != 0.0:
+            xu = nu - n_c
+            if xu > 0.0:
+                eu += kappa * xu * xu / n_c
+            xd = nd - n_c
+            if xd > 0.0:
+                ed += kappa * xd * xd / n_c
+        neff[0, i] = eu
+        neff[1, i] = ed
+        if n_ch == 1:
+            gdens[0, i] = eu + ed
+            spdens[0, i] = nu + nd
+        else:
+            gdens[0, i] = (1.0 + sel) * eu + (1.0 - sel) * ed
+            gdens[1, i] = (1.0 + sel) * ed + (1.0 - sel) * eu
+            spdens[0, i] = 0.5 * ((1.0 + sel) * nu + (1.0 - sel) * nd)
+            spdens[1, i] = 0.5 * ((1.0 + sel) * nd + (1.0 - sel) * nu)
+    for w in range(n_w):
+        ase_rate[w] = 0.0
+    src_pref = 0.5 * beta_sp * k_rad * area * dx
+    for c in range(n_ch):
+        for i in range(n_x):
+            for w in range(n_w):
+                phibar[i, w] = 0.0
+        for direction in range(2):
+            for w in range(n_w):
+                flux[w] = 0.0
+            for j in range(n_x):
+                i = j if direction == 0 else n_x - 1 - j
+                gd_i = gamma * gdens[c, i]
+                sdx_i = src_pref * spdens[c, i]
+                for w in range(n_w):
+                    u = (gd_i * sigma[w] - alpha[w]) * dx
+                    if abs(u) < 1e-4:
+                        phi1 = 1.0 + u * (0.5 + u / 6.0)
+                        phi2 = 0.5 + u * (1.0 / 6.0 + u / 24.0)
+                        e = 1.0 + u * phi1
+                    else:
+                        e = np.exp(u)
+                        phi1 = (e - 1.0) / u
+                        phi2 = (phi1 - 1.0) / u
+                    s = sdx_i * lsh[w]
+                    f = flux[w]
+                    phibar[i, w] += f * phi1 + s * phi2
+                    flux[w] = f * e + s * phi1
+            for w in range(n_w):
+                ase_rate[w] += flux[w]
+        pref = gamma / area * dlam
+        for i in range(n_x):
+            acc = 0.0
+            for w in range(n_w):
+                acc += sigma[w] * phibar[i, w]
+            q[c, i] = pref * acc
+    ntot = 0.0
+    k1 = k_rad + k_nr
+    for i in range(n_x):
+        nu = max(y[i], 0.0)
+        nd = max(y[n_x + i], 0.0)
+        n = nu + nd
+        ntot += n
+        loss = k1 + k2 * n + k3 * n * n
+        if n_ch == 1:
+            ru = neff[0, i] * q[0, i]
+            rd = neff[1, i] * q[0, i]
+        else:
+            ru = neff[0, i] * ((1.0 + sel) * q[0, i] + (1.0 - sel) * q[1, i])
+            rd = neff[1, i] * ((1.0 + sel) * q[1, i] + (1.0 - sel) * q[0, i])
+        flow = (nu - nd) * inv2taus
+        dy[i] = -loss * nu - flow - ru
+        dy[n_x + i] = -loss * nd + flow - rd
+    spont = k_rad * ntot * area * dx
+    for w in range(n_w):
+        pl_rate[w] = (1.0 - beta_sp) * spont * lsh[w] * esc[w]
+    return spont
+
+
+@njit(cache=True)
+def _det(pl_rate, ase_rate, collect_pl, collect_ase, det_idx, det_w, out):
+    for d in range(det_idx.size):
+        i = det_idx[d]
+        w = det_w[d]
+        a = collect_pl * pl_rate[i] + collect_ase * ase_rate[i]
+        b = collect_pl * pl_rate[i + 1] + collect_ase * ase_rate[i + 1]
+        out[d] = (1.0 - w) * a + w * b
+
+
+@njit(cache=True)
+def _bin_linear(t0, t1, r0, r1, dt_bin, n_bins, decay):
+    """Add the integral of a rate linear from r0 at t0 to r1 at t1 into the bins."""
+    h = t1 - t0
+    b0 = int(t0 / dt_bin)
+    for b in range(b0, n_bins):
+        lo = max(t0, b * dt_bin)
+        hi = min(t1, (b + 1) * dt_bin)
+        if hi <= lo:
+            if b * dt_bin >= t1:
+                break
+            continue
+        for d in range(r0.size):
+            ra = r0[d] + (r1[d] - r0[d]) * (lo - t0) / h
+            rb = r0[d] + (r1[d] - r0[d]) * (hi - t0) / h
+            decay[d, b] += 0.5 * (ra + rb) * (hi - lo)
+
+
+@njit(cache=True)
+def _solve_one(
+    y0,
+    sigma,
+    alpha,
+    lsh,
+    esc,
+    dlam,
+    dx,
+    gamma,
+    area,
+    beta_sp,
+    k_rad,
+    k_nr,
+    k2,
+    k3,
+    tau_s,
+    kappa,
+    n_c,
+    n_ch,
+    sel,
+    collect_pl,
+    collect_ase,
+    det_idx,
+    det_w,
+    dt_bin,
+    n_bins,
+    t_end,
+    rtol,
+    atol_rel,
+    max_step,
+    pl,
+    ase,
+    decay,
+    stats,
+):
+    n = y0.size
+    n_x = n // 2
+    n_w = sigma.size
+    n_d = det_idx.size
+    inv2taus = 0.5 / tau_s
+    neff = np.empty((2, n_x))
+    gdens = np.empty((2, n_x))
+    spdens = np.empty((2, n_x))
+    flux = np.empty(n_w)
+    phibar = np.empty((n_x, n_w))
+    q = np.empty((2, n_x))
+    k1 = np.empty(n)
+    k2v = np.empty(n)
+    k3v = np.empty(n)
+    k4 = np.empty(n)
+    p1 = np.empty(n_w)
+    p2 = np.empty(n_w)
+    p3 = np.empty(n_w)
+    p4 = np.empty(n_w)
+    a1 = np.empty(n_w)
+    a2 = np.empty(n_w)
+    a3 = np.empty(n_w)
+    a4 = np.empty(n_w)
+    r0 = np.empty(n_d)
+    r1 = np.empty(n_d)
+    ytmp = np.empty(n)
+    ynew = np.empty(n)
+    y = y0.copy()
+    ymax = 0.0
+    for i in range(n):
+        ymax = max(ymax, y[i])
+    stats[1] = 0.0
+    for i in range(n):
+        stats[1] += y[i] * area * dx
+    if ymax <= 0.0:
+        return
+    atol = atol_rel * ymax
+    s1 = _rhs(
+        y,
+        n_x,
+        sigma,
+        alpha,
+        lsh,
+        esc,
+        dlam,
+        dx,
+        gamma,
+        area,
+        beta_sp,
+        k_rad,
+        k_nr,
+        k2,
+        k3,
+        inv2taus,
+        kappa,
+        n_c,
+        n_ch,
+        sel,
+        neff,
+        gdens,
+        spdens,
+        flux,
+        phibar,
+        q,
+        k1,
+        p1,
+        a1,
+    )
+    t = 0.0
+    h = 1e-15
+    steps = 0
+    while t < t_end and steps < 1000000:
+        if t + h > t_end:
+            h = t_end - t
+        for i in range(n):
+            ytmp[i] = y[i] + 0.5 * h * k1[i]
+        s2 = _rhs(
+            ytmp,
+            n_x,
+            sigma,
+            alpha,
+            lsh,
+            esc,
+            dlam,
+            dx,
+            gamma,
+            area,
+            beta_sp,
+            k_rad,
+            k_nr,
+            k2,
+            k3,
+            inv2taus,
+            kappa,
+            n_c,
+            n_ch,
+            sel,
+            neff,
+            gdens,
+            spdens,
+            flux,
+            phibar,
+            q,
+            k2v,
+            p2,
+            a2,
+        )
+        for i in range(n):
+            ytmp[i] = y[i] + 0.75 * h * k2v[i]
+        s3 = _rhs(
+            ytmp,
+            n_x,
+            sigma,
+            alpha,
+            lsh,
+            esc,
+            dlam,
+            dx,
+            gamma,
+            area,
+            beta_sp,
+            k_rad,
+            k_nr,
+            k2,
+            k3,
+            inv2taus,
+            kappa,
+            n_c,
+            n_ch,
+            sel,
+            neff,
+            gdens,
+            spdens,
+            flux,
+            phibar,
+            q,
+            k3v,
+            p3,
+            a3,
+        )
+        for i in range(n):
+            ynew[i] = y[i] + h * (2.0 / 9.0 * k1[i] + 1.0 / 3.0 * k2v[i] + 4.0 / 9.0 * k3v[i])
+        s4 = _rhs(
+            ynew,
+            n_x,
+            sigma,
+            alpha,
+            lsh,
+            esc,
+            dlam,
+            dx,
+            gamma,
+            area,
+            beta_sp,
+            k_rad,
+            k_nr,
+            k2,
+            k3,
+            inv2taus,
+            kappa,
+            n_c,
+            n_ch,
+            sel,
+            neff,
+            gdens,
+            spdens,
+            flux,
+            phibar,
+            q,
+            k4,
+            p4,
+            a4,
+        )
+        err = 0.0
+        for i in range(n):
+            e = h * (-5.0 / 72.0 * k1[i] + 1.0 / 12.0 * k2v[i] + 1.0 / 9.0 * k3v[i] - 0.125 * k4[i])
+            sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
+            err = max(err, abs(e) / sc)
+        if err <= 1.0:
+            b1 = 2.0 / 9.0 * h
+            b2 = 1.0 / 3.0 * h
+            b3 = 4.0 / 9.0 * h
+            tot_ase = 0.0
+            for w in range(n_w):
+                pl[w] += b1 * p1[w] + b2 * p2[w] + b3 * p3[w]
+                da = b1 * a1[w] + b2 * a2[w] + b3 * a3[w]
+                ase[w] += da
+                tot_ase += da * dlam
+            stats[2] += b1 * s1 + b2 * s2 + b3 * s3
+            stats[3] += tot_ase
+            _det(p1, a1, collect_pl, collect_ase, det_idx, det_w, r0)
+            _det(p4, a4, collect_pl, collect_ase, det_idx, det_w, r1)
+            _bin_linear(t, t + h, r0, r1, dt_bin, n_bins, decay)
+            t += h
+            for i in range(n):
+                y[i] = ynew[i]
+                k1[i] = k4[i]
+            for w in range(n_w):
+                p1[w] = p4[w]
+                a1[w] = a4[w]
+            s1 = s4
+            steps += 1
+        fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** (-1.0 / 3.0)))
+        h = min(h * fac, max_step)
+    stats[0] = steps
+
+
+@njit(cache=True, parallel=True)
+def solve_batch(
+    n0_up,
+    n0_down,
+    sigma,
+    alpha,
+    lsh,
+    esc,
+    dlam,
+    dx,
+    gamma,
+    area,
+    beta_sp,
+    k_rad,
+    k_nr,
+    k2,
+    k3,
+    tau_s,
+    kappa,
+    n_c,
+    n_ch,
+    sel,
+    collect_pl,
+    collect_ase,
+    det_idx,
+    det_w,
+    dt_bin,
+    n_bins,
+    t_end,
+    rtol,
+    atol_rel,
+    max_step,
+):
+    n_runs, n_x = n0_up.shape
+    n_w = sigma.size
+    pl = np.zeros((n_runs, n_w))
+    ase = np.zeros((n_runs, n_w))
+    decay = np.zeros((n_runs, det_idx.size, n_bins))
+    stats = np.zeros((n_runs, 4))
+    for r in prange(n_runs):
+        y0 = np.empty(2 * n_x)
+        for i in range(n_x):
+            y0[i] = n0_up[r, i]
+            y0[n_x + i] = n0_down[r, i]
+        _solve_one(
+            y0,
+            sigma,
+            alpha,
+            lsh,
+            esc,
+            dlam,
+            dx,
+            gamma,
+            area,
+            beta_sp,
+            k_rad,
+            k_nr,
+            k2,
+            k3,
+            tau_s,
+            kappa,
+            n_c,
+            n_ch,
+            sel,
+            collect_pl,
+            collect_ase,
+            det_idx,
+            det_w,
+            dt_bin,
+            n_bins,
+            t_end,
+            rtol,
+            atol_rel,
+            max_step,
+            pl[r],
+            ase[r],
+            decay[r],
+            stats[r],
+        )
+    return pl, ase, decay, stats
