@@ -298,3 +298,31 @@ def test_response_table_scales_pixels():
     with pytest.raises(ConfigError) as err:
         _small(response_table=([400.0, 600.0], [1.0, -1.0]))
     assert err.value.key == "response_table"
+
+
+@pytest.mark.parametrize(
+    ("name", "decimal"),
+    [("spectrasuite_usb2000.txt", "."), ("oceanview_comma_decimal.txt", ",")],
+)
+def test_real_ocean_optics_wavelength_axes_are_cubic(external_dir, name, decimal):
+    """Real 2048-pixel Ocean Optics exports: a cubic in pixel index reproduces the
+    wavelength column to its printed precision, and the fitted coefficients have the
+    sign pattern and size of our default (c2 ~ -1e-5 nm, small negative c3)."""
+    lines = (external_dir / "spectra" / name).read_text(encoding="latin-1").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(">>>>>Begin"))
+    wl = np.array(
+        [
+            float(line.split("\t")[0].replace(decimal, "."))
+            for line in lines[start + 1 :]
+            if line.strip() and not line.startswith(">>>>>")
+        ]
+    )
+    assert wl.size == 2048
+    px = np.arange(wl.size, dtype=float)
+    cal = np.polynomial.polynomial.polyfit(px, wl, 3)
+    config = SpectrometerConfig(n_pixels=wl.size, calibration=tuple(cal))  # validates
+    # Printed with 2-3 decimals: residual at the rounding level.
+    assert np.max(np.abs(pixel_wavelengths(config) - wl)) < 0.01
+    default = SpectrometerConfig().calibration
+    assert -3e-5 < cal[2] < 0 and default[2] < 0
+    assert abs(cal[3]) < 5e-9 and abs(default[3]) < 5e-9
