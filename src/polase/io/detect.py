@@ -1,0 +1,133 @@
+"""Format detection and the autodetecting spectrum reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputFileError
+from ._text import parse_float, read_text_lines
+from .delimited import read_delimited
+from .oceanoptics import BEGIN_RE, read_oceanoptics
+from .records import SpectrumFile
+
+#: Formats `detect_format` can return.
+FORMATS = ("netcdf", "oceanview", "spectrasuite", "das6", "fluoressence", "refractiveindex", "csv")
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_HEAD_LINES = 60
+
+
+def is_netcdf(path: str | Path) -> bool:
+    """True if the file starts with the HDF5 (NetCDF4) or classic NetCDF signature."""
+    with Path(path).open("rb") as fh:
+        magic = fh.read(8)
+    return magic.startswith(_HDF5_MAGIC) or magic[:3] == b"CDF"
+
+
+def detect_format(path: str | Path) -> str:
+    """Name the format of a file from its content (not its extension).
+
+    Parameters
+    ----------
+    path
+        File to inspect.
+
+    Returns
+    -------
+    str
+        One of ``"netcdf"`` (NetCDF4/HDF5 or classic NetCDF), ``"oceanview"``,
+        ``"spectrasuite"``, ``"das6"``, ``"fluoressence"``, ``"refractiveindex"``, ``"csv"``
+        (delimited numeric columns).
+
+    Raises
+    ------
+    InputFileError
+        Missing file, or content that matches none of the formats.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(p, "file not found" if not p.exists() else "not a regular file")
+    if is_netcdf(p):
+        return "netcdf"
+    lines = read_text_lines(p)
+    head = lines[:_HEAD_LINES]
+    if head and head[0].strip() == "SpectraSuite Data File":
+        return "spectrasuite"
+    if any(BEGIN_RE.match(s) for s in head):
+        return "oceanview"
+    low = [s.strip().lower() for s in head]
+    if any(s.startswith("time calibration:") for s in low) or any(
+        s.split() == ["chan", "data"] for s in low
+    ):
+        return "das6"
+    if any(s.startswith("data:") for s in low) and any("type:" in s for s in low):
+        return "refractiveindex"
+    if head and head[0].split("\t")[0].strip().lower() == "short name":
+        return "fluoressence"
+    if len(head) >= 4 and "\t" in head[0]:
+        units = [c.strip().lower() for c in head[2].split("\t")]
+        names = [c.strip().lower() for c in head[1].split("\t")]
+        if ("nm" in units or "wavelength" in names) and all(
+            parse_float(c, ".") is None for c in head[1].split("\t") if c.strip()
+        ):
+            return "fluoressence"
+    numeric_rows = 0
+    for s in head:
+        t = s.strip()
+        if not t or t.startswith("#"):
+            continue
+        fields = t.replace(";", " ").replace("\t", " ").replace(",", " ").split()
+        if fields and all(parse_float(f) is not None for f in fields):
+            numeric_rows += 1
+    if numeric_rows >= 2:
+        return "csv"
+    raise InputFileError(
+        p,
+        "unrecognised format; supported: OceanView/SpectraSuite ASCII with header, two-column "
+        "CSV/TSV, Horiba FluorEssence ASCII, Horiba DAS6 TCSPC text, refractiveindex.info YAML, "
+        "NetCDF",
+    )
+
+
+def read_spectrum(
+    path: str | Path, *, format: str | None = None, wavelength_unit: str | None = None
+) -> SpectrumFile:
+    """Read one spectrum file, detecting OceanView, SpectraSuite or two-column CSV/TSV.
+
+    Parameters
+    ----------
+    path
+        Spectrum file.
+    format
+        Skip detection: ``"oceanview"``, ``"spectrasuite"`` or ``"csv"``.
+    wavelength_unit
+        For CSV/TSV only: unit of the first column when the header names none
+        (``"nm"``, ``"um"``, ``"angstrom"``).
+
+    Returns
+    -------
+    SpectrumFile
+
+    Raises
+    ------
+    InputFileError
+        Unrecognised or malformed file, or a file of another kind (TCSPC, FluorEssence,
+        NetCDF) with a pointer to the right reader.
+    """
+    p = Path(path)
+    fmt = format or detect_format(p)
+    if fmt in ("oceanview", "spectrasuite"):
+        return read_oceanoptics(p)
+    if fmt == "csv":
+        return read_delimited(p, wavelength_unit=wavelength_unit)
+    hint = {
+        "das6": "read_tcspc",
+        "fluoressence": "read_fluoressence",
+        "refractiveindex": "read_refractive_index",
+        "netcdf": "load_measurement",
+    }.get(fmt)
+    if hint:
+        raise InputFileError(
+            p, f"this is a {fmt} file, not a single spectrum; use polase.io.{hint}"
+        )
+    raise InputFileError(p, f"unknown format {fmt!r}; allowed: oceanview, spectrasuite, csv")
