@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import ndtr
 
 from polase.errors import ConfigError, DataValidationError
@@ -326,3 +328,27 @@ def test_real_ocean_optics_wavelength_axes_are_cubic(external_dir, name, decimal
     default = SpectrometerConfig().calibration
     assert -3e-5 < cal[2] < 0 and default[2] < 0
     assert abs(cal[3]) < 5e-9 and abs(default[3]) < 5e-9
+
+
+def test_model_outside_detector_gives_dark_only():
+    config = _small()
+    x = np.linspace(600.0, 700.0, 11)
+    res = measure_spectrum(x, np.full(11, 1e9), config, noise=False)
+    np.testing.assert_allclose(_signal(res, config), 0.0, atol=0)
+
+
+@settings(max_examples=25, derandomize=True, deadline=None)
+@given(
+    steps=st.lists(st.floats(0.01, 3.0), min_size=2, max_size=60),
+    values=st.lists(st.floats(0.0, 1e6), min_size=61, max_size=61),
+    fwhm=st.floats(0.05, 4.0),
+)
+def test_photon_conservation_property(steps, values, fwhm):
+    """Any non-uniform grid, any non-negative spectrum inside the range: photons conserved."""
+    config = _small(resolution_fwhm_nm=fwhm)
+    # At most 8 nm wide, centred: >= 7 slit sigmas from the detector ends (tail < 1e-11).
+    x = 511.75 + np.concatenate([[0.0], np.cumsum(steps)]) * (8.0 / max(sum(steps), 8.0))
+    spec = np.asarray(values[: x.size])
+    res = measure_spectrum(x, spec, config, noise=False)
+    integral = np.trapezoid(spec, x) * config.integration_time_s * config.counts_per_photon
+    assert _signal(res, config).sum() == pytest.approx(integral, rel=1e-10, abs=1e-9)
