@@ -352,3 +352,12 @@ def test_photon_conservation_property(steps, values, fwhm):
     res = measure_spectrum(x, spec, config, noise=False)
     integral = np.trapezoid(spec, x) * config.integration_time_s * config.counts_per_photon
     assert _signal(res, config).sum() == pytest.approx(integral, rel=1e-10, abs=1e-9)
+
+
+def test_configs_hashable_and_compared_by_value():
+    t1 = (np.array([-1.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0]))
+    t2 = ([-1.0, 0.0, 1.0], [0.0, 1.0, 0.0])
+    assert SpectrometerConfig(slit_table=t1) == SpectrometerConfig(slit_table=t2)
+    assert hash(SpectrometerConfig(slit_table=t1)) == hash(SpectrometerConfig(slit_table=t2))
+    assert SpectrometerConfig(slit_table=t1) != SpectrometerConfig()
+    assert SpectrometerConfig(response_table=t2) != SpectrometerConfig()

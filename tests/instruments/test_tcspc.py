@@ -271,3 +271,11 @@ def test_measured_irf_from_real_file(external_dir):
     assert _mean_time(t, shifted["irf_normalized"]) - _mean_time(t, irf) == pytest.approx(
         1.0, abs=1e-3
     )
+
+
+def test_configs_hashable_and_compared_by_value():
+    irf = np.zeros(4096)
+    irf[400:410] = 5.0
+    a, b = TCSPCConfig(irf=irf), TCSPCConfig(irf=2 * irf)  # same after normalisation
+    assert a == b and hash(a) == hash(b)
+    assert TCSPCConfig(irf=np.roll(irf, 3)) != a

@@ -76,8 +76,6 @@ def check_batch(name: str, values, n_last: int, axis_name: str) -> np.ndarray:
     return arr
 
 
-def readonly(arr: np.ndarray) -> np.ndarray:
-    """Return a read-only copy, so frozen configs stay frozen."""
-    out = np.array(arr, dtype=float, copy=True)
-    out.setflags(write=False)
-    return out
+def as_tuple(arr) -> tuple[float, ...]:
+    """Return the values as a tuple of floats: configs stay frozen, hashable and comparable."""
+    return tuple(float(v) for v in np.asarray(arr, dtype=float).ravel())

@@ -23,12 +23,12 @@ The counts are Poisson distributed (PMT photon counting, dead time ignored).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ConfigError, DataValidationError
-from ._checks import as_rng, check_axis, check_number, readonly
+from ._checks import as_rng, as_tuple, check_axis, check_number
 
 __all__ = ["ExcitationConfig", "absorbed_fraction", "excitation_spectrum", "lamp_photon_flux"]
 
@@ -65,7 +65,7 @@ class ExcitationConfig:
 
     emission_wavelength_nm: float = 533.0
     photon_flux_per_s: float = 1.0e12
-    lamp_table: tuple | None = field(default=None, compare=False)
+    lamp_table: tuple | None = None
     corrected: bool = True
     integration_time_s: float = 0.1
     detection_efficiency: float = 1.0e-5
@@ -118,7 +118,7 @@ def _check_lamp(table) -> tuple[np.ndarray, np.ndarray]:
         )
     if not np.all(np.isfinite(flux)) or np.any(flux < 0) or not flux.max() > 0:
         raise ConfigError("lamp_table", "relative_photon_flux must be finite, >= 0 and not all 0")
-    return readonly(wl), readonly(flux / flux.max())
+    return as_tuple(wl), as_tuple(flux / flux.max())
 
 
 def lamp_photon_flux(
@@ -142,7 +142,7 @@ def lamp_photon_flux(
     wl = np.asarray(excitation_wavelength_nm, dtype=float)
     if config.lamp_table is None:
         return np.full(wl.shape, config.photon_flux_per_s)
-    lw, lf = config.lamp_table
+    lw, lf = (np.asarray(v) for v in config.lamp_table)
     return config.photon_flux_per_s * np.interp(wl, lw, lf, left=0.0, right=0.0)
 
 

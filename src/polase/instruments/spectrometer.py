@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
 from scipy.special import ndtr
 
 from ..errors import ConfigError, DataValidationError
-from ._checks import as_rng, check_axis, check_batch, check_number, readonly
+from ._checks import as_rng, as_tuple, check_axis, check_batch, check_number
 
 __all__ = [
     "SpectrometerConfig",
@@ -112,14 +112,14 @@ class SpectrometerConfig:
     calibration: tuple[float, float, float, float] = (200.0, 0.42392, -1.0e-5, -1.0e-10)
     resolution_fwhm_nm: float = 1.5
     slit_shape: str = "gaussian"
-    slit_table: tuple | None = field(default=None, compare=False)
+    slit_table: tuple | None = None
     integration_time_s: float = 0.1
     averages: int = 1
     dark_counts_per_s: float = 200.0
     read_noise_counts: float = 50.0
     electronic_offset_counts: float = 1000.0
     counts_per_photon: float = 1.0 / 41.0
-    response_table: tuple | None = field(default=None, compare=False)
+    response_table: tuple | None = None
     counts_per_electron: float = 65535.0 / 160000.0
     saturation_counts: float = 65535.0
     nonlinearity: float = 0.0
@@ -196,7 +196,7 @@ def _check_calibration(cal: tuple[float, ...], n_pixels: int) -> None:
         )
 
 
-def _check_slit_table(table) -> tuple[np.ndarray, np.ndarray]:
+def _check_slit_table(table) -> tuple[tuple[float, ...], tuple[float, ...]]:
     try:
         offsets, values = table
     except (TypeError, ValueError):
@@ -217,10 +217,10 @@ def _check_slit_table(table) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError("slit_table", "relative_response must be finite and >= 0")
     if not np.trapezoid(values, offsets) > 0:
         raise ConfigError("slit_table", "relative_response has zero area")
-    return readonly(offsets), readonly(values)
+    return as_tuple(offsets), as_tuple(values)
 
 
-def _check_response_table(table) -> tuple[np.ndarray, np.ndarray]:
+def _check_response_table(table) -> tuple[tuple[float, ...], tuple[float, ...]]:
     try:
         wl, rel = table
     except (TypeError, ValueError):
@@ -239,7 +239,7 @@ def _check_response_table(table) -> tuple[np.ndarray, np.ndarray]:
         )
     if not np.all(np.isfinite(rel)) or np.any(rel < 0):
         raise ConfigError("response_table", "relative_response must be finite and >= 0")
-    return readonly(wl), readonly(rel)
+    return as_tuple(wl), as_tuple(rel)
 
 
 def pixel_gain(config: SpectrometerConfig | None = None) -> np.ndarray:
@@ -253,7 +253,7 @@ def pixel_gain(config: SpectrometerConfig | None = None) -> np.ndarray:
     config = config or SpectrometerConfig()
     gain = np.full(config.n_pixels, float(config.counts_per_photon))
     if config.response_table is not None:
-        wl, rel = config.response_table
+        wl, rel = (np.asarray(v) for v in config.response_table)
         gain *= np.interp(pixel_wavelengths(config), wl, rel)
     return gain
 
@@ -298,7 +298,7 @@ def _gaussian_cdf(fwhm_nm: float):
 def _slit_cdf(config: SpectrometerConfig):
     """Return (cdf(offset_nm), half support [nm], smallest feature scale [nm]) of the slit."""
     if config.slit_table is not None:
-        offsets, values = config.slit_table
+        offsets, values = (np.asarray(v) for v in config.slit_table)
         # Cumulative trapezoid of the (piecewise-linear) table, normalised to 1.
         cum = np.concatenate(
             [[0.0], np.cumsum(0.5 * (values[1:] + values[:-1]) * np.diff(offsets))]
@@ -349,7 +349,7 @@ def slit_function(
     u = np.asarray(offset_nm, dtype=float)
     check_number("fwhm_nm", fwhm_nm, positive=True)
     if table is not None:
-        offsets, values = _check_slit_table(table)
+        offsets, values = (np.asarray(v) for v in _check_slit_table(table))
         area = np.trapezoid(values, offsets)
         return np.interp(u, offsets, values, left=0.0, right=0.0) / area
     if shape == "gaussian":
@@ -363,9 +363,14 @@ def slit_function(
 
 
 def _config_key(config: SpectrometerConfig) -> tuple:
-    table = config.slit_table
-    tkey = None if table is None else (table[0].tobytes(), table[1].tobytes())
-    return (config.n_pixels, config.calibration, config.resolution_fwhm_nm, config.slit_shape, tkey)
+    """The settings the response matrix depends on (hashable)."""
+    return (
+        config.n_pixels,
+        config.calibration,
+        config.resolution_fwhm_nm,
+        config.slit_shape,
+        config.slit_table,
+    )
 
 
 _RESPONSE_CACHE: OrderedDict = OrderedDict()

@@ -25,14 +25,14 @@ Units: time [ns], counts [counts].
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import fftconvolve
 from scipy.special import ndtr
 
 from ..errors import ConfigError, DataValidationError
-from ._checks import as_rng, check_axis, check_batch, check_number, readonly
+from ._checks import as_rng, as_tuple, check_axis, check_batch, check_number
 
 __all__ = ["TCSPCConfig", "channel_times", "gaussian_irf", "measure_decay"]
 
@@ -58,7 +58,8 @@ class TCSPCConfig:
     irf : array_like, optional
         Measured IRF, counts per channel on the same channel grid (length
         n_channels); negative values are set to 0 and it is normalised to sum 1.
-        Its position in the window defines the excitation time. [counts]
+        Its position in the window defines the excitation time. Stored as a tuple
+        of floats (normalised), so configs stay hashable. [counts]
     irf_offset_ns : float
         Centre of the Gaussian IRF, i.e. arrival of the excitation pulse, measured
         from the start of channel 0. [ns]
@@ -80,7 +81,7 @@ class TCSPCConfig:
     channel_width_ns: float = 0.02743484
     n_channels: int = 4096
     irf_fwhm_ns: float = 0.27
-    irf: np.ndarray | None = field(default=None, compare=False)
+    irf: tuple | None = None
     irf_offset_ns: float = 10.0
     irf_shift_ns: float = 0.0
     repetition_period_ns: float = 40000.0
@@ -125,7 +126,7 @@ class TCSPCConfig:
         return self.n_channels * self.channel_width_ns
 
 
-def _check_irf(irf, n_channels: int) -> np.ndarray:
+def _check_irf(irf, n_channels: int) -> tuple[float, ...]:
     arr = np.asarray(irf, dtype=float)
     if arr.shape != (n_channels,):
         raise ConfigError(
@@ -136,7 +137,7 @@ def _check_irf(irf, n_channels: int) -> np.ndarray:
     arr = np.clip(arr, 0.0, None)
     if not arr.sum() > 0:
         raise ConfigError("irf", "has no positive counts")
-    return readonly(arr / arr.sum())
+    return as_tuple(arr / arr.sum())
 
 
 def channel_times(config: TCSPCConfig | None = None) -> np.ndarray:
@@ -306,9 +307,10 @@ def measure_decay(
     else:
         idx = np.arange(n, dtype=float)
         shift = config.irf_shift_ns / w
-        irf_norm = np.interp(idx - shift, idx, config.irf, left=0.0, right=0.0)
+        measured = np.asarray(config.irf)
+        irf_norm = np.interp(idx - shift, idx, measured, left=0.0, right=0.0)
         # The recorded IRF bins [n w, (n+1) w); the lag kernel is centred on n w: half a channel later.
-        kernel = np.interp(idx - shift - 0.5, idx, config.irf, left=0.0, right=0.0)
+        kernel = np.interp(idx - shift - 0.5, idx, measured, left=0.0, right=0.0)
         if not irf_norm.sum() > 0 or not kernel.sum() > 0:
             raise ConfigError(
                 "irf_shift_ns", f"shifts the IRF out of the window ({config.irf_shift_ns} ns)"
