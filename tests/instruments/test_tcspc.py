@@ -209,17 +209,15 @@ def test_bad_inputs():
 
 
 def _read_das6(path):
-    """Minimal DAS6 text parser: header, `Time calibration: X ns/ch`, then `Chan<TAB>Data`."""
+    """Channel width [ns] and counts of a DAS6 export: polase.io.read_tcspc when it is
+    available, else a minimal parse (header, `Time calibration: X ns/ch`, `Chan<TAB>Data`)."""
     try:
-        from polase.io import read_tcspc  # the io package's reader, when it exists
+        from polase.io import read_tcspc
     except ImportError:
         read_tcspc = None
     if read_tcspc is not None:
-        try:
-            data = read_tcspc(path)
-            return float(data.attrs["channel_width_ns"]), np.asarray(data["counts"], dtype=float)
-        except Exception:  # reader present but with a different return schema: parse here
-            pass
+        data = read_tcspc(path)
+        return float(data.channel_width_ns), np.asarray(data.counts, dtype=float)
     width, rows, in_data = None, [], False
     for line in path.read_text().splitlines():
         if line.startswith("Time calibration:"):
