@@ -44,6 +44,8 @@ DECAY_COMPONENTS: dict[float, int] = {543.0: 2, 533.0: 2}
 #: Fluences whose spectra define the PL and ASE reference peaks. [mJ/cm2]
 PL_REFERENCE_FLUENCE: float = 8.2
 ASE_REFERENCE_FLUENCE: float = 17.0
+#: Fraction of the detector's full well the brightest spectrum is exposed to. [1]
+EXPOSURE_TARGET: float = 0.7
 #: Detector maximum written into raw files for saturated pixels (16-bit). [counts]
 DETECTOR_MAX_COUNTS: float = 65535.0
 
@@ -83,7 +85,12 @@ class PipelineResult:
 # ----------------------------------------------------------------------------- simulate
 
 
-def simulate_experiment(seed: int = DEFAULT_SEED, repeats: int = DEFAULT_REPEATS):
+def simulate_experiment(
+    seed: int = DEFAULT_SEED,
+    repeats: int = DEFAULT_REPEATS,
+    integration_time_s: float | None = None,
+    **overrides,
+):
     """Simulate the paper's experiment with a noisy instrument.
 
     Parameters
@@ -92,6 +99,12 @@ def simulate_experiment(seed: int = DEFAULT_SEED, repeats: int = DEFAULT_REPEATS
         Seed of the instrument noise.
     repeats
         Acquisitions per fluence and polarization, taken as L, C, L, C, ...
+    integration_time_s
+        Spectrometer integration time. [s] None: the config's value, shortened (as an
+        experimenter would) if the brightest spectrum would saturate the detector, so
+        that it peaks at `EXPOSURE_TARGET` of full scale.
+    **overrides
+        Further `polase.simulate` overrides.
 
     Returns
     -------
@@ -102,7 +115,55 @@ def simulate_experiment(seed: int = DEFAULT_SEED, repeats: int = DEFAULT_REPEATS
 
     if int(repeats) < 2:
         raise DataValidationError(f"repeats must be >= 2 to give 95 % intervals, got {repeats}")
-    return simulate(seed=int(seed), repeats=int(repeats), noise=True, switching="alternating")
+    kw = {
+        "seed": int(seed),
+        "repeats": int(repeats),
+        "noise": True,
+        "switching": "alternating",
+        **overrides,
+    }
+    if integration_time_s is not None:
+        kw["spectrometer.integration_time_s"] = float(integration_time_s)
+    ds = simulate(**kw)
+    if integration_time_s is None and "saturated" in ds and bool(ds["saturated"].any()):
+        t_new = exposure_for(ds)
+        if t_new is not None:
+            kw["spectrometer.integration_time_s"] = t_new
+            ds = simulate(**kw)
+    return ds
+
+
+def exposure_for(ds, target: float | None = None) -> float | None:
+    """Integration time that puts the brightest noiseless spectrum at `target` of full scale.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Simulation with ``spectrum_noiseless`` [counts], ``integration_time`` [s] and the
+        spectrometer section in its ``config`` attribute.
+    target
+        Fraction of the full well (default `EXPOSURE_TARGET`).
+
+    Returns
+    -------
+    float or None
+        Integration time [s], rounded down to 0.1 ms steps; None if it cannot be computed.
+    """
+    import json
+
+    target = EXPOSURE_TARGET if target is None else target
+    try:
+        spec = json.loads(ds.attrs["config"])["spectrometer"]
+        offset = float(spec.get("electronic_offset_counts", 0.0))
+        full = float(spec.get("saturation_counts", DETECTOR_MAX_COUNTS)) - offset
+        t_now = float(spec["integration_time_s"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    peak = float(ds["spectrum_noiseless"].max()) - offset
+    if not (peak > 0 and full > 0):
+        return None
+    t = t_now * target * full / peak
+    return max(1e-4, np.floor(t * 1e4) / 1e4)
 
 
 def spin_relaxation_ns(ds) -> float | None:
@@ -137,7 +198,7 @@ def _fmt_f(f: float) -> str:
     return f"{f:05.2f}".replace(".", "p")
 
 
-def write_raw(ds, folder: str | Path, progress: Progress | None = None) -> Path:
+def write_raw(ds, folder: str | Path, progress: Progress | None = None, dark_seed: int = 0) -> Path:
     """Write a (simulated) measurement as raw instrument files plus ``manifest.csv``.
 
     Parameters
@@ -149,6 +210,8 @@ def write_raw(ds, folder: str | Path, progress: Progress | None = None) -> Path:
         Output folder (created; must not contain the files already).
     progress
         Called as ``progress(stage, fraction_done)``.
+    dark_seed
+        Seed of the dark frames' noise (written when the config describes the spectrometer).
 
     Returns
     -------
@@ -208,6 +271,13 @@ def write_raw(ds, folder: str | Path, progress: Progress | None = None) -> Path:
                 done += 1
                 if progress is not None and done % 10 == 0:
                     progress("write raw files", done / total)
+    darks = dark_frames(ds, seed=dark_seed)
+    if darks is not None and darks.shape[-1] == wl.size:
+        for k, dark in enumerate(darks):
+            name = f"spectra/dark_{k:02d}.txt"
+            t_int = float(np.ravel(it.values)[0]) if it is not None else 1.0
+            write_oceanview(folder / name, wl, dark, t_int, metadata={"Scans to average": 1})
+            rows.append({"file": name, "kind": "dark"})
     if "decay" in ds and "irf" in ds:
         tc = folder / "tcspc"
         tc.mkdir(exist_ok=True)
@@ -255,28 +325,58 @@ def _read_excitation(folder: Path):
     """The excitation spectrum CSV written by `write_raw`, as a DataArray (or None)."""
     import xarray as xr
 
-    from .io import load_measurement
+    from .io import read_spectrum
 
     files = sorted(folder.glob("excitation_em*nm.csv"))
     if not files:
         return None
     path = files[0]
-    rec = load_measurement(path)
-    x = np.asarray(
-        getattr(rec, "wavelength_nm", None)
-        if not hasattr(rec, "variables")
-        else rec["wavelength"].values
-    )
-    y = np.asarray(
-        getattr(rec, "counts", None) if not hasattr(rec, "variables") else rec["spectrum"].values
-    ).ravel()
+    rec = read_spectrum(path)
     em = float(path.stem.removeprefix("excitation_em").removesuffix("nm"))
     return xr.DataArray(
-        y,
+        np.asarray(rec.counts, dtype=float),
         dims="excitation_wavelength",
-        coords={"excitation_wavelength": ("excitation_wavelength", x, {"units": "nm"})},
+        coords={
+            "excitation_wavelength": (
+                "excitation_wavelength",
+                np.asarray(rec.wavelength_nm),
+                {"units": "nm"},
+            )
+        },
         attrs={"units": "counts", "emission_wavelength_nm": em},
     )
+
+
+def dark_frames(ds, n: int = 3, seed: int = 0) -> np.ndarray | None:
+    """Dark spectra (shutter closed) from the simulation's spectrometer settings.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Simulated Dataset whose ``config`` attribute holds the ``spectrometer`` section.
+    n
+        Number of dark frames.
+    seed
+        Seed of their noise.
+
+    Returns
+    -------
+    ndarray or None
+        Shape (n, pixels) [counts]; None if the config has no spectrometer section.
+    """
+    import json
+
+    from .instruments.spectrometer import SpectrometerConfig, measure_spectrum
+
+    try:
+        kw = dict(json.loads(ds.attrs["config"])["spectrometer"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    kw["calibration"] = tuple(kw["calibration"])
+    cfg = SpectrometerConfig(**kw)
+    lam = np.array([100.0, 2000.0])  # no light anywhere: only offset, dark current and noise
+    out = measure_spectrum(lam, np.zeros((n, 2)), cfg, rng=np.random.default_rng(seed), noise=True)
+    return np.asarray(out["counts"], dtype=float)
 
 
 # ----------------------------------------------------------------------------- analyze
@@ -289,6 +389,47 @@ def analysis_config():
     return AnalysisConfig(
         pl_reference_fluence=PL_REFERENCE_FLUENCE, ase_reference_fluence=ASE_REFERENCE_FLUENCE
     )
+
+
+def decay_fit_curve(
+    time_ns, irf, fit: Mapping[str, Any], period_ns: float | None = None
+) -> np.ndarray | None:
+    """Model counts per channel of a reconvolution fit, rebuilt from its parameters.
+
+    Parameters
+    ----------
+    time_ns : array_like
+        Channel times of the fitted histogram. [ns]
+    irf : array_like
+        The IRF the fit used. [counts]
+    fit
+        `polase.analysis.fit_decay` output (``tau_ns``, ``amplitudes``, ``irf_shift_ns``,
+        ``background``, optional ``scatter``).
+    period_ns
+        Repetition period given to the fit. [ns]
+
+    Returns
+    -------
+    ndarray or None
+        Model counts [counts]; None for a tail fit (no IRF model) or missing parameters.
+    """
+    from .fitting import reconvolution_model
+
+    if fit.get("irf_shift_ns") is None or not fit.get("tau_ns"):
+        return None
+    t = np.asarray(time_ns, dtype=float)
+    period = float(period_ns) if period_ns is not None else None
+    if period is not None and period < (t[1] - t[0]) * t.size:
+        period = None  # as the fit does: a period shorter than the span cannot be modelled
+    model = reconvolution_model(np.asarray(irf, dtype=float), t, len(fit["tau_ns"]), period)
+    p = {
+        "shift_ns": fit["irf_shift_ns"],
+        "background": fit.get("background", 0.0),
+        "scatter": fit.get("scatter", 0.0),
+    }
+    for i, (a, tau) in enumerate(zip(fit["amplitudes"], fit["tau_ns"]), start=1):
+        p[f"a{i}"], p[f"tau{i}"] = a, tau
+    return np.asarray(model(t, np.array([float(p[n]) for n in model.param_names])), dtype=float)
 
 
 def fit_decay_files(
@@ -312,9 +453,7 @@ def fit_decay_files(
     fit["time_ns"] = np.asarray(dec.time_ns)
     fit["counts"] = np.asarray(dec.counts)
     fit["irf"] = np.asarray(irf.counts)
-    model = fit.get("model", fit.get("fit_counts", fit.get("fit")))
-    if model is not None:
-        fit["fit"] = np.asarray(model)
+    fit["fit"] = decay_fit_curve(dec.time_ns, irf.counts, fit, period_ns)
     fit["tau_1e_ns"] = one_over_e_time(fit)
     return fit
 
@@ -339,8 +478,19 @@ def _decay_files(
     return irf, out
 
 
-def analyze_raw(manifest: Path, progress: Progress | None = None):
+def analyze_raw(
+    manifest: Path, progress: Progress | None = None, repetition_period_ns: float | None = None
+):
     """Read the raw files back and analyse them (the ``polase analyze``/``decay`` path).
+
+    Parameters
+    ----------
+    manifest
+        The manifest written by `write_raw`.
+    progress
+        Called as ``progress(stage, fraction_done)``.
+    repetition_period_ns
+        Laser repetition period, known to the experimenter (not in the files). [ns]
 
     Returns
     -------
@@ -351,7 +501,7 @@ def analyze_raw(manifest: Path, progress: Progress | None = None):
     from .analysis import analyze
     from .io import assemble_measurement
 
-    meas = assemble_measurement(manifest.parent, manifest=manifest)
+    meas = assemble_measurement(manifest, tcspc_repetition_period_ns=repetition_period_ns)
     exc = _read_excitation(manifest.parent)
     if exc is not None and "excitation_spectrum" not in meas:
         meas = meas.assign(excitation_spectrum=exc)
@@ -402,13 +552,67 @@ def run_pipeline(
         if workdir is None:
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="polase-reproduce-"))
         t = time.perf_counter()
-        manifest = write_raw(sim, Path(workdir) / "raw", progress)
+        manifest = write_raw(sim, Path(workdir) / "raw", progress, dark_seed=seed + 1)
         timings["write_raw"] = time.perf_counter() - t
         t = time.perf_counter()
-        meas, results, decays = analyze_raw(manifest, progress)
+        period = sim.attrs.get("tcspc_repetition_period_ns")
+        meas, results, decays = analyze_raw(manifest, progress, period)
         timings["analyze"] = time.perf_counter() - t
     rows = summary_rows(results, decays, spin_relaxation_ns=spin_relaxation_ns(sim))
     return PipelineResult(sim, meas, results, decays, rows, timings)
+
+
+def evaluate_seed(
+    seed: int,
+    repeats: int = DEFAULT_REPEATS,
+    integration_time_s: float | None = None,
+    n_bootstrap: int | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Summary rows for one seed without files or figures (for many-seed checks).
+
+    The same simulation, analysis functions and decay fits as `run_pipeline`, applied to
+    the simulated Dataset in memory (the file round trip is lossless, so only its time is
+    saved). Point estimates, and hence pass/fail, do not depend on `n_bootstrap`.
+
+    Parameters
+    ----------
+    seed, repeats, integration_time_s
+        See `simulate_experiment`.
+    n_bootstrap
+        Bootstrap samples for the intervals (default: the analysis default).
+
+    Returns
+    -------
+    rows : list of dict
+    results : dict
+    """
+    import dataclasses
+
+    from .analysis import analyze, fit_decay
+    from .report.summary import one_over_e_time, summary_rows
+
+    sim = simulate_experiment(seed, repeats, integration_time_s)
+    cfg = analysis_config()
+    if n_bootstrap is not None:
+        cfg = dataclasses.replace(cfg, n_bootstrap=int(n_bootstrap))
+    results = analyze(sim.drop_vars(["decay", "irf"], errors="ignore"), cfg)
+    decays: dict[str, dict[str, Any]] = {}
+    if "decay" in sim:
+        sub = sim["decay"].sel(polarization="linear").sel(fluence=DECAY_FLUENCE, method="nearest")
+        period = sim.attrs.get("tcspc_repetition_period_ns")
+        for w in DECAY_WAVELENGTHS:
+            counts = sub.sel(detection_wavelength=w).values
+            if np.isfinite(counts).all():
+                fit = fit_decay(
+                    sim["time"].values,
+                    counts,
+                    sim["irf"].values,
+                    DECAY_COMPONENTS[w],
+                    period_ns=period,
+                )
+                fit["tau_1e_ns"] = one_over_e_time(fit)
+                decays[f"{w:g}"] = fit
+    return summary_rows(results, decays, spin_relaxation_ns=spin_relaxation_ns(sim)), results
 
 
 # ----------------------------------------------------------------------------- output folder
