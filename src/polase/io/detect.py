@@ -79,7 +79,7 @@ def detect_format(path: str | Path) -> str:
         fields = t.replace(";", " ").replace("\t", " ").replace(",", " ").split()
         if fields and all(parse_float(f) is not None for f in fields):
             numeric_rows += 1
-    if numeric_rows >= 2:
+    if numeric_rows >= 1:
         return "csv"
     raise InputFileError(
         p,
