@@ -15,14 +15,39 @@ HINGE_METHOD = "loglog_hinge_fit"
 FWHM_METHOD = "fwhm_midpoint_crossing"
 
 
-def hinge_fit(x, y, *, n_grid: int = 1024, min_points: int = 2) -> dict[str, np.ndarray]:
-    """Continuous two-segment (hinge) least-squares fit, profiled over the breakpoint.
+def _fixed_break(x, y, b):
+    """Exact least squares of the hinge with breakpoint(s) b; returns coef (..., 3), sse."""
+    d = x - b[..., None]
+    des = np.stack([np.ones_like(d), np.minimum(d, 0.0), np.maximum(d, 0.0)], axis=-1)
+    c = np.linalg.solve(
+        np.einsum("...nk,...nl->...kl", des, des) + 1e-12 * np.eye(3),
+        np.einsum("...nk,...n->...k", des, y)[..., None],
+    )[..., 0]
+    res = y - np.einsum("...nk,...k->...n", des, c)
+    return c, np.sum(res**2, axis=-1)
 
-    Model: ``y = a + s1 * min(x - b, 0) + s2 * max(x - b, 0)``. For each breakpoint on a
-    grid between the `min_points`-th and the `min_points`-th-last x (so that each segment
-    is supported by at least `min_points` points) the model is linear in (a, s1, s2) and
-    solved exactly; the breakpoint of least squared error is refined by a parabola
-    through the three neighbouring grid errors.
+
+def _line_fits(x, y, sel):
+    """OLS line of y over the points `sel` (bool (n,)): intercept, slope, sse (each (...))."""
+    xs, ys = x[sel], y[..., sel]
+    mx = xs.mean()
+    dx = xs - mx
+    slope = np.einsum("n,...n->...", dx, ys - ys.mean(-1, keepdims=True)) / np.sum(dx * dx)
+    icpt = ys.mean(-1) - slope * mx
+    sse = np.sum((ys - icpt[..., None] - slope[..., None] * xs) ** 2, axis=-1)
+    return icpt, slope, sse
+
+
+def hinge_fit(x, y, *, min_points: int = 2) -> dict[str, np.ndarray]:
+    """Continuous two-segment (hinge) least-squares fit, solved exactly.
+
+    Model: ``y = a + s1 * min(x - b, 0) + s2 * max(x - b, 0)``, each segment supported by
+    at least `min_points` points. For every split of the sorted points into a left and a
+    right set, the unconstrained optimum is two independent lines; when they intersect
+    inside the gap between the sets, the intersection is the breakpoint and that is the
+    optimum for the split. Otherwise the optimum lies at a gap edge, i.e. a breakpoint
+    at a data point, where the model is linear in (a, s1, s2). The global minimum over
+    all these candidates is the exact least-squares hinge.
 
     Parameters
     ----------
@@ -30,8 +55,6 @@ def hinge_fit(x, y, *, n_grid: int = 1024, min_points: int = 2) -> dict[str, np.
         Abscissae, strictly increasing (e.g. log fluence).
     y : array_like, shape (..., n)
         Ordinates (e.g. log intensity); finite.
-    n_grid : int
-        Breakpoint grid size.
     min_points : int
         Minimum number of points on each side of the breakpoint.
 
@@ -50,38 +73,35 @@ def hinge_fit(x, y, *, n_grid: int = 1024, min_points: int = 2) -> dict[str, np.
         )
     if not np.all(np.isfinite(y)):
         raise DataValidationError("hinge fit needs finite y values (drop masked points first)")
-    grid = np.linspace(x[min_points - 1], x[n - min_points], n_grid)
-    d = x[None, :] - grid[:, None]  # (G, n)
-    design = np.stack([np.ones_like(d), np.minimum(d, 0.0), np.maximum(d, 0.0)], axis=-1)
-    pinv = np.linalg.pinv(design)  # (G, 3, n)
-    coef = np.einsum("gkn,...n->...gk", pinv, y)
-    fit = np.einsum("gnk,...gk->...gn", design, coef)
-    sse = np.sum((fit - y[..., None, :]) ** 2, axis=-1)  # (..., G)
-    j = np.argmin(sse, axis=-1)
-    jc = np.clip(j, 1, n_grid - 2)
-    take = np.take_along_axis
-    e0 = take(sse, (jc - 1)[..., None], -1)[..., 0]
-    e1 = take(sse, jc[..., None], -1)[..., 0]
-    e2 = take(sse, (jc + 1)[..., None], -1)[..., 0]
-    denom = e0 - 2 * e1 + e2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shift = np.where((denom > 0) & (j == jc), 0.5 * (e0 - e2) / denom, 0.0)
-    step = grid[1] - grid[0]
-    b = np.clip(grid[j] + np.clip(shift, -1, 1) * step * (j == jc), grid[0], grid[-1])
-    # exact linear solve at the refined breakpoint
-    db = x - b[..., None]
-    des = np.stack([np.ones_like(db), np.minimum(db, 0.0), np.maximum(db, 0.0)], axis=-1)
-    c = np.linalg.solve(
-        np.einsum("...nk,...nl->...kl", des, des) + 1e-12 * np.eye(3),
-        np.einsum("...nk,...n->...k", des, y)[..., None],
-    )[..., 0]
-    res = y - np.einsum("...nk,...k->...n", des, c)
+    lead = y.shape[:-1]
+    cand_b, cand_sse = [], []
+    # breakpoints at the data points that leave min_points on each side (inclusive)
+    for j in range(min_points - 1, n - min_points + 1):
+        b = np.full(lead, x[j])
+        _, e = _fixed_break(x, y, b)
+        cand_b.append(b)
+        cand_sse.append(e)
+    # interior optima: intersection of the two separate lines inside the gap
+    idx = np.arange(n)
+    for j in range(min_points - 1, n - min_points):
+        c1, s1, e1 = _line_fits(x, y, idx <= j)
+        c2, s2, e2 = _line_fits(x, y, idx > j)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = (c2 - c1) / (s1 - s2)
+        ok = np.isfinite(b) & (b > x[j]) & (b < x[j + 1])
+        cand_b.append(np.where(ok, b, x[j]))
+        cand_sse.append(np.where(ok, e1 + e2, np.inf))
+    bs = np.stack(cand_b, axis=-1)
+    es = np.stack(cand_sse, axis=-1)
+    k = np.argmin(es, axis=-1)
+    b = np.take_along_axis(bs, k[..., None], -1)[..., 0]
+    c, sse = _fixed_break(x, y, b)
     return {
         "breakpoint": b,
         "intercept": c[..., 0],
         "slope_below": c[..., 1],
         "slope_above": c[..., 2],
-        "sse": np.sum(res**2, axis=-1),
+        "sse": sse,
     }
 
 

@@ -1,0 +1,196 @@
+"""Benchmark: end-to-end `polase.analysis.analyze` of 10,000 spectra x 2048 pixels.
+
+Baseline: the same steps written the usual way, one spectrum at a time with numpy and
+scipy (median baseline, boxcar smoothing, log-parabola peak with np.polyfit, half-maximum
+crossings with np.interp, band integrals, a Gaussian fit and a PL + ASE two-Gaussian fit
+with scipy.optimize.curve_fit), then the bootstrap of the threshold with a scalar
+minimization of the hinge error per sample. The baseline is timed on a subsample and
+scaled to the full size; both run in this process.
+
+Run: .venv/bin/python benchmarks/bench_analyze.py [--spectra 10000] [--subsample 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import xarray as xr
+from scipy import optimize
+
+from polase.analysis import AnalysisConfig, analyze, extract_features
+
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+
+
+def make_dataset(n_spectra: int, n_pixels: int = 2048, seed: int = 0) -> xr.Dataset:
+    """Synthetic sweep: 20 fluences x 2 polarizations x R repeats, PL + ASE + dark offset."""
+    rng = np.random.default_rng(seed)
+    nf = 20
+    r = max(1, n_spectra // (2 * nf))
+    f = np.linspace(6.0, 17.0, nf)
+    wl = np.linspace(200.0, 1025.0, n_pixels)
+    pl = 400 * (f[:, None] / 10) ** 1.7 * np.exp(-0.5 * ((wl - 533) / (23 / FWHM_PER_SIGMA)) ** 2)
+    ase_amp = 300 * np.maximum(f - 12.0, 0) ** 1.5
+    ase = np.exp(-0.5 * ((wl - 543) / (8 / FWHM_PER_SIGMA)) ** 2)
+    gain = np.stack([np.ones(nf), 1 + 0.05 * np.maximum(f - 12, 0)], axis=1)
+    mean = pl[:, None, :] + (ase_amp[:, None] * gain)[:, :, None] * ase + 500.0
+    spec = mean[:, :, None, :] + rng.normal(size=(nf, 2, r, n_pixels)) * np.sqrt(
+        mean[:, :, None, :] + 9
+    )
+    acq = np.arange(nf * 2 * r).reshape(nf, r, 2).transpose(0, 2, 1)
+    dims = ("fluence", "polarization", "repeat", "wavelength")
+    return xr.Dataset(
+        {
+            "spectrum": (dims, spec, {"units": "counts"}),
+            "saturated": (dims, np.zeros(spec.shape, bool)),
+        },
+        coords={
+            "fluence": ("fluence", f, {"units": "mJ/cm**2"}),
+            "polarization": ("polarization", ["linear", "circular"]),
+            "repeat": np.arange(r),
+            "acquisition_index": (("fluence", "polarization", "repeat"), acq),
+            "wavelength": ("wavelength", wl, {"units": "nm"}),
+        },
+    )
+
+
+# ------------------------------------------------------------------ scipy-loop baseline
+
+
+def _gauss(x, a, c, s):
+    return a * np.exp(-0.5 * ((x - c) / s) ** 2)
+
+
+def _two_gauss(x, a1, c1, s1, a2, c2, s2, k):
+    return _gauss(x, a1, c1, s1) + _gauss(x, a2, c2, s2) + k
+
+
+def loop_one_spectrum(wl, y, pl_win, ase_win, refs):
+    """All per-spectrum steps of the pipeline for one spectrum, numpy/scipy style."""
+    pk_rough = wl[np.argmax(np.convolve(y, np.ones(5) / 5, mode="same"))]
+    outside = np.abs(wl - pk_rough) > 100
+    y = y - np.median(y[outside])
+    ys = np.convolve(y, np.ones(5) / 5, mode="same")
+    i = int(np.argmax(ys))
+    half = ys[i] / 2
+    left = i
+    while left > 0 and ys[left] >= half:
+        left -= 1
+    right = i
+    while right < len(ys) - 1 and ys[right] >= half:
+        right += 1
+    k = max(2, round(0.35 * (right - left)))
+    seg = slice(i - k, i + k + 1)
+    c2, c1, c0 = np.polyfit(np.arange(-k, k + 1), np.log(np.clip(y[seg], 1e-9, None)), 2)
+    du = -c1 / (2 * c2)
+    height = np.exp(c0 + c1 * du + c2 * du**2)
+    peak = np.interp(i + du, np.arange(len(wl)), wl)
+    xl = np.interp(height / 2, [ys[left], ys[left + 1]], [wl[left], wl[left + 1]])
+    xr_ = np.interp(height / 2, [ys[right], ys[right - 1]], [wl[right], wl[right - 1]])
+    fwhm = xr_ - xl
+    sel = (wl >= pl_win[0]) & (wl <= pl_win[1])
+    i_pl = np.trapezoid(y[sel], wl[sel])
+    sel = (wl >= ase_win[0]) & (wl <= ase_win[1])
+    i_ase = np.trapezoid(y[sel], wl[sel])
+    win = np.abs(wl - peak) <= fwhm
+    pg, _ = optimize.curve_fit(_gauss, wl[win], y[win], p0=[height, peak, fwhm / FWHM_PER_SIGMA])
+    (cp, wp), (ca, wa) = refs
+    win = (wl >= min(cp - 1.5 * wp, ca - 1.5 * wa)) & (wl <= max(cp + 1.5 * wp, ca + 1.5 * wa))
+    p0 = [height, cp, wp / FWHM_PER_SIGMA, height / 2, ca, wa / FWHM_PER_SIGMA, 0.0]
+    lo = [0, cp - wp, 0.2 * wp / FWHM_PER_SIGMA, 0, ca - wa, 0.2 * wa / FWHM_PER_SIGMA, -np.inf]
+    hi = [
+        np.inf,
+        cp + wp,
+        3 * wp / FWHM_PER_SIGMA,
+        np.inf,
+        ca + wa,
+        3 * wa / FWHM_PER_SIGMA,
+        np.inf,
+    ]
+    p2, _ = optimize.curve_fit(_two_gauss, wl[win], y[win], p0=p0, bounds=(lo, hi))
+    return peak, fwhm, i_pl, i_ase, FWHM_PER_SIGMA * abs(pg[2]), p2[0], p2[3]
+
+
+def loop_hinge(x, y):
+    """Hinge fit by bounded scalar minimization of the profiled error (one sample)."""
+
+    def sse(b):
+        d = x - b
+        des = np.stack([np.ones_like(d), np.minimum(d, 0), np.maximum(d, 0)], axis=1)
+        c, *_ = np.linalg.lstsq(des, y, rcond=None)
+        return float(np.sum((des @ c - y) ** 2))
+
+    r = optimize.minimize_scalar(sse, bounds=(x[1], x[-2]), method="bounded")
+    return r.x
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spectra", type=int, default=10_000)
+    ap.add_argument("--subsample", type=int, default=100)
+    args = ap.parse_args()
+
+    ds = make_dataset(args.spectra)
+    n = ds["spectrum"].shape[0] * ds["spectrum"].shape[1] * ds["spectrum"].shape[2]
+    cfg = AnalysisConfig()
+    analyze(make_dataset(200, seed=1), cfg)  # compile/warm the numba kernels outside the timing
+
+    t0 = time.perf_counter()
+    feats = extract_features(ds, cfg)
+    t1 = time.perf_counter()
+    res = analyze(ds, cfg, features=feats)
+    t2 = time.perf_counter()
+    t_vec = t2 - t0
+
+    wl = ds["wavelength"].values
+    flat = ds["spectrum"].values.reshape(-1, wl.size)
+    rng = np.random.default_rng(1)
+    pick = rng.choice(flat.shape[0], size=min(args.subsample, flat.shape[0]), replace=False)
+    pl_win = res["windows"]["pl_band_nm"]
+    ase_win = res["windows"]["ase_band_nm"]
+    refs = (
+        (feats.attrs["pl_reference_peak_nm"], feats.attrs["pl_reference_fwhm_nm"]),
+        (feats.attrs["ase_reference_peak_nm"], feats.attrs["ase_reference_fwhm_nm"]),
+    )
+    t3 = time.perf_counter()
+    loop_vals = np.array([loop_one_spectrum(wl, flat[k], pl_win, ase_win, refs) for k in pick])
+    t4 = time.perf_counter()
+    per_spec = (t4 - t3) / pick.size
+
+    # bootstrap of the threshold, one scipy minimization per sample (subsampled)
+    i_ase = feats["intensity_ase"].sel(polarization="linear").values
+    x = np.log(ds["fluence"].values)
+    nb = 100
+    t5 = time.perf_counter()
+    for _ in range(nb):
+        idx = rng.integers(0, i_ase.shape[1], i_ase.shape)
+        loop_hinge(x, np.log(np.take_along_axis(i_ase, idx, 1).mean(1)))
+    t6 = time.perf_counter()
+    per_boot = (t6 - t5) / nb
+    t_loop = per_spec * n + per_boot * cfg.n_bootstrap
+
+    vec_peak = feats["peak_nm"].values.reshape(-1)[pick]
+    vec_fwhm = feats["fwhm_nm"].values.reshape(-1)[pick]
+    print(f"spectra: {n} x {wl.size} pixels, {cfg.n_bootstrap} bootstrap samples")
+    print(
+        f"polase (vectorized): {t_vec:.2f} s  (features {t1 - t0:.2f} s, statistics {t2 - t1:.2f} s)"
+    )
+    print(
+        f"scipy loop (scaled from {pick.size} spectra, {nb} bootstrap fits): {t_loop:.1f} s "
+        f"({1e3 * per_spec:.2f} ms/spectrum, {1e3 * per_boot:.2f} ms/bootstrap sample)"
+    )
+    print(f"speed-up: {t_loop / t_vec:.0f}x (target >= 50x)")
+    print(
+        "agreement on the subsample: median |d peak| = "
+        f"{np.median(np.abs(vec_peak - loop_vals[:, 0])):.3g} nm, median |d FWHM| = "
+        f"{np.median(np.abs(vec_fwhm - loop_vals[:, 1])):.3g} nm"
+    )
+    print(
+        f"threshold {res['threshold_mJ_cm2']['value']:.3f} mJ/cm2, ci95 {res['threshold_mJ_cm2']['ci95']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

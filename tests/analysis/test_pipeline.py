@@ -1,0 +1,180 @@
+"""The whole pipeline on synthetic sweeps with a known truth."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from polase.analysis import AnalysisConfig, analyze, extract_features, to_jsonable
+from polase.errors import ConfigError, DataValidationError
+
+from .conftest import ASE_PEAK, F_TH, PL_FWHM, PL_PEAK
+
+REQUIRED = (
+    "threshold_mJ_cm2",
+    "threshold_fwhm_mJ_cm2",
+    "slope_below_threshold",
+    "photon_order",
+    "pl_peak_nm",
+    "pl_fwhm_nm",
+    "ase_peak_nm",
+    "ase_fwhm_nm",
+    "per_fluence",
+)
+PER_FLUENCE = (
+    "fluence_mJ_cm2",
+    "peak_nm",
+    "fwhm_nm",
+    "intensity_pl",
+    "intensity_ase",
+    "delta_ase",
+    "delta_ase_ci95",
+    "delta_pl",
+    "delta_pl_ci95",
+    "saturated",
+)
+
+
+@pytest.fixture(scope="module")
+def result():
+    from .conftest import make_measurement
+
+    ds = make_measurement(seed=3)
+    feats = extract_features(ds)
+    return ds, feats, analyze(ds, features=feats)
+
+
+def test_schema_keys_and_json(result):
+    _, _, r = result
+    for k in REQUIRED:
+        assert k in r
+    for k in ("threshold_mJ_cm2", "threshold_fwhm_mJ_cm2"):
+        assert set(r[k]) >= {"value", "ci95", "method"}
+    for e in r["per_fluence"]:
+        assert set(e) >= set(PER_FLUENCE)
+    text = json.dumps(to_jsonable(r), allow_nan=False)
+    assert json.loads(text)["photon_order"] == 2
+
+
+def test_values_match_the_synthetic_truth(result):
+    _, _, r = result
+    assert r["pl_peak_nm"]["value"] == pytest.approx(PL_PEAK, abs=0.5)
+    assert r["pl_fwhm_nm"]["value"] == pytest.approx(PL_FWHM, rel=0.03)
+    assert r["ase_peak_nm"]["value"] == pytest.approx(ASE_PEAK, abs=1.0)
+    # the ASE band only rises above F_TH; the log-log kink sits just below it
+    assert 0.9 * F_TH < r["threshold_mJ_cm2"]["value"] < 1.05 * F_TH
+    assert r["threshold_fwhm_mJ_cm2"]["value"] > r["threshold_mJ_cm2"]["value"]
+    lo, hi = r["slope_below_threshold"]["ci95"]
+    assert lo < 1.7 < hi
+    # Delta_ASE grows above threshold, Delta_PL stays ~0 below it
+    d = {e["fluence_mJ_cm2"]: e for e in r["per_fluence"]}
+    assert d[17.0]["delta_ase"] > d[15.0]["delta_ase"] > 0.05
+    for f in (4.0, 8.0, 10.0):
+        lo, hi = d[f]["delta_pl_ci95"]
+        assert lo < 0.05 and hi > -0.05
+
+
+def test_feature_units_and_dims(result):
+    _ds, feats, _ = result
+    assert feats["peak_nm"].dims == ("fluence", "polarization", "repeat")
+    assert feats["peak_nm"].attrs["units"] == "nm"
+    assert feats["intensity_ase"].attrs["units"] == "counts*nm"
+    assert "acquisition_index" in feats.coords
+    assert feats["masked"].dtype == bool and not feats["masked"].any()
+    # band fits: Gaussian FWHM close to the half-maximum width for the pure PL spectra
+    low = feats["fwhm_fit_nm"].sel(fluence=4.0, polarization="linear")
+    np.testing.assert_allclose(low, PL_FWHM, rtol=0.05)
+    # the two-band decomposition finds no ASE below threshold and much above it
+    ase = feats["ase_component"].sel(polarization="linear").mean("repeat")
+    pl = feats["pl_component"].sel(polarization="linear").mean("repeat")
+    assert float(ase.sel(fluence=8.0)) < 0.05 * float(pl.sel(fluence=8.0))
+    assert float(ase.sel(fluence=17.0)) > float(pl.sel(fluence=17.0))
+
+
+def test_dark_offset_on_a_wide_detector_is_removed(synth):
+    wide = synth(seed=5, n_pixels=2048, wl_range=(200.0, 1025.0), dark=500.0)
+    r = analyze(wide, AnalysisConfig(band_fits=False))
+    assert r["pl_fwhm_nm"]["value"] == pytest.approx(PL_FWHM, rel=0.03)
+    assert r["slope_below_threshold"]["value"] == pytest.approx(1.7, abs=0.05)
+
+
+def test_saturated_pixels_are_flagged_and_never_a_silent_number(synth):
+    ds = synth(seed=2)
+    wl = ds["wavelength"].values
+    ipk = int(np.argmin(np.abs(wl - ASE_PEAK)))
+    sat = ds["saturated"].values.copy()
+    spec = ds["spectrum"].values.copy()
+    # the detector clips at the ASE peak in repeat 1 of circular at 17 mJ/cm2
+    sat[-1, 1, 1, ipk - 2 : ipk + 3] = True
+    spec[sat] = np.nan
+    ds["saturated"].values[:] = sat
+    ds["spectrum"].values[:] = spec
+    r = analyze(ds)
+    top = r["per_fluence"][-1]
+    assert top["saturated"] is True
+    assert top["delta_ase"] is None and top["delta_ase_ci95"] is None
+    assert all(not e["saturated"] for e in r["per_fluence"][:-1])
+    assert r["per_fluence"][-2]["delta_ase"] is not None
+    feats = extract_features(ds)
+    hit = feats.isel(fluence=-1, polarization=1, repeat=1)
+    assert bool(hit["masked"])
+    for v in (
+        "peak_nm",
+        "fwhm_nm",
+        "intensity_ase",
+        "value_at_ase_peak",
+        "fwhm_fit_nm",
+        "ase_component",
+    ):
+        assert np.isnan(float(hit[v])), v
+    # the linear reference at that fluence is untouched
+    assert np.isfinite(float(feats["intensity_ase"].isel(fluence=-1, polarization=0, repeat=1)))
+    # NaN -> null in JSON
+    assert (
+        json.loads(json.dumps(to_jsonable(r), allow_nan=False))["per_fluence"][-1]["delta_ase"]
+        is None
+    )
+
+
+def test_saturated_reference_fluence_is_excluded_and_reported(synth):
+    ds = synth(seed=2)
+    wl = ds["wavelength"].values
+    ipk = int(np.argmin(np.abs(wl - ASE_PEAK)))
+    ds["spectrum"].values[-1, :, :, ipk - 2 : ipk + 3] = np.nan
+    ds["saturated"].values[-1, :, :, ipk - 2 : ipk + 3] = True
+    r = analyze(ds, AnalysisConfig(band_fits=False))
+    assert r["ase_fwhm_nm"]["fluence_mJ_cm2"] == 16.0  # highest unmasked
+    assert r["threshold_mJ_cm2"]["excluded_fluences_mJ_cm2"] == [17.0]
+    assert r["per_fluence"][-1]["intensity_ase"] is None
+    with pytest.raises(DataValidationError, match="17 mJ/cm2 has a masked"):
+        analyze(ds, AnalysisConfig(ase_reference_fluence=17.0, band_fits=False))
+
+
+def test_drift_cancels_in_paired_delta(synth, synth_noiseless):
+    ds = synth(seed=4, drift=0.01)  # 1 % per acquisition: +10 % between repeats 0 and 4
+    truth = analyze(synth_noiseless(synth(seed=4)), AnalysisConfig(band_fits=False))
+    r = analyze(ds, AnalysisConfig(band_fits=False))
+    covered = 0
+    for e, t in zip(r["per_fluence"], truth["per_fluence"]):
+        lo, hi = e["delta_ase_band_ci95"]
+        covered += lo <= t["delta_ase_band"] <= hi
+    assert covered >= 10  # of 12; unpaired, the +1 % offset per L->C step biases every point
+
+
+def test_reference_fluence_options_and_config_errors(synth):
+    ds = synth(seed=1)
+    r = analyze(
+        ds, AnalysisConfig(pl_reference_fluence=8.2, ase_reference_fluence=16.4, band_fits=False)
+    )
+    assert r["pl_peak_nm"]["fluence_mJ_cm2"] == 8.0
+    assert r["ase_peak_nm"]["fluence_mJ_cm2"] == 16.0
+    with pytest.raises(ConfigError, match="baseline"):
+        AnalysisConfig(baseline="median")
+    with pytest.raises(ConfigError, match="reference_polarization"):
+        analyze(ds, AnalysisConfig(reference_polarization="qwp_10deg"))
+    with pytest.raises(DataValidationError, match="spectrum"):
+        analyze(ds.drop_vars("spectrum"))
+    with pytest.raises(DataValidationError, match="dims"):
+        analyze(ds.transpose("polarization", "fluence", "repeat", "wavelength"))

@@ -1,0 +1,133 @@
+"""Per-spectrum features against analytic line shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from polase.analysis import spectra as sp
+from polase.errors import DataValidationError
+
+WL = np.linspace(450.0, 650.0, 801)  # 0.25 nm pixels
+
+
+def gauss(wl, a, c, fwhm):
+    return a * np.exp(-0.5 * ((wl - c) / (fwhm / sp.GAUSS_FWHM_PER_SIGMA)) ** 2)
+
+
+@pytest.mark.parametrize("center", [533.0, 533.11, 541.37])
+@pytest.mark.parametrize("fwhm", [8.0, 23.0])
+def test_gaussian_peak_height_and_fwhm_are_exact(center, fwhm):
+    r = sp.peak_and_fwhm(WL, gauss(WL, 1000.0, center, fwhm), smooth_px=1)
+    # log-parabola is exact for a Gaussian; linear interpolation of the half-maximum
+    # crossings errs by O(pixel^2 / width^2)
+    assert r["peak_nm"] == pytest.approx(center, abs=1e-6)
+    assert r["height"] == pytest.approx(1000.0, rel=1e-9)
+    assert r["fwhm_nm"] == pytest.approx(fwhm, rel=2e-3)
+    assert not r["masked"]
+
+
+def test_lorentzian_fwhm():
+    g = 5.0  # half width
+    y = 300.0 / (1 + ((WL - 540.2) / g) ** 2)
+    r = sp.peak_and_fwhm(WL, y, smooth_px=1)
+    # the height comes from a log-parabola over +-0.35 FWHM, exact only for a Gaussian:
+    # for a Lorentzian it is 0.9 % high, which widens the half-maximum width by < 1 %
+    assert r["fwhm_nm"] == pytest.approx(2 * g, rel=1e-2)
+    assert r["height"] == pytest.approx(300.0, rel=1.5e-2)
+    assert r["peak_nm"] == pytest.approx(540.2, abs=0.02)
+
+
+def test_vectorized_over_leading_axes_matches_single():
+    c = np.array([[520.0, 533.0, 545.5], [530.0, 536.2, 540.0]])
+    y = gauss(WL, 50.0, c[..., None], 15.0)
+    r = sp.peak_and_fwhm(WL, y)
+    assert r["peak_nm"].shape == (2, 3)
+    for i in range(2):
+        for j in range(3):
+            one = sp.peak_and_fwhm(WL, y[i, j])
+            assert r["peak_nm"][i, j] == pytest.approx(float(one["peak_nm"]), abs=1e-12)
+            assert r["fwhm_nm"][i, j] == pytest.approx(float(one["fwhm_nm"]), abs=1e-12)
+    np.testing.assert_allclose(r["peak_nm"], c, atol=1e-6)
+
+
+def test_noisy_peak_is_unbiased(rng):
+    y = gauss(WL, 1000.0, 533.3, 23.0) + rng.normal(0, 10, (400, WL.size))
+    r = sp.peak_and_fwhm(WL, y)
+    assert abs(r["peak_nm"].mean() - 533.3) < 4 * r["peak_nm"].std() / np.sqrt(400)
+    assert r["fwhm_nm"].mean() == pytest.approx(23.0, rel=5e-3)
+
+
+def test_nan_at_peak_masks_the_result():
+    y = gauss(WL, 1000.0, 533.0, 20.0)
+    y[np.argmin(np.abs(WL - 533.0))] = np.nan
+    r = sp.peak_and_fwhm(WL, y)
+    assert r["masked"]
+    assert np.isnan(r["peak_nm"]) and np.isnan(r["fwhm_nm"]) and np.isnan(r["height"])
+
+
+def test_nan_far_from_the_peak_does_not_mask():
+    y = gauss(WL, 1000.0, 533.0, 20.0)
+    y[-3] = np.nan
+    r = sp.peak_and_fwhm(WL, y)
+    assert not r["masked"]
+    assert r["peak_nm"] == pytest.approx(533.0, abs=1e-3)
+
+
+def test_search_range_picks_the_band_inside_it():
+    y = gauss(WL, 1000.0, 470.0, 5.0) + gauss(WL, 200.0, 560.0, 12.0)
+    r = sp.peak_and_fwhm(WL, y, search_nm=(520, 620))
+    assert r["peak_nm"] == pytest.approx(560.0, abs=1e-3)
+
+
+def test_band_intensity_of_a_gaussian_is_its_area():
+    a, fwhm = 7.0, 10.0
+    y = gauss(WL, a, 540.0, fwhm)
+    area = a * fwhm / sp.GAUSS_FWHM_PER_SIGMA * np.sqrt(2 * np.pi)
+    assert sp.band_intensity(WL, y, 450, 650) == pytest.approx(area, rel=1e-6)
+    # +-FWHM/2 holds erf(sqrt(ln 2)) = 76.1 % of the area
+    from scipy.special import erf
+
+    frac = erf(np.sqrt(np.log(2)))
+    assert sp.band_intensity(WL, y, 535, 545) == pytest.approx(frac * area, rel=2e-3)
+
+
+def test_band_intensity_nan_in_window_is_nan_and_too_narrow_window_raises():
+    y = gauss(WL, 7.0, 540.0, 10.0)
+    y[np.argmin(np.abs(WL - 541))] = np.nan
+    assert np.isnan(sp.band_intensity(WL, y, 535, 545))
+    assert np.isfinite(sp.band_intensity(WL, y, 560, 600))
+    assert sp.window_has_nan(WL, y, 535, 545) and not sp.window_has_nan(WL, y, 560, 600)
+    with pytest.raises(DataValidationError, match="fewer than 2 pixels"):
+        sp.band_intensity(WL, y, 540.01, 540.1)
+
+
+def test_window_mean_and_nearest_pixel_fallback():
+    y = np.broadcast_to(WL, (3, WL.size))
+    assert sp.window_mean(WL, y, 540.0, 1.0) == pytest.approx(np.full(3, 540.0))
+    assert sp.window_mean(WL, y, 540.1, 0.0) == pytest.approx(np.full(3, 540.0))
+
+
+def test_baseline_level_removes_a_constant_offset():
+    y = gauss(WL, 100.0, 533.0, 20.0) + 42.0
+    wide = np.linspace(200, 1000, 2048)
+    yw = gauss(wide, 100.0, 533.0, 20.0) + 42.0
+    assert sp.baseline_level(wide, yw, (433, 633)) == pytest.approx(42.0, abs=1e-6)
+    # no emission-free pixels: no baseline rather than a wrong one
+    assert sp.baseline_level(WL, y, (400, 700)) == 0.0
+
+
+def test_smooth_boxcar_preserves_lines_and_propagates_nan():
+    y = np.arange(20.0)
+    s = sp.smooth_boxcar(y, 5)
+    np.testing.assert_allclose(s[2:-2], y[2:-2])  # a straight line is unchanged
+    y[10] = np.nan
+    s = sp.smooth_boxcar(y, 5)
+    assert np.isnan(s[8:13]).all() and np.isfinite(s[:8]).all() and np.isfinite(s[13:]).all()
+
+
+def test_bad_axes_raise():
+    with pytest.raises(DataValidationError, match="strictly increasing"):
+        sp.peak_and_fwhm(WL[::-1], gauss(WL, 1, 533, 10))
+    with pytest.raises(DataValidationError, match="must match"):
+        sp.peak_and_fwhm(WL, np.ones(10))
