@@ -104,7 +104,7 @@ def default_config(material: str = "CsPbBr3") -> dict:
         mech.setdefault(sec, {})[name] = p.value
     mech["dichroism"]["form"] = "docp2"
     spectro = _instrument_defaults(SpectrometerConfig)
-    spectro["integration_time_s"] = 0.01
+    spectro["integration_time_s"] = 0.001  # FLAME minimum; keeps the 20 mJ/cm2 ASE below 16-bit full scale
     tcspc = _instrument_defaults(TCSPCConfig)
     excitation = _instrument_defaults(ExcitationConfig, skip=("refractive_index",))
     excitation.update(

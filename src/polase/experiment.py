@@ -29,8 +29,8 @@ def _as_config(config) -> SimulationConfig:
 
 
 def emission_center_ev(material: dict) -> float:
-    """Centre of the spontaneous lineshape, E_g - E_b - Stokes shift. [eV]"""
-    return material["edge_energy_ev"] - material["exciton_binding_ev"] - material["stokes_shift_ev"]
+    """Centre of the intrinsic spontaneous lineshape. [eV]"""
+    return material["pl_center_ev"]
 
 
 def absorption_per_cm(wavelength_nm, material: dict):

@@ -44,14 +44,11 @@ _CSPBBR3: dict[str, Parameter] = {
         "refractive index near 540 nm",
         "n = 2.23 at 540 nm, Brennan et al. MRS Commun. 2024",
     ),
-    "exciton_binding_ev": Parameter(
-        0.030, "eV", "exciton binding energy E_b", "typical CsPbBr3 value (~30 meV)"
-    ),
     "edge_energy_ev": Parameter(
-        2.40, "eV", "absorption edge E_g of the Urbach model", "calibrated", (2.36, 2.44)
+        2.37, "eV", "absorption edge E_g of the Urbach model", "calibrated", (2.34, 2.40)
     ),
     "urbach_energy_ev": Parameter(
-        0.015, "eV", "Urbach energy E_U of the absorption tail", "calibrated", (0.008, 0.030)
+        0.0145, "eV", "Urbach energy E_U of the absorption tail", "calibrated", (0.010, 0.025)
     ),
     "alpha0_per_cm": Parameter(
         6.0e4,
@@ -59,15 +56,19 @@ _CSPBBR3: dict[str, Parameter] = {
         "absorption coefficient at and above the edge",
         "4 pi k / lambda near 515-520 nm from the measured n,k (Brennan 2024, Ermolaev 2023): 6e4-1e5 /cm",
     ),
-    "stokes_shift_ev": Parameter(
-        0.035, "eV", "emission centre below E_g - E_b", "calibrated", (0.0, 0.12)
+    "pl_center_ev": Parameter(
+        2.335,
+        "eV",
+        "centre of the spontaneous (intrinsic, before reabsorption) emission band",
+        "calibrated",
+        (2.29, 2.37),
     ),
     "pl_fwhm_ev": Parameter(
-        0.10,
+        0.13,
         "eV",
         "FWHM of the Gaussian spontaneous lineshape (in energy)",
         "calibrated",
-        (0.05, 0.16),
+        (0.06, 0.20),
     ),
     "k_rad": Parameter(
         1.0e8, "1/s", "radiative rate of excitons", "assumed: 10 ns radiative lifetime"
@@ -97,11 +98,11 @@ _CSPBBR3: dict[str, Parameter] = {
         0.5, "1", "optical orientation efficiency eta: P0 = eta * DOCP", "assumed"
     ),
     "gain_scale": Parameter(
-        5.0,
+        40.0,
         "1",
         "gain cross-section over its Fuchtbauer-Ladenburg value",
         "calibrated",
-        (0.3, 50.0),
+        (1.0, 150.0),
     ),
 }
 
@@ -123,10 +124,10 @@ _SAMPLE: dict[str, Parameter] = {
         0.8, "1", "overlap Gamma of the guided mode with the rod", "micron-size rod, n = 2.2 in air"
     ),
     "beta_sp": Parameter(
-        0.05,
+        0.005,
         "1",
         "fraction of spontaneous emission coupled into the guided mode (both directions)",
-        "assumed",
+        "assumed: 2 end-fire modes of a 1-2 um rod",
     ),
     "internal_loss_per_cm": Parameter(
         20.0, "1/cm", "scattering loss alpha_i of the guided mode", "assumed"
@@ -138,16 +139,20 @@ _SAMPLE: dict[str, Parameter] = {
         "assumed geometry",
     ),
     "collection_ase": Parameter(
-        0.01, "1", "collection efficiency of light guided out of the rod ends", "assumed geometry"
+        0.02,
+        "1",
+        "collection efficiency of light guided out of the rod ends (scattered into the objective)",
+        "calibrated",
+        (0.001, 0.2),
     ),
 }
 
 _MECHANISM: dict[str, Parameter] = {
     "orbit_orbit.kappa": Parameter(
-        0.5, "1", "orbit-orbit coupling strength kappa", "calibrated", (0.0, 20.0)
+        0.3, "1", "orbit-orbit coupling strength kappa", "calibrated", (0.0, 20.0)
     ),
     "orbit_orbit.coherence_density_cm3": Parameter(
-        3e17, "cm^-3", "coherence density n_c per spin channel", "calibrated", (1e16, 3e18)
+        5e17, "cm^-3", "coherence density n_c per spin channel", "calibrated", (1e16, 3e18)
     ),
     "spin_channel.selectivity": Parameter(
         1.0, "1", "spin selectivity s of the sigma+/sigma- gain", "assumed: fully selective"
