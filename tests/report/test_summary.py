@@ -155,3 +155,25 @@ def test_spin_relaxation_is_an_input_row_not_counted(synth_results):
     assert verdict(r) == "input"
     r = _row(summary_rows(synth_results), "spin")
     assert r["value"] is None and "not measurable" in r["note"]
+
+
+def test_decays_from_results_picks_linear_fit_nearest_17():
+    from polase.report.summary import decays_from_results
+
+    fits = [
+        {
+            "fluence_mJ_cm2": f,
+            "polarization": p,
+            "detection_wavelength_nm": w,
+            "tau_ns": [f + (w == 543.0)],
+        }
+        for f in (14.0, 16.5, 17.5, 20.0)
+        for p in ("linear", "circular")
+        for w in (533.0, 543.0)
+    ]
+    fits = [x for x in fits if not (x["polarization"] == "linear" and x["fluence_mJ_cm2"] == 17.5)]
+    got = decays_from_results({"decays": fits})
+    assert set(got) == {"533", "543"}
+    assert got["533"]["fluence_mJ_cm2"] == 16.5 and got["533"]["polarization"] == "linear"
+    assert got["543"]["tau_ns"] == [17.5]
+    assert decays_from_results({}) is None and decays_from_results({"decays": []}) is None

@@ -21,7 +21,7 @@ from .._files import write_text_atomic
 from ..errors import InputFileError
 from .figures import FIGURES, MissingDataError, make_figure, render
 from .html import ReportContent, ReportFigure, render_html
-from .summary import summary_rows
+from .summary import decays_from_results, summary_rows
 
 #: Default page title.
 TITLE = "polase report: paper vs polase"
@@ -228,14 +228,14 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         facts = [tuple(f) for f in data.get("facts", [])]
         details = data.get("details")
     elif "per_fluence" in data or "threshold_mJ_cm2" in data:  # results.json
-        results, decays, spin, facts, details = data, data.get("decays") or None, None, [], None
-        facts = [("source", "analysis results"), ("file", json_path.name)]
+        results, decays, spin, details = data, None, None, None
+        facts = [("source", f"analysis results ({data.get('source', 'unknown')})")]
     else:
         raise InputFileError(
             json_path,
             "neither a summary.json (key 'results') nor a results.json (key 'per_fluence')",
         )
-    decays = _decays_with_curves(decays)
+    decays = _decays_with_curves(decays) or decays_from_results(results)
     ds = None
     ds_path = None
     if p.is_dir() or json_path.name in ("summary.json", "results.json"):

@@ -196,6 +196,50 @@ def one_over_e_time(components: Mapping[str, Any] | None) -> float | None:
     return 0.5 * (lo + hi)
 
 
+def decays_from_results(
+    results: Mapping[str, Any], fluence: float = 17.0, polarization: str = "linear"
+) -> dict[str, dict[str, Any]] | None:
+    """Decay fits keyed by detection wavelength from an analysis's ``decays`` list.
+
+    `polase.analysis.analyze` lists one fit per (fluence, polarization, detection
+    wavelength); this picks, per wavelength, the fit at the fluence nearest `fluence`
+    under `polarization` (any polarization if none matches).
+
+    Parameters
+    ----------
+    results
+        Analysis results with an optional ``decays`` list.
+    fluence
+        Preferred fluence. [mJ/cm2]
+    polarization
+        Preferred polarization label.
+
+    Returns
+    -------
+    dict or None
+        ``{"543": fit, "533": fit, ...}``; None without decay fits.
+    """
+    fits = results.get("decays")
+    if isinstance(fits, Mapping):
+        return {str(k): dict(v) for k, v in fits.items() if isinstance(v, Mapping)} or None
+    if not isinstance(fits, Sequence) or not fits:
+        return None
+    out: dict[str, dict[str, Any]] = {}
+    best: dict[str, tuple] = {}
+    for fit in fits:
+        if not isinstance(fit, Mapping) or fit.get("detection_wavelength_nm") is None:
+            continue
+        key = f"{float(fit['detection_wavelength_nm']):g}"
+        f = fit.get("fluence_mJ_cm2")
+        rank = (
+            fit.get("polarization") != polarization,
+            abs(float(f) - fluence) if f is not None else math.inf,
+        )
+        if key not in best or rank < best[key]:
+            best[key], out[key] = rank, dict(fit)
+    return out or None
+
+
 def _decay_ratio(decays: Mapping[Any, Mapping[str, Any]] | None):
     """tau_1/e(543 nm) / tau_1/e(533 nm) with an interval from the lifetime intervals."""
     if not decays:
