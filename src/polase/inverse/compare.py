@@ -1,0 +1,269 @@
+"""Rank mechanisms by information criteria and predict their Delta signatures.
+
+Every candidate (a mechanism or a "+"-combination) is fitted globally to the same
+observations; the ranking is by BIC (AIC reported too). ``delta_bic`` is each candidate's BIC
+minus the best one's.
+
+Distinguishable. Adding a mechanism to the best model can only improve the fit, so a
+superset of the best model is not a rival: it loses through its extra parameters (by about
+ln(n) per parameter) and is simply not needed. The *rival* is the best candidate that is not
+a superset of the winner. The mechanisms are called distinguishable when the rival's BIC
+exceeds the winner's by more than `BIC_DECISIVE` (10, "very strong" on the Kass-Raftery
+scale); otherwise the report says the data cannot tell them apart. Per mechanism, the
+evidence is min BIC without it minus min BIC with it (> 10: needed, < -10: not supported).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FitError
+from .fit import FitResult, fit
+from .models import DEFAULT_CANDIDATES, MECHANISMS, ForwardModel, canonical_name, mechanism_set
+from .observables import Observations
+
+#: Delta_BIC above which the winner is called decisively better than its rival.
+BIC_DECISIVE = 10.0
+
+
+@dataclass
+class Prediction:
+    """Predicted Delta signatures of one fitted candidate.
+
+    Attributes
+    ----------
+    fluence : ndarray (F,)
+        [mJ/cm2]
+    delta_ase_fluence, delta_pl_fluence : ndarray (F,)
+        Delta = I(circular) / I(linear) - 1 in the ASE and PL bands versus fluence. [1]
+    qwp_angle : ndarray (A,)
+        [deg]
+    delta_ase_angle : ndarray (A,)
+        Delta_ASE versus plate angle at `angle_fluence`. [1]
+    angle_fluence : float
+        [mJ/cm2]
+    """
+
+    fluence: np.ndarray
+    delta_ase_fluence: np.ndarray
+    delta_pl_fluence: np.ndarray
+    qwp_angle: np.ndarray
+    delta_ase_angle: np.ndarray
+    angle_fluence: float
+
+    def to_dict(self) -> dict:
+        return {
+            "fluence_mJ_cm2": self.fluence.tolist(),
+            "delta_ase_vs_fluence": self.delta_ase_fluence.tolist(),
+            "delta_pl_vs_fluence": self.delta_pl_fluence.tolist(),
+            "qwp_angle_deg": self.qwp_angle.tolist(),
+            "delta_ase_vs_qwp_angle": self.delta_ase_angle.tolist(),
+            "angle_fluence_mJ_cm2": float(self.angle_fluence),
+        }
+
+
+@dataclass
+class Comparison:
+    """Outcome of `compare_mechanisms`: fits sorted by BIC and the verdict."""
+
+    results: list[FitResult]
+    predictions: dict[str, Prediction]
+    rival: str | None
+    rival_delta_bic: float
+    distinguishable: bool
+    evidence: dict[str, float]
+    message: str
+    n_forward: int = 0
+    forward_seconds: float = 0.0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def best(self) -> FitResult:
+        return self.results[0]
+
+    def delta_bic(self, result: FitResult) -> float:
+        return float(result.bic - self.best.bic)
+
+    def ranking(self) -> list[dict]:
+        """JSON-ready rows {mechanism, log_likelihood, aic, bic, delta_bic, parameters, ...}."""
+        return [
+            {
+                "mechanism": r.mechanism,
+                "log_likelihood": float(r.log_likelihood),
+                "aic": float(r.aic),
+                "bic": float(r.bic),
+                "delta_bic": self.delta_bic(r),
+                "n_params": int(r.n_params),
+                "reduced_chi2": float(r.reduced_chi2),
+                "converged": bool(r.success),
+                "parameters": r.parameter_table(),
+            }
+            for r in self.results
+        ]
+
+
+def is_rival(candidate: str, best: str) -> bool:
+    """Whether `candidate` competes with `best`: it is not `best` plus extra mechanisms."""
+    return not mechanism_set(candidate) >= mechanism_set(best)
+
+
+def predict_signatures(
+    model: ForwardModel,
+    result: FitResult,
+    fluence,
+    qwp_angle=None,
+    angle_fluence: float | None = None,
+) -> Prediction:
+    """Delta_ASE versus fluence and plate angle, Delta_PL versus fluence, of a fitted model.
+
+    Parameters
+    ----------
+    fluence : array_like (F,)
+        [mJ/cm2]
+    qwp_angle : array_like (A,), optional
+        Default 0 to 90 deg in 5 deg steps. [deg]
+    angle_fluence : float, optional
+        Fluence of the angle scan; default the highest of `fluence`. [mJ/cm2]
+    """
+    f = np.asarray(fluence, dtype=float)
+    ang = (
+        np.arange(0.0, 90.0 + 1e-9, 5.0)
+        if qwp_angle is None
+        else np.asarray(qwp_angle, dtype=float)
+    )
+    if not np.any(ang == 0.0):
+        ang = np.concatenate([[0.0], ang])
+    af = float(f.max() if angle_fluence is None else angle_fluence)
+    bands = list(getattr(model, "bands", ("pl", "ase")))
+    ia, ip = bands.index("ase"), bands.index("pl")
+    v = result.values
+    lc = model.predict(result.mechanism, v, f, [0.0, 45.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_ase = lc[ia, :, 1] / lc[ia, :, 0] - 1.0
+        d_pl = lc[ip, :, 1] / lc[ip, :, 0] - 1.0
+        sc = model.predict(result.mechanism, v, [af], ang)
+        i0 = int(np.flatnonzero(ang == 0.0)[0])
+        d_ang = sc[ia, 0, :] / sc[ia, 0, i0] - 1.0
+    order = np.argsort(ang)
+    return Prediction(f, d_ase, d_pl, ang[order], d_ang[order], af)
+
+
+def measured_delta(obs: Observations, band: str = "ase"):
+    """Measured Delta (I / I_linear - 1) per fluence and polarization with its 1-sigma error.
+
+    Returns
+    -------
+    delta, err : ndarray (F, A)
+        [1]; NaN when the data have no linear (0 deg) polarization.
+    """
+    b = obs.bands.index(band)
+    lin = np.flatnonzero(np.isclose(obs.qwp_angle, 0.0))
+    if lin.size == 0:
+        nan = np.full(obs.y.shape[1:], np.nan)
+        return nan, nan
+    y, s = obs.y[b], obs.sigma[b]
+    y0, s0 = y[:, lin[:1]], s[:, lin[:1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = y / y0
+        err = np.abs(ratio) * np.sqrt((s / y) ** 2 + (s0 / y0) ** 2)
+    err[:, lin[0]] = 0.0
+    return ratio - 1.0, err
+
+
+def compare_mechanisms(
+    model: ForwardModel,
+    obs: Observations,
+    candidates=DEFAULT_CANDIDATES,
+    max_nfev: int = 200,
+    predict: bool = True,
+    progress=None,
+) -> Comparison:
+    """Fit every candidate mechanism and rank them.
+
+    Parameters
+    ----------
+    model
+        Forward model.
+    obs
+        Observations.
+    candidates
+        Mechanism names; default `DEFAULT_CANDIDATES`.
+    max_nfev
+        Forward evaluations allowed per fit.
+    predict
+        Also compute each candidate's predicted Delta signatures.
+    progress
+        Optional callable(name, i, n) before each fit.
+
+    Returns
+    -------
+    Comparison
+    """
+    names = []
+    for c in candidates:
+        n = canonical_name(c)
+        if n not in names:
+            names.append(n)
+    if not names:
+        raise FitError("no candidate mechanisms given")
+    t0 = time.perf_counter()
+    calls0, sec0 = model.n_calls, model.seconds
+    results = []
+    for i, name in enumerate(names):
+        if progress is not None:
+            progress(name, i, len(names))
+        results.append(fit(model, obs, name, max_nfev=max_nfev))
+    results.sort(key=lambda r: r.bic)
+    best = results[0]
+    rivals = [r for r in results[1:] if is_rival(r.mechanism, best.mechanism)]
+    rival = rivals[0] if rivals else None
+    gap = float(rival.bic - best.bic) if rival is not None else float("inf")
+    distinguishable = gap > BIC_DECISIVE
+    evidence = {}
+    for m in MECHANISMS:
+        with_m = [r.bic for r in results if m in mechanism_set(r.mechanism)]
+        without = [r.bic for r in results if m not in mechanism_set(r.mechanism)]
+        if with_m and without:
+            evidence[m] = float(min(without) - min(with_m))
+    message = _verdict(best, rival, gap, distinguishable, obs)
+    preds = {}
+    if predict:
+        f = np.linspace(obs.fluence.min(), obs.fluence.max(), 41)
+        for r in results:
+            preds[r.mechanism] = predict_signatures(model, r, f)
+    return Comparison(
+        results=results,
+        predictions=preds,
+        rival=rival.mechanism if rival is not None else None,
+        rival_delta_bic=gap,
+        distinguishable=distinguishable,
+        evidence=evidence,
+        message=message,
+        n_forward=model.n_calls - calls0,
+        forward_seconds=model.seconds - sec0,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _verdict(best: FitResult, rival, gap: float, ok: bool, obs: Observations) -> str:
+    angles = ", ".join(f"{a:g}" for a in obs.qwp_angle)
+    design = (
+        f"{obs.fluence.size} fluences ({obs.fluence.min():g}-{obs.fluence.max():g} mJ/cm2),"
+        f" plate angles {angles} deg"
+    )
+    if rival is None:
+        return f"Only {best.mechanism!r} (and its supersets) was fitted; nothing to compare. Data: {design}."
+    if ok:
+        return (
+            f"{best.mechanism!r} explains the data best; the next alternative {rival.mechanism!r}"
+            f" is worse by Delta_BIC = {gap:.1f} (> {BIC_DECISIVE:g}: very strong evidence). Data: {design}."
+        )
+    return (
+        f"The mechanisms cannot be told apart with these data: the best, {best.mechanism!r}, beats"
+        f" {rival.mechanism!r} by only Delta_BIC = {gap:.1f} (< {BIC_DECISIVE:g}). Data: {design}."
+        " See the recommended next measurement."
+    )

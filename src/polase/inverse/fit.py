@@ -1,0 +1,374 @@
+"""Global fit of a forward model to band-intensity observations.
+
+The likelihood is Gaussian in the band intensities (means over repeats, standard errors
+from the pooled noise model of `observables`). Each band has an unknown detection scale
+(photons at the sample -> counts/s); for given physics parameters the best scale is linear
+and is profiled out in closed form, so the optimizer (scipy ``least_squares``, trust-region
+reflective, bounded) only sees the physics parameters. Uncertainties come from the Jacobian
+at the optimum (the Jacobian of the *profiled* residuals, i.e. with the scales'
+uncertainty included); `profile_likelihood` refits with one parameter held fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from ..errors import FitError
+from .models import ForwardModel, canonical_name
+from .observables import Observations
+from .parameters import Parameters
+
+Z95 = 1.959963984540054
+
+
+@dataclass
+class FitResult:
+    """Outcome of one global fit.
+
+    Attributes
+    ----------
+    mechanism : str
+    params : Parameters
+        Best-fit values (free and fixed).
+    stderr : dict
+        Standard error of each free parameter (delta method). [parameter unit]
+    ci95 : dict
+        95 % interval (low, high) of each free parameter from the Jacobian, computed in the
+        optimizer's coordinates (log10 for log parameters, so it is asymmetric there).
+    covariance : ndarray, shape (P, P)
+        Covariance of the free parameters in internal coordinates.
+    scales : ndarray, shape (B,)
+        Profiled detection scale of each band.
+    model_y : ndarray, shape (B, F, A)
+        Fitted band intensities (scales applied). [counts/s]
+    log_likelihood, chi2 : float
+    n_data, n_params : int
+        Number of features and of fitted parameters (free physics parameters + band scales).
+    aic, bic : float
+    success : bool
+    message : str
+    nfev : int
+        Forward-model evaluations spent.
+    """
+
+    mechanism: str
+    params: Parameters
+    stderr: dict
+    ci95: dict
+    covariance: np.ndarray
+    scales: np.ndarray
+    model_y: np.ndarray
+    log_likelihood: float
+    chi2: float
+    n_data: int
+    n_params: int
+    success: bool
+    message: str
+    nfev: int
+    at_bound: list = field(default_factory=list)
+
+    @property
+    def aic(self) -> float:
+        return 2.0 * self.n_params - 2.0 * self.log_likelihood
+
+    @property
+    def bic(self) -> float:
+        return self.n_params * math.log(max(self.n_data, 1)) - 2.0 * self.log_likelihood
+
+    @property
+    def values(self) -> dict:
+        return self.params.values()
+
+    @property
+    def reduced_chi2(self) -> float:
+        return self.chi2 / max(self.n_data - self.n_params, 1)
+
+    def parameter_table(self) -> dict:
+        """{name: {value, stderr, ci95, vary, unit}} for reports (JSON-ready)."""
+        out = {}
+        for n, p in self.params.items():
+            row = {"value": float(p.value), "vary": bool(p.vary), "unit": p.unit}
+            if n in self.stderr:
+                row["stderr"] = _finite(self.stderr[n])
+                row["ci95"] = [_finite(self.ci95[n][0]), _finite(self.ci95[n][1])]
+                row["at_bound"] = n in self.at_bound
+            out[n] = row
+        return out
+
+    def to_dataset(self, obs: Observations):
+        """Data, fitted model and normalized residuals as an xarray Dataset.
+
+        Variables over (band, fluence, polarization): ``data``, ``model``, ``sigma`` [counts/s]
+        and ``residual`` = (data - model) / sigma [1].
+        """
+        import xarray as xr
+
+        coords = {
+            "band": ("band", list(obs.bands)),
+            "fluence": ("fluence", obs.fluence, {"units": "mJ/cm**2"}),
+            "qwp_angle": ("polarization", obs.qwp_angle, {"units": "deg"}),
+            "docp": ("polarization", obs.docp, {"units": "1"}),
+        }
+        dims = ("band", "fluence", "polarization")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            resid = (obs.y - self.model_y) / obs.sigma
+        ds = xr.Dataset(
+            {
+                "data": (dims, obs.y, {"units": "counts/s", "long_name": "mean band intensity"}),
+                "sigma": (
+                    dims,
+                    obs.sigma,
+                    {"units": "counts/s", "long_name": "standard error of data"},
+                ),
+                "model": (dims, self.model_y, {"units": "counts/s", "long_name": "fitted model"}),
+                "residual": (dims, resid, {"units": "1", "long_name": "(data - model) / sigma"}),
+                "scale": (("band",), self.scales, {"units": "counts/s per model unit"}),
+            },
+            coords=coords,
+        )
+        ds.attrs.update(
+            mechanism=self.mechanism,
+            parameters=json.dumps(self.parameter_table(), sort_keys=True),
+            log_likelihood=float(self.log_likelihood),
+            aic=float(self.aic),
+            bic=float(self.bic),
+            chi2=float(self.chi2),
+            n_data=int(self.n_data),
+            n_params=int(self.n_params),
+            band_windows_nm=json.dumps(obs.windows),
+        )
+        return ds
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def profiled_scales(pred, obs: Observations) -> np.ndarray:
+    """Best (weighted least-squares) detection scale of each band, shape (B,)."""
+    m = obs.mask
+    w = np.where(m, 1.0 / np.where(m, obs.sigma, 1.0) ** 2, 0.0)
+    y = np.where(m, obs.y, 0.0)
+    p = np.where(m & np.isfinite(pred), pred, 0.0)
+    num = (w * y * p).reshape(len(obs.bands), -1).sum(axis=1)
+    den = (w * p * p).reshape(len(obs.bands), -1).sum(axis=1)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
+class _Objective:
+    def __init__(self, model: ForwardModel, mechanism: str, obs: Observations, params: Parameters):
+        self.model, self.mechanism, self.obs, self.params = model, mechanism, obs, params
+        self.mask = obs.mask
+        self.nfev = 0
+
+    def predict(self, values: dict):
+        o = self.obs
+        pred = self.model.predict(self.mechanism, values, o.fluence, o.qwp_angle, o.docp)
+        self.nfev += 1
+        return pred
+
+    def residuals_for(self, values: dict):
+        pred = self.predict(values)
+        s = profiled_scales(pred, self.obs)
+        full = s[:, None, None] * pred
+        with np.errstate(invalid="ignore"):
+            r = (self.obs.y - full) / self.obs.sigma
+        r = r[self.mask]
+        # a non-finite prediction (solver failure) must push the optimizer away, not crash it
+        return np.where(np.isfinite(r), r, 1e6), full, s
+
+    def __call__(self, u):
+        return self.residuals_for(self.params.from_internal(u))[0]
+
+
+def fit(
+    model: ForwardModel,
+    obs: Observations,
+    mechanism: str,
+    params: Parameters | None = None,
+    starts: list[dict] | None = None,
+    max_nfev: int = 200,
+    diff_step: float = 1e-3,
+) -> FitResult:
+    """Fit `model` with `mechanism` to `obs` (global over fluences, angles and bands).
+
+    Parameters
+    ----------
+    model
+        Forward model (`TwinModel`, `ToyModel`, ...).
+    obs
+        Observations (`reduce_measurement`).
+    mechanism
+        Mechanism name, e.g. "orbit_orbit" or "spin_channel+dichroism".
+    params
+        Parameters (free/fixed/bounds); default ``model.parameters(mechanism)``.
+    starts
+        Extra starting points (dicts of values) tried besides ``params``; the best fit wins.
+    max_nfev
+        Forward evaluations allowed per start (Jacobian columns included).
+    diff_step
+        Relative finite-difference step in the optimizer's coordinates.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    FitError
+        No data, or fewer data than fitted parameters.
+    """
+    mechanism = canonical_name(mechanism)
+    params = params if params is not None else model.parameters(mechanism)
+    n_data = obs.n_data
+    n_free = len(params.free_names)
+    n_par = n_free + len(obs.bands)
+    if n_data <= n_par:
+        raise FitError(
+            f"{n_data} data points for {n_par} parameters ({n_free} physics + {len(obs.bands)}"
+            " band scales): measure more fluences or polarizations"
+        )
+    obj = _Objective(model, mechanism, obs, params)
+    lo, hi = params.internal_bounds()
+    best = None
+    for start in [None, *(starts or [])]:
+        p0 = params if start is None else params.with_values(start)
+        u0 = p0.to_internal()
+        if n_free == 0:
+            r = obj(u0)
+            cand = (float(r @ r), u0, np.zeros((r.size, 0)), True, "no free parameters")
+        else:
+            # keep the start strictly inside the bounds (trf requires it)
+            span = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
+            u0 = np.clip(u0, lo + 1e-6 * span, hi - 1e-6 * span)
+            try:
+                sol = least_squares(
+                    obj,
+                    u0,
+                    bounds=(lo, hi),
+                    method="trf",
+                    x_scale="jac",
+                    diff_step=diff_step,
+                    max_nfev=max_nfev,
+                    xtol=1e-8,
+                    ftol=1e-8,
+                )
+            except (ValueError, FloatingPointError) as exc:
+                raise FitError(f"fit of mechanism {mechanism!r} failed: {exc}") from exc
+            cand = (float(2 * sol.cost), sol.x, sol.jac, bool(sol.success), str(sol.message))
+        if best is None or cand[0] < best[0]:
+            best = cand
+    _, u, jac, success, message = best
+    values = params.from_internal(u)
+    _, full, scales = obj.residuals_for(values)
+    fitted = params.with_values(values)
+    r_final = (obs.y - full)[obs.mask] / obs.sigma[obs.mask]
+    chi2 = float(np.sum(r_final**2))
+    loglik = (
+        -0.5 * chi2
+        - float(np.sum(np.log(obs.sigma[obs.mask])))
+        - 0.5 * n_data * math.log(2 * math.pi)
+    )
+    stderr, ci95, at_bound = {}, {}, []
+    cov = np.full((n_free, n_free), np.nan)
+    if n_free:
+        jtj = jac.T @ jac
+        try:
+            cov = np.linalg.pinv(jtj, rcond=1e-12)
+        except np.linalg.LinAlgError:
+            pass
+        su = np.sqrt(np.clip(np.diag(cov), 0, None))
+        span = hi - lo
+        for i, n in enumerate(fitted.free_names):
+            p = fitted[n]
+            ui = p.to_internal(p.value)
+            deriv = p.value * math.log(10.0) if p.is_log else 1.0
+            stderr[n] = float(su[i] * deriv)
+            ci95[n] = (p.from_internal(ui - Z95 * su[i]), p.from_internal(ui + Z95 * su[i]))
+            if np.isfinite(span[i]) and min(ui - lo[i], hi[i] - ui) < 1e-4 * span[i]:
+                at_bound.append(n)
+    return FitResult(
+        mechanism=mechanism,
+        params=fitted,
+        stderr=stderr,
+        ci95=ci95,
+        covariance=cov,
+        scales=scales,
+        model_y=full,
+        log_likelihood=loglik,
+        chi2=chi2,
+        n_data=n_data,
+        n_params=n_par,
+        success=success,
+        message=message,
+        nfev=obj.nfev,
+        at_bound=at_bound,
+    )
+
+
+def profile_likelihood(
+    model: ForwardModel,
+    obs: Observations,
+    result: FitResult,
+    name: str,
+    grid=None,
+    n_points: int = 9,
+    max_nfev: int = 100,
+) -> dict:
+    """Profile likelihood of one free parameter: refit the others with it held fixed.
+
+    Parameters
+    ----------
+    model, obs
+        As for `fit`.
+    result
+        The unconstrained fit (its values start each refit).
+    name
+        Parameter to profile (must be free in `result`).
+    grid : array_like, optional
+        Values to hold it at; default `n_points` across the Jacobian 95 % interval widened 1.5x
+        (clipped into the bounds).
+
+    Returns
+    -------
+    dict
+        ``value`` (G,), ``delta_chi2`` (G,) = 2 (lnL_best - lnL_profile), and ``ci95`` (low,
+        high): where the profile crosses 3.84 (NaN when it does not within the grid).
+    """
+    p = result.params[name]
+    if name not in result.params.free_names:
+        raise FitError(f"parameter {name!r} is not free in the fit of {result.mechanism!r}")
+    if grid is None:
+        lo, hi = result.ci95[name]
+        u0, ul, uh = (
+            p.to_internal(p.value),
+            p.to_internal(max(lo, p.min) if p.is_log else lo),
+            p.to_internal(hi),
+        )
+        ul, uh = u0 - 1.5 * (u0 - ul), u0 + 1.5 * (uh - u0)
+        ib = p.internal_bounds()
+        grid = [p.from_internal(u) for u in np.linspace(max(ul, ib[0]), min(uh, ib[1]), n_points)]
+    grid = np.asarray(grid, dtype=float)
+    fixed = result.params.set(name, vary=False)
+    dchi = np.empty(grid.size)
+    for i, g in enumerate(grid):
+        pi = fixed.set(name, value=float(np.clip(g, p.min, p.max)))
+        r = fit(model, obs, result.mechanism, pi, max_nfev=max_nfev)
+        dchi[i] = 2.0 * (result.log_likelihood - r.log_likelihood)
+    best = int(np.argmin(dchi))
+    ci = [math.nan, math.nan]
+    for side, idx in ((0, range(best, 0, -1)), (1, range(best, grid.size - 1))):
+        for j in idx:
+            k = j - 1 if side == 0 else j + 1
+            if (dchi[j] - 3.84) * (dchi[k] - 3.84) <= 0 and dchi[k] != dchi[j]:
+                ci[side] = float(
+                    grid[j] + (3.84 - dchi[j]) * (grid[k] - grid[j]) / (dchi[k] - dchi[j])
+                )
+                break
+    return {"value": grid, "delta_chi2": dchi, "ci95": tuple(ci)}

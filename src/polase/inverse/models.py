@@ -1,0 +1,350 @@
+"""Forward models for the inverse problem: the digital twin and an analytic toy.
+
+A forward model maps parameter values and a design (fluences, plate angles) to predicted
+band intensities, shape (band, fluence, angle), up to one unknown detection scale per band
+(the fit profiles those scales out). Each model knows, for every mechanism name, which
+parameters are free, their starting values and bounds (`parameters(mechanism)`).
+
+Mechanism names are those of `polase.physics.mechanisms`: "orbit_orbit", "spin_channel",
+"dichroism", "+"-joined combinations, and "none".
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError
+from .observables import DEFAULT_BANDS, Observations, band_intensity, observations_from_samples
+from .parameters import Parameter, Parameters
+
+MECHANISMS: tuple[str, ...] = ("orbit_orbit", "spin_channel", "dichroism")
+
+#: Candidates compared by default: "none", each mechanism, and each pair.
+DEFAULT_CANDIDATES: tuple[str, ...] = (
+    "none",
+    "orbit_orbit",
+    "spin_channel",
+    "dichroism",
+    "orbit_orbit+dichroism",
+    "spin_channel+dichroism",
+    "orbit_orbit+spin_channel",
+)
+
+
+def mechanism_set(name: str) -> frozenset[str]:
+    """Set of active mechanisms of a name like "orbit_orbit+dichroism" (or "none")."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("mechanism", f"must be a non-empty string, got {name!r}")
+    if name.strip() == "none":
+        return frozenset()
+    parts = [p.strip() for p in name.split("+")]
+    bad = [p for p in parts if p not in MECHANISMS]
+    if bad:
+        raise ConfigError(
+            "mechanism",
+            f"unknown mechanism {bad[0]!r}; allowed: 'none' or '+'-joined names from {list(MECHANISMS)}",
+        )
+    return frozenset(parts)
+
+
+def canonical_name(name: str) -> str:
+    """Mechanism name with its parts in the order of `MECHANISMS` ("none" if empty)."""
+    s = mechanism_set(name)
+    return "+".join(m for m in MECHANISMS if m in s) or "none"
+
+
+class ForwardModel:
+    """Base class: counts forward evaluations and their wall time.
+
+    Subclasses set `bands` and implement `_predict` and `parameters`.
+    """
+
+    bands: tuple[str, ...] = ("pl", "ase")
+
+    def __init__(self):
+        self.n_calls = 0
+        self.n_runs = 0
+        self.seconds = 0.0
+
+    def parameters(self, mechanism: str) -> Parameters:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _predict(self, mechanism: str, values: dict, fluence, qwp_angle, docp) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def predict(self, mechanism: str, values: dict, fluence, qwp_angle, docp=None) -> np.ndarray:
+        """Predicted band intensities, shape (band, fluence, angle), up to a scale per band.
+
+        Parameters
+        ----------
+        mechanism
+            Mechanism name.
+        values
+            Parameter values by name (all parameters of `parameters(mechanism)`).
+        fluence : array_like, shape (F,)
+            [mJ/cm2]
+        qwp_angle : array_like, shape (A,)
+            [deg]
+        docp : array_like, shape (A,), optional
+            Degree of circular polarization [1]; default sin(2 angle) (ideal plate). The
+            twin computes its own from the configured plate.
+        """
+        f = np.atleast_1d(np.asarray(fluence, dtype=float))
+        a = np.atleast_1d(np.asarray(qwp_angle, dtype=float))
+        d = (
+            np.sin(np.deg2rad(2 * a))
+            if docp is None
+            else np.atleast_1d(np.asarray(docp, dtype=float))
+        )
+        t0 = time.perf_counter()
+        out = self._predict(canonical_name(mechanism), values, f, a, d)
+        self.seconds += time.perf_counter() - t0
+        self.n_calls += 1
+        self.n_runs += f.size * a.size
+        return out
+
+
+class ToyModel(ForwardModel):
+    """Analytic stand-in for the twin with the mechanisms' qualitative signatures.
+
+    Density n = x (1 + delta DOCP^2) / (1 + x / n_sat) with x = (F / 10 mJ/cm2)^2 (two-photon
+    generation, sub-linear at high density); spin channels n_up,down = n (1 +- eta DOCP) / 2.
+    Gain density per spin channel N_s + kappa max(N_s - n_c, 0)^2 / n_c (orbit-orbit); with
+    spin-channel separation two guided channels draw on 2 N_up and 2 N_down separately.
+    ASE band: mean over channels of softplus(g (G - n_th)) / g plus 0.3 n of spontaneous
+    light; PL band: n. Signatures: orbit-orbit makes Delta_ASE grow with fluence above n_c,
+    spin-channel makes it fall above threshold (the exponential saturates), dichroism gives
+    Delta_PL > 0 and only it changes the PL.
+    """
+
+    bands = ("pl", "ase")
+    TRUTH: ClassVar[dict[str, float]] = {
+        "gain": 3.0,
+        "n_th": 2.0,
+        "n_sat": 8.0,
+        "kappa": 0.5,
+        "n_c": 0.6,
+        "eta": 0.5,
+        "delta": 0.05,
+    }
+
+    def parameters(self, mechanism: str) -> Parameters:
+        s = mechanism_set(mechanism)
+        t = self.TRUTH
+        p = [
+            Parameter("gain", 2.0, 0.2, 20.0),
+            Parameter("n_th", 1.8, 0.5, 5.0),
+            Parameter("n_sat", t["n_sat"], 1.0, 100.0, vary=False),
+            Parameter(
+                "kappa", 0.3 if "orbit_orbit" in s else 0.0, 0.0, 5.0, vary="orbit_orbit" in s
+            ),
+            Parameter("n_c", 0.5, 0.05, 3.0, vary="orbit_orbit" in s),
+            Parameter("eta", t["eta"], 0.0, 1.0, vary="spin_channel" in s),
+            Parameter("delta", 0.03 if "dichroism" in s else 0.0, 0.0, 0.5, vary="dichroism" in s),
+        ]
+        return Parameters(p)
+
+    def _predict(self, mechanism, values, fluence, qwp_angle, docp):
+        s = mechanism_set(mechanism)
+        v = values
+        dc = docp[None, :]
+        x = (fluence[:, None] / 10.0) ** 2
+        delta = v["delta"] if "dichroism" in s else 0.0
+        n = x * (1.0 + delta * dc**2) / (1.0 + x / v["n_sat"])
+        pol = v["eta"] * dc
+        nu, nd = 0.5 * n * (1 + pol), 0.5 * n * (1 - pol)
+        if "orbit_orbit" in s:
+            nu = nu + v["kappa"] * np.maximum(nu - v["n_c"], 0.0) ** 2 / v["n_c"]
+            nd = nd + v["kappa"] * np.maximum(nd - v["n_c"], 0.0) ** 2 / v["n_c"]
+        g = v["gain"]
+        channels = [2 * nu, 2 * nd] if "spin_channel" in s else [nu + nd]
+        ase = np.mean([np.logaddexp(0.0, g * (c - v["n_th"])) / g for c in channels], axis=0)
+        return np.stack([n, ase + 0.3 * n])
+
+    def simulate(
+        self,
+        mechanism: str,
+        fluence,
+        qwp_angle,
+        repeats: int = 5,
+        seed: int = 0,
+        rel_noise: float = 0.01,
+        abs_noise: float = 0.002,
+        values: dict | None = None,
+        scale=(1.0e4, 3.0e3),
+    ) -> Observations:
+        """Noisy synthetic band intensities from this model (for tests and demos).
+
+        Per acquisition: Gaussian noise of standard deviation
+        sqrt((abs_noise * scale)^2 + (rel_noise * I)^2) (read plus multiplicative noise).
+        """
+        rng = np.random.default_rng(seed)
+        vals = dict(self.TRUTH)
+        if values:
+            vals.update(values)
+        mu = self.predict(mechanism, vals, fluence, qwp_angle) * np.asarray(scale)[:, None, None]
+        sd = np.sqrt((abs_noise * np.asarray(scale)[:, None, None]) ** 2 + (rel_noise * mu) ** 2)
+        samples = mu[..., None] + sd[..., None] * rng.standard_normal((*mu.shape, repeats))
+        a = np.asarray(qwp_angle, dtype=float)
+        return observations_from_samples(fluence, a, np.sin(np.deg2rad(2 * a)), samples, self.bands)
+
+
+# --- the digital twin ---------------------------------------------------------------------
+
+#: Parameters fitted for every mechanism (threshold and sub-linearity). name -> (min, max)
+TWIN_COMMON: dict[str, tuple[float, float]] = {
+    "material.gain_scale": (0.3, 50.0),
+    "material.k2": (1e-11, 3e-9),
+}
+#: Parameters fitted when a mechanism is active. name -> (min, max)
+TWIN_MECHANISM: dict[str, dict[str, tuple[float, float]]] = {
+    "orbit_orbit": {
+        "mechanism.orbit_orbit.kappa": (0.0, 20.0),
+        "mechanism.orbit_orbit.coherence_density_cm3": (1e16, 3e18),
+    },
+    "spin_channel": {"material.orientation_efficiency": (0.0, 1.0)},
+    "dichroism": {"mechanism.dichroism.delta": (0.0, 0.5)},
+}
+_UNITS = {
+    "material.gain_scale": "1",
+    "material.k2": "cm^3/s",
+    "mechanism.orbit_orbit.kappa": "1",
+    "mechanism.orbit_orbit.coherence_density_cm3": "cm^-3",
+    "material.orientation_efficiency": "1",
+    "mechanism.dichroism.delta": "1",
+}
+
+
+def _get_dotted(cfg: dict, key: str):
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _set_dotted(cfg: dict, key: str, value) -> None:
+    parts = key.split(".")
+    node = cfg
+    for part in parts[:-1]:
+        node = node[part]
+    node[parts[-1]] = value
+
+
+class TwinModel(ForwardModel):
+    """The digital twin (`polase.experiment.forward`) reduced to band intensities.
+
+    Parameters
+    ----------
+    config
+        Base configuration (anything `polase.config.load_config` accepts): material,
+        sample, pump and plate of the measured experiment. Fitted parameters override it.
+    windows : dict, optional
+        Band name -> (low, high) window [nm]; default `DEFAULT_BANDS`.
+    fast : bool
+        Coarser numerics for fitting: the model wavelength grid only around the bands
+        (1 nm steps), fewer rod cells, looser tolerance. Band intensities change by well under
+        the measurement noise (see docs/inverse.md) and each call is several times faster.
+    start : dict, optional
+        Starting values by parameter name (default: the base configuration's values).
+    """
+
+    def __init__(
+        self, config=None, windows: dict | None = None, fast: bool = True, start: dict | None = None
+    ):
+        super().__init__()
+        from ..config import load_config
+
+        self.windows = dict(windows or DEFAULT_BANDS)
+        self.bands = tuple(self.windows)
+        base = load_config(config).to_dict()
+        if fast:
+            lo = min(w[0] for w in self.windows.values()) - 8.0
+            hi = max(w[1] for w in self.windows.values()) + 8.0
+            num = base["numerics"]
+            num.update(
+                wavelength_nm=[],
+                wavelength_min_nm=float(np.floor(lo)),
+                wavelength_max_nm=float(np.ceil(hi)),
+                wavelength_step_nm=1.0,
+                n_cells=min(int(num["n_cells"]), 12),
+                rtol=max(float(num["rtol"]), 1e-3),
+            )
+            centres = [0.5 * (w[0] + w[1]) for w in self.windows.values()]
+            base["sweep"]["detection_wavelength"] = centres
+        self.base = base
+        self.start = dict(start or {})
+        spec = base.get("spectrometer", {})
+        self.slit_fwhm_nm = float(spec.get("resolution_fwhm_nm", 0.0))
+
+    def parameters(self, mechanism: str) -> Parameters:
+        s = mechanism_set(mechanism)
+        out = []
+        table = dict(TWIN_COMMON)
+        for m in MECHANISMS:
+            for k, b in TWIN_MECHANISM[m].items():
+                table.setdefault(k, b)
+        active = set(TWIN_COMMON)
+        for m in s:
+            active |= set(TWIN_MECHANISM[m])
+        for k, (lo, hi) in table.items():
+            v = float(self.start.get(k, _get_dotted(self.base, k)))
+            if k not in active and k in (
+                "mechanism.orbit_orbit.kappa",
+                "mechanism.dichroism.delta",
+            ):
+                v = 0.0  # an inactive mechanism's strength is irrelevant; report it as 0
+            out.append(
+                Parameter(
+                    k, float(np.clip(v, lo, hi)), lo, hi, vary=k in active, unit=_UNITS.get(k, "1")
+                )
+            )
+        return Parameters(out)
+
+    def config_for(self, mechanism: str, values: dict) -> dict:
+        """The full configuration dict of `mechanism` with parameter `values` applied."""
+        cfg = copy.deepcopy(self.base)
+        cfg["mechanism"]["name"] = canonical_name(mechanism)
+        for k, v in values.items():
+            _set_dotted(cfg, k, float(v))
+        return cfg
+
+    def _predict(self, mechanism, values, fluence, qwp_angle, docp):
+        from ..experiment import forward
+
+        out = forward(self.config_for(mechanism, values), fluence, qwp_angle)
+        lam = out["wavelength"]
+        em = out["emission"]
+        if self.slit_fwhm_nm > 0:
+            em = _gaussian_smooth(lam, em, self.slit_fwhm_nm)
+        return np.stack([band_intensity(lam, em, self.windows[b]) for b in self.bands])
+
+
+def _gaussian_smooth(lam, spectra, fwhm_nm: float):
+    """Convolve spectra (..., W) on a uniform grid with a unit-area Gaussian slit."""
+    d = float(lam[1] - lam[0])
+    sig = fwhm_nm / 2.3548 / d
+    half = max(1, int(np.ceil(4 * sig)))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sig) ** 2)
+    k /= k.sum()
+    pad = np.pad(spectra, [(0, 0)] * (spectra.ndim - 1) + [(half, half)], mode="edge")
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    return sliding_window_view(pad, k.size, axis=-1) @ k
+
+
+def design_grid(fluence: Sequence[float], qwp_angle: Sequence[float]):
+    """Arrays (fluence (F,), qwp_angle (A,)) as float, checked. [mJ/cm2], [deg]"""
+    f = np.asarray(fluence, dtype=float)
+    a = np.asarray(qwp_angle, dtype=float)
+    if f.ndim != 1 or f.size == 0 or np.any(f <= 0):
+        raise ConfigError(
+            "fluence", f"must be a non-empty list of positive fluences [mJ/cm2], got {f}"
+        )
+    if a.ndim != 1 or a.size == 0:
+        raise ConfigError("qwp_angle", f"must be a non-empty list of angles [deg], got {a}")
+    return f, a
