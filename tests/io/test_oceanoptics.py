@@ -77,8 +77,10 @@ def test_writer_header_matches_real_oceanview(external_dir, tmp_path):
     )
     written = out.read_text().splitlines()
     # same header lines, same order, same values; data rows identical too
-    assert written[1:] == real[1:]
-    assert written[0] == real[0]
+    assert written == real
+    assert (
+        out.read_bytes() == (external_dir / "spectra" / "oceanview_comma_decimal.txt").read_bytes()
+    )
 
 
 # ---- own fixtures --------------------------------------------------------------------------

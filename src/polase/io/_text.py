@@ -15,14 +15,22 @@ _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _TRAILING_PAREN = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 
 
-def read_text_lines(path: str | Path) -> list[str]:
-    """Return the lines of a text file (without line ends); raise InputFileError if unreadable."""
+def read_text_lines(path: str | Path, max_bytes: int | None = None) -> list[str]:
+    """Return the lines of a text file (without line ends); raise InputFileError if unreadable.
+
+    With `max_bytes`, only the start of the file is read (the last, maybe partial, line
+    is dropped unless the whole file fitted).
+    """
     p = Path(path)
     if not p.exists():
         raise InputFileError(p, "file not found")
     if not p.is_file():
         raise InputFileError(p, "not a regular file")
-    raw = p.read_bytes()
+    with p.open("rb") as fh:
+        raw = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+    partial = max_bytes is not None and len(raw) > max_bytes
+    if partial:
+        raw = raw[:max_bytes]
     if b"\x00" in raw[:4096]:
         raise InputFileError(p, "binary content; expected a text export")
     for enc in _ENCODINGS:
@@ -31,7 +39,8 @@ def read_text_lines(path: str | Path) -> list[str]:
             break
         except UnicodeDecodeError:
             continue
-    return text.splitlines()
+    lines = text.splitlines()
+    return lines[:-1] if partial and len(lines) > 1 else lines
 
 
 def parse_float(text: str, decimal: str | None = None) -> float | None:
@@ -88,8 +97,10 @@ def convert_value(text: str) -> MetaValue:
 
 
 def format_float(x: float, decimal: str = ".") -> str:
-    """Shortest positional repr of `x` that parses back to the same float64."""
-    s = np.format_float_positional(float(x), unique=True, trim="-")
+    """Shortest text that parses back to the same float64 (``"181.53"``, ``"0"``, ``"1e-05"``)."""
+    s = repr(float(x))
+    if s.endswith(".0"):
+        s = s[:-2]
     return s.replace(".", decimal) if decimal != "." else s
 
 

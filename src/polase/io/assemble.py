@@ -145,7 +145,12 @@ def _resolve_rows(
             "manifest not found; pass manifest=... or pattern=... (e.g. '{fluence}mJ_{polarization}_{repeat}.txt')",
         )
     base = src if manifest is not None else man.parent
-    return read_manifest(man, base=base), base, {"manifest": str(man)}
+    rows = read_manifest(man, base=base)
+    for r in rows:  # a manifest kept elsewhere may list files relative to itself
+        alt = man.parent / r["file"].relative_to(base) if r["file"].is_relative_to(base) else None
+        if not r["file"].exists() and alt is not None and alt.exists():
+            r["file"] = alt
+    return rows, base, {"manifest": str(man)}
 
 
 def _decay_rows(decays: list[dict], base: Path) -> list[dict]:

@@ -100,31 +100,44 @@ def read_tcspc(path: str | Path) -> DecayFile:
 
     chans: list[float] = []
     counts: list[float] = []
+    rows: list[int] = []
     for i in range(start + 1, len(lines)):
         s = lines[i].strip()
         if not s:
             continue
         parts = s.split()
-        c = parse_float(parts[0], ".") if len(parts) == 2 else None
-        v = parse_float(parts[1], ".") if len(parts) == 2 else None
-        if c is None or v is None:
+        try:
+            c, v = (float(parts[0]), float(parts[1])) if len(parts) == 2 else (None, None)
+        except ValueError:
+            c = None
+        if c is None:
             raise InputFileError(
                 p, f"expected 'channel<TAB>counts' as two numbers: {s[:60]!r}", i + 1
             )
-        expected = chans[-1] + 1 if chans else None
-        if c != int(c) or (expected is not None and c != expected):
-            what = f"channel {expected:g}" if expected is not None else "an integer channel number"
-            raise InputFileError(p, f"expected {what}, got {parts[0]!r}", i + 1)
-        if not (np.isfinite(v) and v >= 0):
-            raise InputFileError(p, f"counts must be finite and >= 0, got {parts[1]!r}", i + 1)
         chans.append(c)
         counts.append(v)
+        rows.append(i + 1)
     if not chans:
         raise InputFileError(p, "no data rows after the 'Chan<TAB>Data' line", start + 1)
     ch = np.asarray(chans)
+    y = np.asarray(counts, dtype=np.float64)
+    # checks vectorized; the first offending row is reported
+    expected = ch[0] + np.arange(ch.size)
+    bad = np.flatnonzero((ch != expected) | (ch != np.rint(ch)))
+    if bad.size:
+        k = int(bad[0])
+        what = f"channel {expected[k]:g}" if k > 0 else "an integer channel number"
+        raise InputFileError(p, f"expected {what}, got {lines[rows[k] - 1].split()[0]!r}", rows[k])
+    bad = np.flatnonzero(~(np.isfinite(y) & (y >= 0)))
+    if bad.size:
+        k = int(bad[0])
+        raise InputFileError(
+            p, f"counts must be finite and >= 0, got {lines[rows[k] - 1].split()[1]!r}", rows[k]
+        )
+    ch = np.asarray(chans)
     return DecayFile(
         time_ns=(ch - 0.5) * width_ns,
-        counts=np.asarray(counts, dtype=np.float64),
+        counts=y,
         channel_width_ns=float(width_ns),
         metadata=metadata,
         format="das6",

@@ -49,8 +49,7 @@ def detect_format(path: str | Path) -> str:
         raise InputFileError(p, "file not found" if not p.exists() else "not a regular file")
     if is_netcdf(p):
         return "netcdf"
-    lines = read_text_lines(p)
-    head = lines[:_HEAD_LINES]
+    head = read_text_lines(p, max_bytes=16384)[:_HEAD_LINES]
     if head and head[0].strip() == "SpectraSuite Data File":
         return "spectrasuite"
     if any(BEGIN_RE.match(s) for s in head):

@@ -29,7 +29,6 @@ from ._text import (
     format_meta,
     format_sci,
     header_key_value,
-    parse_float,
     read_text_lines,
 )
 from .records import FileFormatWarning, SpectrumFile
@@ -163,9 +162,12 @@ def _parse_rows(p: Path, lines: list[str], start: int, stop: int) -> tuple[np.nd
             )
         if decimal is None:
             decimal = "," if "," in s else "."
-        x = parse_float(parts[0], decimal)
-        y = parse_float(parts[1], decimal)
-        if x is None or y is None:
+        a, b = parts
+        if decimal == ",":
+            a, b = (None, None) if "." in s else (a.replace(",", "."), b.replace(",", "."))
+        try:
+            x, y = float(a), float(b)
+        except (TypeError, ValueError):
             other = "." if decimal == "," else ","
             why = (
                 f"mixed decimal separators ('{decimal}' earlier, '{other}' here)"
@@ -174,7 +176,7 @@ def _parse_rows(p: Path, lines: list[str], start: int, stop: int) -> tuple[np.nd
             )
             raise InputFileError(
                 p, f"expected 'wavelength<TAB>value' as two numbers, {why}: {s[:60]!r}", i + 1
-            )
+            ) from None
         xs.append(x)
         ys.append(y)
         rows.append(i + 1)
