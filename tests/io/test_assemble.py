@@ -402,3 +402,17 @@ def test_save_load_round_trip(tmp_path):
         save_dataset({"not": "a dataset"}, tmp_path / "x.nc")
     with pytest.raises(InputFileError, match="options"):
         load_measurement(out, pattern="{fluence}_{polarization}.txt")
+
+
+def test_load_measurement_points_single_files_to_their_reader(tmp_path):
+    write_das6(tmp_path / "d.txt", [1, 2, 3], 0.05)
+    with pytest.raises(InputFileError, match="read_tcspc"):
+        load_measurement(tmp_path / "d.txt")
+    write_oceanview(tmp_path / "s.txt", WL, np.ones(WL.size), 0.1)
+    with pytest.raises(InputFileError, match="read_spectrum"):
+        load_measurement(tmp_path / "s.txt")
+    (tmp_path / "c.csv").write_text("wavelength (nm),counts\n500,1\n501,2\n")
+    with pytest.raises(InputFileError, match="read_spectrum"):
+        load_measurement(tmp_path / "c.csv")
+    with pytest.raises(InputFileError, match="not found"):
+        load_measurement(tmp_path / "nothing.nc")

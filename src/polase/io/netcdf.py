@@ -12,7 +12,7 @@ from .. import __version__
 from .._files import write_netcdf_atomic
 from ..errors import DataValidationError, InputFileError
 from .assemble import assemble_measurement
-from .detect import is_netcdf
+from .detect import detect_format, is_netcdf
 from .validate import validate_measurement
 
 
@@ -118,5 +118,32 @@ def load_measurement(path: str | Path, *, validate: bool = True, **assemble_kwar
             if name in ds and ds[name].dtype != bool and ds[name].dtype.kind in "iu":
                 ds[name] = ds[name].astype(bool)
     else:
+        _refuse_single_file(p)
         ds = assemble_measurement(p, **assemble_kwargs)
     return validate_measurement(ds) if validate else ds
+
+
+def _refuse_single_file(p: Path) -> None:
+    """A single instrument file is not a measurement: point to its reader."""
+    try:
+        fmt = detect_format(p)
+    except InputFileError:
+        return  # not a known data format: read it as a manifest (which reports its problems)
+    readers = {
+        "das6": "read_tcspc",
+        "oceanview": "read_spectrum",
+        "spectrasuite": "read_spectrum",
+        "fluoressence": "read_fluoressence",
+        "refractiveindex": "read_refractive_index",
+    }
+    if fmt == "csv":
+        head = p.read_text(encoding="utf-8-sig", errors="replace").split("\n", 1)[0]
+        if "file" in [c.strip() for c in head.split(",")]:
+            return
+        readers["csv"] = "read_spectrum"
+    if fmt in readers:
+        raise InputFileError(
+            p,
+            f"is a single {fmt} file, not a measurement; read it with polase.io.{readers[fmt]} "
+            "(load_measurement takes a .nc file, a folder or a manifest CSV)",
+        )
