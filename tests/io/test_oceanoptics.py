@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from polase.errors import InputFileError, OutputExistsError
 from polase.io import FileFormatWarning, detect_format, read_spectrum, write_oceanview
@@ -217,3 +219,49 @@ def test_writer_refuses_overwrite_and_bad_input(tmp_path):
     with pytest.raises(ValueError, match="metadata key"):
         write_oceanview(tmp_path / "e.txt", [500.0, 501.0], [1.0, 2.0], 0.1, metadata={"a:b": 1})
     assert not (tmp_path / "a.txt").exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_integer_first_rows_do_not_fix_the_decimal(tmp_path):
+    # comma file whose first rows carry no separator at all
+    p = write_oceanview(
+        tmp_path / "s.txt", [500.0, 500.5, 501.0], [0.0, 12.25, 3.0], 0.1, decimal=","
+    )
+    assert "500\t0\n500,5\t12,25" in p.read_text()
+    sf = read_spectrum(p)
+    np.testing.assert_array_equal(sf.wavelength_nm, [500.0, 500.5, 501.0])
+    np.testing.assert_array_equal(sf.counts, [0.0, 12.25, 3.0])
+
+
+def test_crlf_and_cp1252(tmp_path):
+    text = (DATA / "ov_valid_comma.txt").read_text().replace("polase-tests", "Jürgen µ")
+    p = tmp_path / "win.txt"
+    p.write_bytes(text.replace("\n", "\r\n").encode("cp1252"))
+    sf = read_spectrum(p)
+    assert sf.metadata["User"] == "Jürgen µ"
+    np.testing.assert_array_equal(sf.counts, [1000, 1010.5, 65535, 998.25])
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    wl=st.lists(st.floats(min_value=1e-3, max_value=1e5), min_size=1, max_size=30, unique=True),
+    data=st.data(),
+    decimal=st.sampled_from([".", ","]),
+)
+def test_round_trip_property(tmp_path, wl, data, decimal):
+    wl = np.sort(np.asarray(wl))
+    y = np.asarray(
+        data.draw(
+            st.lists(st.one_of(finite, st.just(float("nan"))), min_size=wl.size, max_size=wl.size)
+        )
+    )
+    it = data.draw(st.floats(min_value=1e-6, max_value=1e4))
+    p = write_oceanview(tmp_path / "h.txt", wl, y, it, decimal=decimal, overwrite=True)
+    sf = read_spectrum(p)
+    np.testing.assert_array_equal(sf.wavelength_nm, wl)
+    np.testing.assert_array_equal(sf.counts, y)
+    assert sf.integration_time_s == it

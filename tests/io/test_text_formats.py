@@ -187,3 +187,11 @@ def test_read_spectrum_points_to_the_right_reader(tmp_path):
     binary.write_bytes(b"\x00\x01\x02")
     with pytest.raises(InputFileError, match="binary"):
         read_spectrum(binary)
+
+
+def test_tsv_decimal_comma_after_integer_rows(tmp_path):
+    p = tmp_path / "s.tsv"
+    p.write_text("500\t10\n500,5\t12,5\n501\t11\n")
+    sf = read_spectrum(p)
+    np.testing.assert_array_equal(sf.wavelength_nm, [500.0, 500.5, 501.0])
+    np.testing.assert_array_equal(sf.counts, [10, 12.5, 11])

@@ -58,12 +58,13 @@ def _split(line: str, delim: str | None) -> list[str]:
     return [f.strip() for f in line.split(delim)]
 
 
-def _detect_delimiter(line: str) -> tuple[str | None, str]:
+def _detect_delimiter(line: str) -> tuple[str | None, str | None]:
     """(delimiter, decimal) from the first data row."""
+    # with tab or ';' between columns each field may use ',' or '.' (None: either)
     if "\t" in line:
-        return "\t", "," if "," in line else "."
+        return "\t", None
     if ";" in line:
-        return ";", "," if "," in line else "."
+        return ";", None
     if "," in line:
         return ",", "."
     return None, "."
@@ -98,7 +99,7 @@ def read_delimited(path: str | Path, *, wavelength_unit: str | None = None) -> S
     header: list[str] | None = None
     header_line = None
     delim: str | None = None
-    decimal = "."
+    decimal: str | None = "."
     xs: list[float] = []
     ys: list[float] = []
     rows: list[int] = []
@@ -140,7 +141,6 @@ def read_delimited(path: str | Path, *, wavelength_unit: str | None = None) -> S
 
     metadata: dict = {
         "delimiter": {None: "whitespace", "\t": "tab"}.get(delim, delim),
-        "decimal": decimal,
     }
     if header is not None:
         metadata["header"] = ",".join(header)

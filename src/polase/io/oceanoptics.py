@@ -160,7 +160,8 @@ def _parse_rows(p: Path, lines: list[str], start: int, stop: int) -> tuple[np.nd
                 f"field(s): {s[:60]!r}",
                 i + 1,
             )
-        if decimal is None:
+        if decimal is None and ("," in s or "." in s):
+            # decided by the first row with a separator (integer rows have none)
             decimal = "," if "," in s else "."
         a, b = parts
         if decimal == ",":
