@@ -416,3 +416,52 @@ def test_load_measurement_points_single_files_to_their_reader(tmp_path):
         load_measurement(tmp_path / "c.csv")
     with pytest.raises(InputFileError, match="not found"):
         load_measurement(tmp_path / "nothing.nc")
+
+
+def test_real_files_assemble(external_dir, tmp_path):
+    """Absolute paths to the real exports: OceanView spectrum and DAS6 decay + IRF."""
+    from polase.io import read_spectrum, read_tcspc
+
+    ov = external_dir / "spectra" / "oceanview_comma_decimal.txt"
+    dec = external_dir / "tcspc" / "atto550_dna_decay.txt"
+    irf = external_dir / "tcspc" / "atto550_dna_irf.txt"
+    write_manifest(
+        tmp_path / "m.csv",
+        [
+            {"file": str(ov), "fluence_mJ_cm2": 1.0, "polarization": "L", "repeat": 0},
+            {
+                "file": str(dec),
+                "fluence_mJ_cm2": 1.0,
+                "polarization": "L",
+                "kind": "decay",
+                "detection_wavelength_nm": 580,
+            },
+            {"file": str(irf), "kind": "irf"},
+        ],
+    )
+    with pytest.warns(AssemblyWarning, match="no dark"):
+        ds = load_measurement(tmp_path / "m.csv")
+    sf = read_spectrum(ov)
+    np.testing.assert_array_equal(ds.wavelength, sf.wavelength_nm)
+    np.testing.assert_allclose(ds.spectrum.values.ravel(), sf.counts / 0.1, rtol=1e-15)
+    assert ds.sizes["time"] == 4096 and ds.attrs["tcspc_channel_width_ns"] == 2.743484e-2
+    np.testing.assert_array_equal(ds.decay.values.ravel(), read_tcspc(dec).counts)
+    np.testing.assert_array_equal(ds.irf.values, read_tcspc(irf).counts)
+    prov = json.loads(ds.attrs["provenance"])
+    assert prov[0]["metadata"]["Spectrometer"] == "HR600768"
+    assert {p["kind"] for p in prov} == {"spectrum", "decay", "irf"}
+
+
+def test_decays_only(tmp_path):
+    write_das6(tmp_path / "a.txt", [0, 5, 3, 1], 0.1)
+    write_das6(tmp_path / "b.txt", [0, 6, 2, 1], 0.1)
+    (tmp_path / "m.csv").write_text(
+        "file,fluence_mJ_cm2,polarization,repeat,kind,detection_wavelength_nm\n"
+        "a.txt,5,L,,decay,533\nb.txt,5,L,,decay,543\n"
+    )
+    ds = load_measurement(tmp_path / "m.csv")
+    assert "spectrum" not in ds and ds.decay.shape == (1, 1, 2, 4)
+    np.testing.assert_array_equal(
+        ds.decay.sel(detection_wavelength=543.0).values.ravel(), [0, 6, 2, 1]
+    )
+    np.testing.assert_allclose(ds.time, [0.05, 0.15, 0.25, 0.35])
