@@ -184,6 +184,81 @@ def _where(row: dict, info: dict) -> str:
     return ""
 
 
+class _DarkModel:
+    """Dark spectra averaged per integration time; ``model(t)`` gives the dark for time t."""
+
+    def __init__(self, darks: list[tuple[np.ndarray, float]]):
+        groups: list[tuple[float, list[np.ndarray]]] = []
+        for counts, t in darks:
+            for g in groups:
+                if math.isclose(g[0], t, rel_tol=1e-9):
+                    g[1].append(counts)
+                    break
+            else:
+                groups.append((t, [counts]))
+        self.means = [(t, np.mean(np.stack(c), axis=0)) for t, c in groups]
+        self.fit = None
+        if len(self.means) >= 2:
+            # per pixel: dark = offset + rate * t, least squares over the integration times
+            ts = np.array([t for t, _ in self.means])
+            design = np.stack([np.ones_like(ts), ts], axis=1)
+            self.fit, *_ = np.linalg.lstsq(design, np.stack([d for _, d in self.means]), rcond=None)
+        self.inexact_method = (
+            "fitted as offset + rate*t" if self.fit is not None else "scaled by t/t_dark"
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.means)
+
+    def __call__(self, t: float) -> tuple[np.ndarray, str, bool]:
+        """(dark [counts], how it was obtained, whether a dark at `t` itself existed)."""
+        for td, d in self.means:
+            if math.isclose(td, t, rel_tol=1e-9):
+                return d, "matching integration time", True
+        if self.fit is not None:
+            return (
+                self.fit[0] + self.fit[1] * t,
+                "offset + rate * t fitted to darks at several integration times",
+                False,
+            )
+        t0, d0 = self.means[0]
+        return d0 * (t / t0), f"scaled from the {t0:g} s dark by t/t_dark", False
+
+
+def _acquisition_order(
+    spec_rows: list[dict], files: list[SpectrumFile], info: dict, base: Path
+) -> tuple[list[int], str]:
+    """acquisition_index per spectrum row and a note on how it was determined."""
+    where = Path(info.get("manifest", base))
+    given = [r["acquisition_index"] for r in spec_rows]
+    if all(a is not None for a in given):
+        if len(set(given)) != len(given):
+            raise InputFileError(where, "acquisition_index values repeat")
+        return given, "acquisition_index given"
+    if any(a is not None for a in given):
+        raise InputFileError(where, "acquisition_index is given for some spectrum rows but not all")
+    if "pattern" not in info:
+        return list(range(len(spec_rows))), "manifest row order"
+    stamps = [_header_time(sf.metadata) for sf in files]
+    names = [r["file"].name for r in spec_rows]
+    if all(s is not None for s in stamps):
+        order = sorted(range(len(spec_rows)), key=lambda i: (stamps[i], names[i]))
+        note = "file header Date, then file name"
+    else:
+        order = sorted(range(len(spec_rows)), key=lambda i: names[i])
+        note = "file name (no Date header)"
+        warnings.warn(
+            f"{base}: not every file has a 'Date:' header; acquisition_index follows file-name "
+            "order (add {acquisition_index} to the pattern or use a manifest)",
+            AssemblyWarning,
+            stacklevel=3,
+        )
+    acq = [0] * len(spec_rows)
+    for rank, i in enumerate(order):
+        acq[i] = rank
+    return acq, note
+
+
 def assemble_measurement(
     folder_or_manifest: str | Path,
     *,
@@ -342,21 +417,7 @@ def assemble_measurement(
         assert ref is not None
         wl = ref.wavelength_nm
         nwl = wl.size
-        # darks: mean per integration time
-        dark_groups: list[tuple[float, np.ndarray]] = []
-        for _r, sf, t in spectra[len(spec_rows) :]:
-            for g in dark_groups:
-                if math.isclose(g[0], t, rel_tol=1e-9):
-                    g[1].append(sf.counts)
-                    break
-            else:
-                dark_groups.append((t, [sf.counts]))
-        darks = [(t, np.mean(np.stack(c), axis=0)) for t, c in dark_groups]
-        dark_fit = None
-        if len(darks) >= 2:
-            ts = np.array([t for t, _ in darks])
-            design = np.stack([np.ones_like(ts), ts], axis=1)
-            dark_fit, *_ = np.linalg.lstsq(design, np.stack([d for _, d in darks]), rcond=None)
+        darks = _DarkModel([(sf.counts, t) for _r, sf, t in spectra[len(spec_rows) :]])
         inexact: list[str] = []
 
         labels = [norm_pol(r) for r in spec_rows]
@@ -364,40 +425,9 @@ def assemble_measurement(
         fluences.update(flu_vals)
         pols.update(labels)
         rep_vals = sorted({r["repeat"] for r in spec_rows})
-        # acquisition order
-        if all(r["acquisition_index"] is not None for r in spec_rows):
-            acq = [r["acquisition_index"] for r in spec_rows]
-            if len(set(acq)) != len(acq):
-                raise InputFileError(
-                    Path(info.get("manifest", base)), "acquisition_index values repeat"
-                )
-            attrs["acquisition_order"] = "acquisition_index given"
-        elif any(r["acquisition_index"] is not None for r in spec_rows):
-            raise InputFileError(
-                Path(info.get("manifest", base)),
-                "acquisition_index is given for some spectrum rows but not all",
-            )
-        elif "pattern" in info:
-            stamps = [_header_time(sf.metadata) for _, sf, _ in spectra[: len(spec_rows)]]
-            names = [r["file"].name for r in spec_rows]
-            if all(s is not None for s in stamps):
-                order = sorted(range(len(spec_rows)), key=lambda i: (stamps[i], names[i]))
-                attrs["acquisition_order"] = "file header Date, then file name"
-            else:
-                order = sorted(range(len(spec_rows)), key=lambda i: names[i])
-                attrs["acquisition_order"] = "file name (no Date header)"
-                warnings.warn(
-                    f"{base}: not every file has a 'Date:' header; acquisition_index follows file-name "
-                    "order (add {acquisition_index} to the pattern or use a manifest)",
-                    AssemblyWarning,
-                    stacklevel=2,
-                )
-            acq = [0] * len(spec_rows)
-            for rank, i in enumerate(order):
-                acq[i] = rank
-        else:
-            acq = list(range(len(spec_rows)))
-            attrs["acquisition_order"] = "manifest row order"
+        acq, attrs["acquisition_order"] = _acquisition_order(
+            spec_rows, [sf for _, sf, _ in spectra[: len(spec_rows)]], info, base
+        )
 
         pol_list = sorted(set(labels), key=lambda lab: (pol_info[lab][0], lab))
         shape = (len(flu_vals), len(pol_list), len(rep_vals))
@@ -426,18 +456,8 @@ def assemble_measurement(
             np.greater_equal(raw, level, out=is_sat, where=~is_nan)
             dark_note = "none"
             if darks:
-                match = [d for td, d in darks if math.isclose(td, t, rel_tol=1e-9)]
-                if match:
-                    dark = match[0]
-                    dark_note = "matching integration time"
-                elif dark_fit is not None:
-                    dark = dark_fit[0] + dark_fit[1] * t
-                    dark_note = "offset + rate * t fitted to darks at several integration times"
-                    inexact.append(sf.path.name)
-                else:
-                    t0, d0 = darks[0]
-                    dark = d0 * (t / t0)
-                    dark_note = f"scaled from the {t0:g} s dark by t/t_dark"
+                dark, dark_note, exact = darks(t)
+                if not exact:
                     inexact.append(sf.path.name)
                 is_nan = is_nan | ~np.isfinite(dark)
                 value = (raw - dark) / t
@@ -490,7 +510,7 @@ def assemble_measurement(
             if inexact:
                 warnings.warn(
                     f"{len(inexact)} spectra have no dark at their integration time; the dark was "
-                    f"{'fitted as offset + rate*t' if dark_fit is not None else 'scaled by t/t_dark'} "
+                    f"{darks.inexact_method} "
                     f"(e.g. {', '.join(inexact[:3])})",
                     AssemblyWarning,
                     stacklevel=2,
@@ -565,6 +585,7 @@ def assemble_measurement(
                     f"{df.counts.size} channels of {df.channel_width_ns:g} ns, but {first.path} has "
                     f"{first.counts.size} of {first.channel_width_ns:g} ns; all TCSPC files must share one time axis",
                 )
+        label = None
         if r["kind"] == "irf":
             if irf is not None:
                 raise InputFileError(
@@ -572,14 +593,15 @@ def assemble_measurement(
                 )
             irf = (r, df)
         else:
-            tc_files.append((r, df, norm_pol(r)))
+            label = norm_pol(r)
+            tc_files.append((r, df, label))
         provenance.append(
             {
                 "file": _rel(df.path, base),
                 "kind": r["kind"],
                 "format": df.format,
                 "fluence_mJ_cm2": r["fluence_mJ_cm2"],
-                "polarization": str(r["polarization"]),
+                "polarization": label,
                 "detection_wavelength_nm": r["detection_wavelength_nm"],
                 "channel_width_ns": df.channel_width_ns,
                 "metadata": df.metadata,

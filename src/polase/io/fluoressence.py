@@ -87,8 +87,7 @@ def read_fluoressence(path: str | Path) -> list[FluorEssenceTrace]:
         a cell that is not a number (file, line and column named), or no data rows.
     """
     p = Path(path)
-    lines = [s for s in read_text_lines(p)]
-    rows = [s.rstrip("\r\n").split("\t") for s in lines]
+    rows = [s.split("\t") for s in read_text_lines(p)]
     multi = bool(rows) and rows[0][0].strip().lower() == "short name"
     if multi:
         n_head = next(
