@@ -88,6 +88,10 @@ def test_real_fluoressence_multi(external_dir):
 def test_fluoressence_fixtures():
     single = read_fluoressence(DATA / "fe_single.txt")
     assert [t.label for t in single] == ["S1c / R1c", "S1"]
+    x, y, label = single[0]
+    np.testing.assert_array_equal(x, [500, 501, 502])
+    np.testing.assert_array_equal(y, [10.5, 11.5, 12.5])
+    assert label == "S1c / R1c"
     np.testing.assert_array_equal(single[1].y, [300, 330, 360])
     multi = read_fluoressence(DATA / "fe_multi.txt")
     assert [t.label for t in multi] == ["S1c / R1c cycle 1", "S1c / R1c cycle 2"]

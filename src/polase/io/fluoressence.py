@@ -51,6 +51,8 @@ class FluorEssenceTrace:
         Long name and unit of the X column, unit of the signal.
     metadata : dict
         Every header row for this column (``Short Name``, ``TimeStamp`` ...).
+
+    A trace unpacks as ``x, y, label = trace``.
     """
 
     x: np.ndarray
@@ -60,6 +62,10 @@ class FluorEssenceTrace:
     x_units: str = ""
     y_units: str = ""
     metadata: dict = field(default_factory=dict)
+
+    def __iter__(self):
+        """Unpack as ``x, y, label`` (so the result reads like a list of tuples)."""
+        return iter((self.x, self.y, self.label))
 
 
 def _is_axis(long_name: str, unit: str) -> bool:
