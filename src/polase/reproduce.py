@@ -444,11 +444,11 @@ def fit_decay_files(
         counts per channel) for plotting, and ``tau_1e_ns``.
     """
     from .analysis import fit_decay
-    from .io import load_measurement
+    from .io import read_tcspc
     from .report.summary import one_over_e_time
 
-    dec = load_measurement(decay_file)
-    irf = load_measurement(irf_file)
+    dec = read_tcspc(decay_file)
+    irf = read_tcspc(irf_file)
     fit = dict(fit_decay(dec.time_ns, dec.counts, irf.counts, n_components, period_ns=period_ns))
     fit["time_ns"] = np.asarray(dec.time_ns)
     fit["counts"] = np.asarray(dec.counts)
@@ -498,16 +498,18 @@ def analyze_raw(
     results : dict
     decays : dict
     """
-    from .analysis import analyze
-    from .io import assemble_measurement
+    from .analysis import analyze, extract_features, to_jsonable
+    from .io import load_measurement
 
-    meas = assemble_measurement(manifest, tcspc_repetition_period_ns=repetition_period_ns)
+    # as `polase analyze MANIFEST`: load (assemble + validate), features, analysis
+    meas = load_measurement(manifest, tcspc_repetition_period_ns=repetition_period_ns)
     exc = _read_excitation(manifest.parent)
     if exc is not None and "excitation_spectrum" not in meas:
         meas = meas.assign(excitation_spectrum=exc)
     if progress is not None:
         progress("analyze spectra", 0.0)
-    results = analyze(meas, analysis_config())
+    cfg = analysis_config()
+    results = to_jsonable(analyze(meas, cfg, features=extract_features(meas, cfg)))
     if progress is not None:
         progress("fit decays", 0.0)
     irf, files = _decay_files(manifest, DECAY_FLUENCE)

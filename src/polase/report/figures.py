@@ -333,6 +333,7 @@ def fig2c(decays: Mapping[Any, Mapping[str, Any]]) -> Figure:
             ms=1.6,
             color=color,
             alpha=0.45,
+            rasterized=True,  # thousands of points: keep the SVG small
             label=f"{wl} nm {what}".strip(),
         )
         if d.get("fit") is not None:
@@ -343,9 +344,10 @@ def fig2c(decays: Mapping[Any, Mapping[str, Any]]) -> Figure:
             irf = np.asarray(d["irf"], dtype=float)
             if np.nanmax(irf) > 0:
                 scale = np.nanmax(c) / np.nanmax(irf)
+                # only the IRF's peak region: its noise floor would clutter the log axis
                 ax.plot(
                     t,
-                    np.where(irf > 0, irf * scale, np.nan),
+                    np.where(irf > 1e-3 * np.nanmax(irf), irf * scale, np.nan),
                     color="0.6",
                     lw=0.8,
                     label="IRF (scaled)",
@@ -355,7 +357,13 @@ def fig2c(decays: Mapping[Any, Mapping[str, Any]]) -> Figure:
     cmax = max(np.nanmax(np.asarray(d["counts"], dtype=float)) for d in usable.values())
     ax.set_ylim(max(0.5, cmax * 1e-4), cmax * 2.0)
     t_all = np.asarray(next(iter(usable.values()))["time_ns"], dtype=float)
-    ax.set_xlim(t_all.min(), t_all.max())
+    c0 = np.asarray(next(iter(usable.values()))["counts"], dtype=float)
+    t_peak = float(t_all[int(np.nanargmax(c0))])
+    t1e = [d.get("tau_1e_ns") for d in usable.values()]
+    t1e = [float(x) for x in t1e if x is not None and np.isfinite(x)]
+    lo = max(float(t_all.min()), t_peak - 5.0)
+    hi = min(float(t_all.max()), t_peak + 12.0 * max(t1e)) if t1e else float(t_all.max())
+    ax.set_xlim(lo, hi)  # the decays, not the empty rest of the TAC range
     ax.set_xlabel("time (ns)")
     ax.set_ylabel("counts")
     ax.legend(loc="upper right")
