@@ -6,8 +6,10 @@ acquisition index* between the linear acquisitions just before and just after it
 (the mean of the two neighbours when C sits half-way; the single neighbour at either
 end of the sequence). A laser drift that is linear over one L-C-L cycle cancels exactly.
 Delta_i = C_i / L_interp(i) - 1; the reported value is the mean over the pairs at that
-fluence with a Student-t 95 % interval (n - 1 degrees of freedom). Without acquisition
-indices, repeat r of one polarization is paired with repeat r of the other.
+fluence with a Student-t 95 % interval (n - 1 degrees of freedom) whose standard error
+is corrected for the reference spectra that neighbouring pairs share
+(`pair_variance_factor`: x1.42 in variance for L, C, L, C with 5 repeats). Without
+acquisition indices, repeat r of one polarization is paired with repeat r of the other.
 """
 
 from __future__ import annotations
@@ -18,7 +20,35 @@ from scipy import stats
 from ..errors import DataValidationError
 
 
-def paired_ratios(i_ref, i_other, acq_ref=None, acq_other=None) -> np.ndarray:
+def interpolation_weights(acq_ref, acq_other) -> np.ndarray:
+    """Weights W with L_interp = W @ L: linear interpolation in acquisition index.
+
+    Parameters
+    ----------
+    acq_ref : array_like, shape (R,)
+        Acquisition indices of the reference (linear) spectra, all different.
+    acq_other : array_like, shape (R2,)
+        Acquisition indices of the other polarization.
+
+    Returns
+    -------
+    ndarray, shape (R2, R)
+        Row i holds the weights of the reference spectra for acquisition i (two
+        neighbours, or the single nearest at either end of the sequence).
+    """
+    ar = np.asarray(acq_ref, dtype=float)
+    ao = np.asarray(acq_other, dtype=float)
+    order = np.argsort(ar)
+    xs = ar[order]
+    if np.any(np.diff(xs) <= 0):
+        raise DataValidationError("acquisition indices of the reference polarization repeat")
+    w = np.zeros((ao.size, ar.size))
+    for j in range(ar.size):
+        w[:, order[j]] = np.interp(ao, xs, np.eye(ar.size)[j])
+    return w
+
+
+def paired_ratios(i_ref, i_other, acq_ref=None, acq_other=None, *, return_weights: bool = False):
     """Per-pair contrast C_i / L_interp(i) - 1 at each fluence.
 
     Parameters
@@ -29,12 +59,14 @@ def paired_ratios(i_ref, i_other, acq_ref=None, acq_other=None) -> np.ndarray:
         Intensities of the other polarization. [same as i_ref]
     acq_ref, acq_other : array_like, shapes (F, R) and (F, R2), optional
         Acquisition indices (order of acquisition); both or neither.
+    return_weights : bool
+        Also return the interpolation weights (F, R2, R).
 
     Returns
     -------
     ndarray, shape (F, R2)
         Delta per acquisition of the other polarization. [1] NaN where an intensity
-        involved is NaN.
+        involved (including a reference neighbour) is NaN.
     """
     a = np.asarray(i_ref, dtype=float)
     c = np.asarray(i_other, dtype=float)
@@ -47,30 +79,53 @@ def paired_ratios(i_ref, i_other, acq_ref=None, acq_other=None) -> np.ndarray:
     if acq_ref is None:
         if a.shape != c.shape:
             raise DataValidationError("pairing by repeat needs equal repeat counts")
-        ref = a
+        w = np.broadcast_to(np.eye(a.shape[1]), (a.shape[0], a.shape[1], a.shape[1]))
     else:
         ar = np.asarray(acq_ref, dtype=float)
         ao = np.asarray(acq_other, dtype=float)
-        ref = np.empty_like(c)
-        for k in range(a.shape[0]):
-            order = np.argsort(ar[k])
-            xs, ys = ar[k][order], a[k][order]
-            if np.any(np.diff(xs) <= 0):
-                raise DataValidationError(f"acquisition indices repeat at fluence index {k}")
-            if np.isnan(ys).any():
-                # a masked reference spectrum may not silently borrow its neighbours
-                lo = np.searchsorted(xs, ao[k], side="right") - 1
-                hi = np.searchsorted(xs, ao[k], side="left")
-                lo_bad = np.isnan(ys[np.clip(lo, 0, len(xs) - 1)])
-                hi_bad = np.isnan(ys[np.clip(hi, 0, len(xs) - 1)])
-                ref[k] = np.where(lo_bad | hi_bad, np.nan, np.interp(ao[k], xs, np.nan_to_num(ys)))
-            else:
-                ref[k] = np.interp(ao[k], xs, ys)
+        try:
+            w = np.stack([interpolation_weights(ar[k], ao[k]) for k in range(a.shape[0])])
+        except DataValidationError:
+            raise DataValidationError("acquisition indices repeat within a fluence") from None
+    # a masked reference spectrum may not silently borrow its neighbours
+    used_nan = np.einsum("fij,fj->fi", (w > 0).astype(float), np.isnan(a).astype(float)) > 0
+    ref = np.einsum("fij,fj->fi", w, np.nan_to_num(a))
+    ref = np.where(used_nan, np.nan, ref)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return c / ref - 1.0
+        d = c / ref - 1.0
+    return (d, np.asarray(w)) if return_weights else d
 
 
-def mean_ci(values, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def pair_variance_factor(w) -> np.ndarray:
+    """Correction of s^2/n for pairs that share reference spectra.
+
+    With relative fluctuations of equal variance in every spectrum, the pair contrasts
+    have covariance proportional to S = I + W W^T (an interpolated reference is shared by
+    neighbouring pairs). The variance of their mean is 1^T S 1 / n^2 (times sigma^2),
+    while the sample variance estimates (tr S - 1^T S 1 / n) / (n - 1); the returned
+    factor turns s^2 / n into an unbiased variance of the mean. 1 for independent pairs.
+
+    Parameters
+    ----------
+    w : array_like, shape (..., R2, R)
+        Interpolation weights (`interpolation_weights`).
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    w = np.asarray(w, dtype=float)
+    n = w.shape[-2]
+    if n < 2:
+        return np.ones(w.shape[:-2])
+    s = np.eye(n) + np.einsum("...ij,...kj->...ik", w, w)
+    tot = s.sum(axis=(-1, -2))
+    tr = np.trace(s, axis1=-2, axis2=-1)
+    # with independent pairs (W = I): tot = tr = 2n -> factor 1
+    return (tot / n**2) / ((tr - tot / n) / (n - 1)) * n
+
+
+def mean_ci(values, confidence: float = 0.95, variance_factor=1.0) -> tuple[np.ndarray, np.ndarray]:
     """Mean over the last axis with a Student-t interval.
 
     Parameters
@@ -79,6 +134,8 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         Samples. NaN anywhere makes that row's mean and interval NaN.
     confidence : float
         Two-sided coverage.
+    variance_factor : float or array_like, shape (...)
+        Multiplies s^2 / n (correlated samples, see `pair_variance_factor`).
 
     Returns
     -------
@@ -91,7 +148,7 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     m = v.mean(axis=-1)
     if n < 2:
         return m, np.full((*m.shape, 2), np.nan)
-    se = v.std(axis=-1, ddof=1) / np.sqrt(n)
+    se = v.std(axis=-1, ddof=1) / np.sqrt(n) * np.sqrt(np.asarray(variance_factor, dtype=float))
     h = stats.t.ppf(0.5 + confidence / 2, n - 1) * se
     return m, np.stack([m - h, m + h], axis=-1)
 
@@ -111,6 +168,6 @@ def delta_contrast(i_ref, i_other, acq_ref=None, acq_other=None, confidence: flo
     dict
         ``delta`` (F,) [1], ``ci95`` (F, 2) [1], ``pairs`` (F, R2) [1].
     """
-    pairs = paired_ratios(i_ref, i_other, acq_ref, acq_other)
-    m, ci = mean_ci(pairs, confidence)
+    pairs, w = paired_ratios(i_ref, i_other, acq_ref, acq_other, return_weights=True)
+    m, ci = mean_ci(pairs, confidence, pair_variance_factor(w))
     return {"delta": m, "ci95": ci, "pairs": pairs}

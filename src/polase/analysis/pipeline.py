@@ -60,6 +60,11 @@ class AnalysisConfig:
         Seed of the bootstrap generator (results are reproducible).
     decay_components : int
         Exponentials in the decay fits (1-3).
+    pl_band_nm, ase_band_nm : (float, float) or None
+        Fixed band windows [nm]; None: from the reference spectra (see docs/analysis.md).
+    pl_wavelength_nm, ase_wavelength_nm : float or None
+        Fixed wavelengths at which Delta_PL and Delta_ASE are evaluated [nm]; None: the
+        reference peak wavelengths.
     """
 
     reference_polarization: str | None = None
@@ -74,8 +79,22 @@ class AnalysisConfig:
     n_bootstrap: int = 2000
     seed: int = 0
     decay_components: int = 1
+    pl_band_nm: tuple[float, float] | None = None
+    ase_band_nm: tuple[float, float] | None = None
+    pl_wavelength_nm: float | None = None
+    ase_wavelength_nm: float | None = None
 
     def __post_init__(self):
+        for key in ("pl_band_nm", "ase_band_nm"):
+            v = getattr(self, key)
+            if v is not None:
+                if len(v) != 2 or not (np.isfinite(v[0]) and np.isfinite(v[1]) and v[0] < v[1]):
+                    raise ConfigError(key, f"must be (low, high) in nm with low < high, got {v!r}")
+                object.__setattr__(self, key, (float(v[0]), float(v[1])))
+        for key in ("pl_wavelength_nm", "ase_wavelength_nm"):
+            v = getattr(self, key)
+            if v is not None and not (np.isfinite(v) and v > 0):
+                raise ConfigError(key, f"must be a positive wavelength in nm, got {v!r}")
         if self.baseline not in ("auto", "none"):
             raise ConfigError("baseline", f"must be 'auto' or 'none', got {self.baseline!r}")
         if not 0 < self.band_half_width_fwhm <= 3:
@@ -169,6 +188,13 @@ def _references(wl, y, fluence, ipol, cfg):
 
 
 def _band_windows(refs, cfg, wl):
+    if cfg.pl_band_nm is not None and cfg.ase_band_nm is not None:
+        return cfg.pl_band_nm, cfg.ase_band_nm
+    pl, ase = _auto_band_windows(refs, cfg, wl)
+    return cfg.pl_band_nm or pl, cfg.ase_band_nm or ase
+
+
+def _auto_band_windows(refs, cfg, wl):
     k = cfg.band_half_width_fwhm
     ase = (refs["ase_peak"] - k * refs["ase_fwhm"], refs["ase_peak"] + k * refs["ase_fwhm"])
     pl_lo = refs["pl_peak"] - k * refs["pl_fwhm"]
@@ -233,14 +259,22 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
     # analysis region: both bands with 2.5 reference FWHM on either side
     lo = min(refs["pl_peak"] - 2.5 * refs["pl_fwhm"], refs["ase_peak"] - 2.5 * refs["ase_fwhm"])
     hi = max(refs["pl_peak"] + 2.5 * refs["pl_fwhm"], refs["ase_peak"] + 2.5 * refs["ase_fwhm"])
+    lam_pl = refs["pl_peak"] if cfg.pl_wavelength_nm is None else cfg.pl_wavelength_nm
+    lam_ase = refs["ase_peak"] if cfg.ase_wavelength_nm is None else cfg.ase_wavelength_nm
+    lo = min(
+        lo, pl_win[0], ase_win[0], lam_pl - 2 * cfg.peak_window_nm, lam_ase - 2 * cfg.peak_window_nm
+    )
+    hi = max(
+        hi, pl_win[1], ase_win[1], lam_pl + 2 * cfg.peak_window_nm, lam_ase + 2 * cfg.peak_window_nm
+    )
     region = (wl >= lo) & (wl <= hi)
     wr, yr = wl[region], y[..., region]
 
     pk = sp.peak_and_fwhm(wr, yr, smooth_px=cfg.smooth_px)
     i_pl = sp.band_intensity(wr, yr, *pl_win)
     i_ase = sp.band_intensity(wr, yr, *ase_win)
-    v_pl = sp.window_mean(wr, yr, refs["pl_peak"], cfg.peak_window_nm)
-    v_ase = sp.window_mean(wr, yr, refs["ase_peak"], cfg.peak_window_nm)
+    v_pl = sp.window_mean(wr, yr, lam_pl, cfg.peak_window_nm)
+    v_ase = sp.window_mean(wr, yr, lam_ase, cfg.peak_window_nm)
     masked = np.isnan(yr).any(axis=-1) | mask.any(axis=-1)
 
     units = str(ds["spectrum"].attrs.get("units", "counts"))
@@ -300,6 +334,8 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
             "ase_reference_fwhm_nm": refs["ase_fwhm"],
             "pl_band_nm": json.dumps([float(pl_win[0]), float(pl_win[1])]),
             "ase_band_nm": json.dumps([float(ase_win[0]), float(ase_win[1])]),
+            "delta_pl_wavelength_nm": float(lam_pl),
+            "delta_ase_wavelength_nm": float(lam_ase),
             "analysis_region_nm": json.dumps([float(wr[0]), float(wr[-1])]),
             "baseline_exclusion_nm": json.dumps(
                 None if excl is None else [float(excl[0]), float(excl[1])]
@@ -415,6 +451,16 @@ def analyze(
         "n_repeats": int(r),
     }
 
+    # fluence axis of the fits: the delivered fluence when the Dataset records it per
+    # acquisition (laser drift moves it off the nominal steps), else the nominal one
+    fax, axis_name = fluence, "nominal"
+    if "pump_fluence_actual" in ds:
+        fa = ds["pump_fluence_actual"].transpose("fluence", "polarization", "repeat").values
+        fa = np.asarray(fa, dtype=float)[:, pols.index(ref_pol)].mean(axis=1)
+        if np.all(np.isfinite(fa)) and np.all(np.diff(fa) > 0) and np.all(fa > 0):
+            fax, axis_name = fa, "pump_fluence_actual"
+    results["fluence_axis"] = axis_name
+
     # --- thresholds, slope: bootstrap over repeats (joint resampling of all features)
     rng = np.random.default_rng(cfg.seed)
     idx = rng.integers(0, r, size=(cfg.n_bootstrap, nf, r))
@@ -434,7 +480,7 @@ def analyze(
     slope = {"value": None, "ci95": None, "method": "loglog_least_squares_below_threshold"}
     t_point = np.nan
     if use.sum() >= 5:
-        fu = fluence[use]
+        fu = fax[use]
         h = hinge_threshold(fu, m_ase[use])
         hb = hinge_threshold(fu, b_ase[:, use])
         t_point = float(h["threshold"])
@@ -445,10 +491,10 @@ def analyze(
             slope_below=_num(h["slope_below"]),
             slope_above=_num(h["slope_above"]),
         )
-        s = loglog_slope(fluence, m_pl, t_point)
-        sb = loglog_slope(fluence, b_pl, hb["threshold"])
+        s = loglog_slope(fax, m_pl, t_point)
+        sb = loglog_slope(fax, b_pl, hb["threshold"])
         pl_ok = np.isfinite(m_pl)
-        df = _welch_df(lambda m: loglog_slope(fluence[pl_ok], m, t_point)["slope"], i_pl[pl_ok])
+        df = _welch_df(lambda m: loglog_slope(fax[pl_ok], m, t_point)["slope"], i_pl[pl_ok])
         slope.update(
             value=_num(s["slope"]),
             ci95=_boot_ci(float(s["slope"]), sb["slope"], df) if r > 1 else None,
@@ -463,9 +509,9 @@ def analyze(
 
     wthr = {"value": None, "ci95": None, "method": FWHM_METHOD}
     if nf >= 3:
-        wt = fwhm_threshold(fluence, m_w)
-        wb = fwhm_threshold(fluence, b_w)
-        df = _welch_df(lambda m: fwhm_threshold(fluence, m)["threshold"], fwhm)
+        wt = fwhm_threshold(fax, m_w)
+        wb = fwhm_threshold(fax, b_w)
+        df = _welch_df(lambda m: fwhm_threshold(fax, m)["threshold"], fwhm)
         wthr.update(
             value=_num(wt["threshold"]),
             ci95=_boot_ci(float(wt["threshold"]), wb["threshold"], df) if r > 1 else None,
@@ -561,6 +607,8 @@ def analyze(
         "pl_band_nm": json.loads(feats.attrs["pl_band_nm"]),
         "ase_band_nm": json.loads(feats.attrs["ase_band_nm"]),
         "peak_window_half_width_nm": cfg.peak_window_nm,
+        "delta_pl_wavelength_nm": feats.attrs["delta_pl_wavelength_nm"],
+        "delta_ase_wavelength_nm": feats.attrs["delta_ase_wavelength_nm"],
         "pl_reference_fluence_mJ_cm2": feats.attrs["pl_reference_fluence_mJ_cm2"],
         "ase_reference_fluence_mJ_cm2": feats.attrs["ase_reference_fluence_mJ_cm2"],
     }
