@@ -71,9 +71,24 @@ def base_config(ds, config_path: Path | None):
     is_flag=True,
     help="Use the configuration's numerics instead of the faster fit grid.",
 )
+@click.option(
+    "--model-error",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 0.5),
+    help="Relative model-error floor added in quadrature to the standard errors (e.g. 0.01 for real data).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No terminal output.")
 def mechanisms_cmd(
-    input_path, output, overwrite, candidates, config_path, max_nfev, full_numerics, quiet
+    input_path,
+    output,
+    overwrite,
+    candidates,
+    config_path,
+    max_nfev,
+    full_numerics,
+    model_error,
+    quiet,
 ):
     """Fit the digital twin to INPUT with each Delta_ASE mechanism and say which one the data support.
 
@@ -102,6 +117,8 @@ def mechanisms_cmd(
             check_writable(output / f, overwrite)
         ds = _load(input_path)
         obs = reduce_measurement(ds)
+        if model_error > 0:
+            obs = obs.with_model_error(model_error)
         model = TwinModel(base_config(ds, config_path), windows=obs.windows, fast=not full_numerics)
         with console.status("fitting") as status:
             cmp = compare_mechanisms(

@@ -44,6 +44,9 @@ class FitResult:
         Covariance of the free parameters in internal coordinates.
     scales : ndarray, shape (B,)
         Profiled detection scale of each band.
+    drift : ndarray, shape (B,)
+        Profiled relative fluence drift from the first to the last acquisition, per band
+        (0 when the acquisition order is unknown). [1]
     model_y : ndarray, shape (B, F, A)
         Fitted band intensities (scales applied). [counts/s]
     log_likelihood, chi2 : float
@@ -62,6 +65,7 @@ class FitResult:
     ci95: dict
     covariance: np.ndarray
     scales: np.ndarray
+    drift: np.ndarray
     model_y: np.ndarray
     log_likelihood: float
     chi2: float
@@ -128,6 +132,11 @@ class FitResult:
                 "model": (dims, self.model_y, {"units": "counts/s", "long_name": "fitted model"}),
                 "residual": (dims, resid, {"units": "1", "long_name": "(data - model) / sigma"}),
                 "scale": (("band",), self.scales, {"units": "counts/s per model unit"}),
+                "fluence_drift": (
+                    ("band",),
+                    self.drift,
+                    {"units": "1", "long_name": "relative fluence drift over the run"},
+                ),
             },
             coords=coords,
         )
@@ -150,15 +159,48 @@ def _finite(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def profiled_scales(pred, obs: Observations) -> np.ndarray:
-    """Best (weighted least-squares) detection scale of each band, shape (B,)."""
+def _nuisance_columns(pred, obs: Observations) -> list:
+    """Linear nuisance regressors per band: the prediction, and its fluence-drift derivative."""
+    cols = [pred]
+    if obs.drift_time is not None and obs.fluence.size >= 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lnp = np.log(np.where(pred > 0, pred, np.nan))
+            slope = np.gradient(lnp, np.log(obs.fluence), axis=1)
+        # I(F (1 + d t)) ~ I(F) (1 + s d t): linear in the drift d (|d| << 1)
+        cols.append(np.nan_to_num(pred * slope * obs.drift_time[None]))
+    return cols
+
+
+def n_nuisance(obs: Observations) -> int:
+    """Linear nuisance parameters per band (scale, and fluence drift when the order is known)."""
+    return 2 if (obs.drift_time is not None and obs.fluence.size >= 2) else 1
+
+
+def profiled_nuisance(pred, obs: Observations):
+    """Best linear nuisance per band (weighted least squares) and the resulting prediction.
+
+    Returns
+    -------
+    full : ndarray (B, F, A)
+        Prediction with the nuisance applied.
+    coef : ndarray (B, K)
+        Per band: detection scale and (K = 2) scale x relative fluence drift over the run.
+    """
     m = obs.mask
-    w = np.where(m, 1.0 / np.where(m, obs.sigma, 1.0) ** 2, 0.0)
-    y = np.where(m, obs.y, 0.0)
-    p = np.where(m & np.isfinite(pred), pred, 0.0)
-    num = (w * y * p).reshape(len(obs.bands), -1).sum(axis=1)
-    den = (w * p * p).reshape(len(obs.bands), -1).sum(axis=1)
-    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    cols = _nuisance_columns(pred, obs)
+    n_b = len(obs.bands)
+    coef = np.zeros((n_b, len(cols)))
+    full = np.zeros_like(pred)
+    for b in range(n_b):
+        mb = m[b] & np.isfinite(pred[b])
+        if not mb.any():
+            continue
+        w = 1.0 / obs.sigma[b][mb]
+        x = np.stack([c[b][mb] * w for c in cols], axis=1)
+        c, *_ = np.linalg.lstsq(x, obs.y[b][mb] * w, rcond=None)
+        coef[b] = c
+        full[b] = sum(ci * col[b] for ci, col in zip(c, cols))
+    return full, coef
 
 
 class _Objective:
@@ -175,8 +217,7 @@ class _Objective:
 
     def residuals_for(self, values: dict):
         pred = self.predict(values)
-        s = profiled_scales(pred, self.obs)
-        full = s[:, None, None] * pred
+        full, s = profiled_nuisance(pred, self.obs)
         with np.errstate(invalid="ignore"):
             r = (self.obs.y - full) / self.obs.sigma
         r = r[self.mask]
@@ -228,11 +269,11 @@ def fit(
     params = params if params is not None else model.parameters(mechanism)
     n_data = obs.n_data
     n_free = len(params.free_names)
-    n_par = n_free + len(obs.bands)
+    n_par = n_free + len(obs.bands) * n_nuisance(obs)
     if n_data <= n_par:
         raise FitError(
-            f"{n_data} data points for {n_par} parameters ({n_free} physics + {len(obs.bands)}"
-            " band scales): measure more fluences or polarizations"
+            f"{n_data} data points for {n_par} parameters ({n_free} physics +"
+            f" {n_par - n_free} band nuisances): measure more fluences or polarizations"
         )
     obj = _Objective(model, mechanism, obs, params)
     lo, hi = params.internal_bounds()
@@ -266,7 +307,7 @@ def fit(
             best = cand
     _, u, jac, success, message = best
     values = params.from_internal(u)
-    _, full, scales = obj.residuals_for(values)
+    _, full, coef = obj.residuals_for(values)
     fitted = params.with_values(values)
     r_final = (obs.y - full)[obs.mask] / obs.sigma[obs.mask]
     chi2 = float(np.sum(r_final**2))
@@ -299,7 +340,10 @@ def fit(
         stderr=stderr,
         ci95=ci95,
         covariance=cov,
-        scales=scales,
+        scales=coef[:, 0],
+        drift=np.where(coef[:, 0] != 0, coef[:, -1] / np.where(coef[:, 0] != 0, coef[:, 0], 1), 0.0)
+        if coef.shape[1] > 1
+        else np.zeros(coef.shape[0]),
         model_y=full,
         log_likelihood=loglik,
         chi2=chi2,

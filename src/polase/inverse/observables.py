@@ -14,7 +14,7 @@ the likelihood (and every Delta_BIC) noisy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import nnls
@@ -23,6 +23,9 @@ from ..errors import DataValidationError
 
 #: Default band windows when the data do not show two separate peaks. [nm]
 DEFAULT_BANDS: dict[str, tuple[float, float]] = {"pl": (530.0, 536.0), "ase": (540.0, 546.0)}
+
+#: Pixels farther than this from every band window set the baseline (offset + dark). [nm]
+BASELINE_MARGIN_NM = 60.0
 
 #: Half-width of an automatic band window. [nm]
 BAND_HALF_WIDTH_NM = 3.0
@@ -54,6 +57,9 @@ class Observations:
         Noise-model coefficients c0 [(counts/s)^2], c1 [counts/s], c2 [1] of one acquisition.
     samples : ndarray, shape (B, F, A, R)
         Per-repeat band intensities. [counts/s]
+    drift_time : ndarray, shape (F, A), optional
+        Mean acquisition position of each cell, 0 (first spectrum) to 1 (last), for the
+        fluence-drift nuisance of the fit; None when the acquisition order is unknown.
     """
 
     fluence: np.ndarray
@@ -66,6 +72,7 @@ class Observations:
     n_repeats: np.ndarray
     noise: np.ndarray
     samples: np.ndarray = field(repr=False)
+    drift_time: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def mask(self) -> np.ndarray:
@@ -83,6 +90,18 @@ class Observations:
         i = np.abs(np.asarray(intensity, dtype=float))
         return np.sqrt(np.maximum(c0 + c1 * i + c2 * i * i, 1e-300))
 
+    def with_model_error(self, fraction: float) -> Observations:
+        """A copy whose standard errors include a relative model-error floor.
+
+        sigma' = sqrt(sigma^2 + (fraction * y)^2): the twin's discretization and any physics it
+        lacks limit how well it can match very precise data; without a floor every
+        Delta_BIC grows with the number of photons. [fraction: 1]
+        """
+        if not 0.0 <= fraction < 1.0:
+            raise DataValidationError(f"model error fraction must be in [0, 1), got {fraction}")
+        sig = np.sqrt(self.sigma**2 + (fraction * self.y) ** 2)
+        return replace(self, sigma=sig)
+
     def subset(self, fluence_idx=None, angle_idx=None) -> Observations:
         """Observations restricted to some fluences and/or polarizations (by index)."""
         fi = np.arange(self.fluence.size) if fluence_idx is None else np.asarray(fluence_idx)
@@ -98,6 +117,7 @@ class Observations:
             n_repeats=self.n_repeats[:, fi][:, :, ai],
             noise=self.noise,
             samples=self.samples[:, fi][:, :, ai],
+            drift_time=None if self.drift_time is None else self.drift_time[fi][:, ai],
         )
 
 
@@ -166,30 +186,45 @@ def choose_band_windows(ds, half_width_nm: float = BAND_HALF_WIDTH_NM) -> dict:
 
 
 def band_intensity(wavelength, spectra, window) -> np.ndarray:
-    """Integral of spectra over a wavelength window (trapezoid on the pixels inside).
+    """Integral of spectra over a wavelength window, exact for the piecewise-linear spectrum.
+
+    The window edges fall between pixels; the spectrum is interpolated linearly there, so the
+    integral covers exactly ``window`` on any pixel grid (model grid and spectrometer pixels
+    give the same band intensity up to the slit).
 
     Parameters
     ----------
     wavelength : ndarray, shape (W,)
         Strictly increasing wavelengths. [nm]
     spectra : ndarray, shape (..., W)
-        Spectral densities. [X per nm] or per pixel; the result is in X.
+        Spectral densities. [X per nm]; the result is in X.
     window : (float, float)
-        Low and high edge. [nm]
+        Low and high edge, inside the wavelength axis. [nm]
 
     Returns
     -------
     ndarray, shape (...)
-        NaN where any pixel inside the window is NaN (saturated or missing).
+        NaN where a pixel used is NaN (saturated or missing).
     """
     lam = np.asarray(wavelength, dtype=float)
-    sel = (lam >= window[0]) & (lam <= window[1])
-    if sel.sum() < 2:
+    lo, hi = float(window[0]), float(window[1])
+    if not (lam[0] <= lo < hi <= lam[-1]):
         raise DataValidationError(
-            f"band window {window[0]:g}-{window[1]:g} nm holds fewer than 2 pixels of the"
-            f" wavelength axis {lam[0]:g}-{lam[-1]:g} nm"
+            f"band window {lo:g}-{hi:g} nm must lie inside the wavelength axis {lam[0]:g}-{lam[-1]:g} nm"
         )
-    return np.trapezoid(np.asarray(spectra, dtype=float)[..., sel], lam[sel], axis=-1)
+    s = np.asarray(spectra, dtype=float)
+    i0 = int(np.searchsorted(lam, lo, side="right")) - 1
+    i1 = int(np.searchsorted(lam, hi, side="left"))
+    xs = lam[i0 : i1 + 1]
+    ys = s[..., i0 : i1 + 1]
+    # replace the outer nodes by the interpolated values at the window edges
+    w_lo = (lo - xs[0]) / (xs[1] - xs[0])
+    w_hi = (hi - xs[-2]) / (xs[-1] - xs[-2])
+    y_lo = ys[..., 0] * (1 - w_lo) + ys[..., 1] * w_lo
+    y_hi = ys[..., -2] * (1 - w_hi) + ys[..., -1] * w_hi
+    x = np.concatenate([[lo], xs[1:-1], [hi]])
+    y = np.concatenate([y_lo[..., None], ys[..., 1:-1], y_hi[..., None]], axis=-1)
+    return np.trapezoid(y, x, axis=-1)
 
 
 def _angles(ds) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +254,7 @@ def _angles(ds) -> tuple[np.ndarray, np.ndarray]:
 
 
 def observations_from_samples(
-    fluence, qwp_angle, docp, samples, bands, windows=None
+    fluence, qwp_angle, docp, samples, bands, windows=None, drift_time=None
 ) -> Observations:
     """Build `Observations` from per-repeat band intensities.
 
@@ -234,6 +269,8 @@ def observations_from_samples(
     bands : sequence of str, length B
     windows : dict, optional
         Band windows for the record. [nm]
+    drift_time : array_like, shape (F, A), optional
+        Acquisition position of each cell in [0, 1] (see `Observations`).
     """
     s = np.asarray(samples, dtype=float)
     if s.ndim != 4 or s.shape[0] != len(bands):
@@ -264,6 +301,7 @@ def observations_from_samples(
         n_repeats=n,
         noise=noise,
         samples=s,
+        drift_time=None if drift_time is None else np.asarray(drift_time, dtype=float),
     )
 
 
@@ -273,7 +311,9 @@ def reduce_measurement(ds, windows: dict | None = None) -> Observations:
     Parameters
     ----------
     ds : xarray.Dataset
-        Needs ``spectrum`` (fluence, polarization, repeat, wavelength). Spectra in
+        Needs ``spectrum`` (fluence, polarization, repeat, wavelength). Each spectrum's
+        baseline (median of the pixels more than `BASELINE_MARGIN_NM` from every band; the
+        electronic offset and dark counts of raw spectra) is subtracted, and spectra in
         ``counts`` are divided by ``integration_time`` (if present) to give counts/s.
     windows : dict, optional
         Band name -> (low, high) window [nm]; default from `choose_band_windows`.
@@ -293,6 +333,16 @@ def reduce_measurement(ds, windows: dict | None = None) -> Observations:
         raise DataValidationError(f"'spectrum' lacks dimension(s) {missing}; expected {need}")
     spec = spec.transpose(*need)
     values = spec.values.astype(float)
+    if "saturated" in ds:
+        values = np.where(ds["saturated"].transpose(*need).values.astype(bool), np.nan, values)
+    windows = dict(windows) if windows else choose_band_windows(ds)
+    lam = ds["wavelength"].values.astype(float)
+    # raw counts carry an electronic offset and dark counts: subtract the emission-free level
+    lo = min(w[0] for w in windows.values()) - BASELINE_MARGIN_NM
+    hi = max(w[1] for w in windows.values()) + BASELINE_MARGIN_NM
+    from ..analysis.spectra import baseline_level
+
+    values = values - baseline_level(lam, values, (lo, hi))[..., None]
     if spec.attrs.get("units", "counts") == "counts" and "integration_time" in ds:
         t = ds["integration_time"]
         tt = (
@@ -308,12 +358,14 @@ def reduce_measurement(ds, windows: dict | None = None) -> Observations:
                 f"integration_time has dims {t.dims}; expected () or {need[:3]}"
             )
         values = values / np.asarray(tt, dtype=float)[..., None]
-    if "saturated" in ds:
-        values = np.where(ds["saturated"].transpose(*need).values.astype(bool), np.nan, values)
-    windows = dict(windows) if windows else choose_band_windows(ds)
-    lam = ds["wavelength"].values.astype(float)
     samples = np.stack([band_intensity(lam, values, windows[b]) for b in windows])
     ang, docp = _angles(ds)
+    drift_time = None
+    if "acquisition_index" in ds.variables:
+        acq = ds["acquisition_index"].transpose(*need[:3]).values.astype(float)
+        span = np.nanmax(acq) - np.nanmin(acq)
+        if np.isfinite(span) and span > 0:
+            drift_time = np.nanmean((acq - np.nanmin(acq)) / span, axis=-1)
     return observations_from_samples(
-        ds["fluence"].values, ang, docp, samples, tuple(windows), windows
+        ds["fluence"].values, ang, docp, samples, tuple(windows), windows, drift_time
     )
