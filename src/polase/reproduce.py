@@ -89,6 +89,7 @@ def simulate_experiment(
     seed: int = DEFAULT_SEED,
     repeats: int = DEFAULT_REPEATS,
     integration_time_s: float | None = None,
+    progress: Progress | None = None,
     **overrides,
 ):
     """Simulate the paper's experiment with a noisy instrument.
@@ -103,6 +104,8 @@ def simulate_experiment(
         Spectrometer integration time. [s] None: the config's value, shortened (as an
         experimenter would) if the brightest spectrum would saturate the detector, so
         that it peaks at `EXPOSURE_TARGET` of full scale.
+    progress
+        Called as ``progress("simulate", fraction_done)`` during the physics sweep.
     **overrides
         Further `polase.simulate` overrides.
 
@@ -124,12 +127,17 @@ def simulate_experiment(
     }
     if integration_time_s is not None:
         kw["spectrometer.integration_time_s"] = float(integration_time_s)
-    ds = simulate(**kw)
+    sweep = (
+        None
+        if progress is None
+        else (lambda done, total: progress("simulate", done / max(total, 1)))
+    )
+    ds = simulate(progress=sweep, **kw)
     if integration_time_s is None and "saturated" in ds and bool(ds["saturated"].any()):
         t_new = exposure_for(ds)
         if t_new is not None:
             kw["spectrometer.integration_time_s"] = t_new
-            ds = simulate(**kw)
+            ds = simulate(progress=sweep, **kw)
     return ds
 
 
@@ -548,7 +556,7 @@ def run_pipeline(
     t0 = time.perf_counter()
     if progress is not None:
         progress("simulate", 0.0)
-    sim = simulate_experiment(seed, repeats)
+    sim = simulate_experiment(seed, repeats, progress=progress)
     timings["simulate"] = time.perf_counter() - t0
     with contextlib.ExitStack() as stack:
         if workdir is None:

@@ -66,7 +66,7 @@ def test_rows_cover_design_section_1_and_all_pass_on_consistent_results(
         "PL FWHM",
         "ASE peak",
         "ASE threshold (L-L",
-        "ASE threshold (spectral",
+        "ASE threshold (FWHM",
         "FWHM above",
         "log-log slope",
         "decay ratio",

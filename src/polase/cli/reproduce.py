@@ -18,16 +18,17 @@ STAGES = ("simulate", "write raw files", "analyze spectra", "fit decays", "figur
 
 def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "paper vs polase"):
     """The summary rows as a rich Table (for the terminal)."""
+    from rich import box
     from rich.table import Table
 
     from ..report.summary import format_ci, format_value, verdict
 
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     for name, kw in (
-        ("observable", {}),
+        ("observable", {"ratio": 1, "min_width": 18}),
         ("paper", {"justify": "right"}),
-        ("polase", {"justify": "right"}),
-        ("95 % interval", {"justify": "right", "style": "dim"}),
+        ("polase", {"justify": "right", "no_wrap": True}),
+        ("95 % interval", {"justify": "right", "style": "dim", "no_wrap": True}),
         ("tolerance", {}),
         ("unit", {}),
         ("result", {}),

@@ -26,7 +26,7 @@ PAPER_DELTA_ASE_PERCENT: dict[float, float] = {15.0: 11.0, 16.0: 14.0, 17.0: 17.
 PL_REFERENCE_FLUENCE: float = 8.2
 #: Upper end of the spontaneous (sub-threshold) region used for Delta_PL. [mJ/cm2]
 DELTA_PL_MAX_FLUENCE: float = 12.0
-#: Largest tau_543 / tau_533 ratio that counts as "ASE much faster than PL". [1]
+#: Largest tau_543 / tau_533 ratio that counts as "ASE ≪ PL". [1]
 DECAY_RATIO_MAX: float = 1.0 / 3.0
 #: Tolerance on a fluence key when looking up per-fluence results. [mJ/cm2]
 _FLUENCE_MATCH_TOL: float = 0.26
@@ -331,7 +331,7 @@ def summary_rows(
     v, ci = scalar(results.get("pl_peak_nm"))
     rows.append(
         _row(
-            "PL peak (up-conversion, 8.2 mJ/cm2)",
+            "PL peak (8.2 mJ/cm2)",
             533.0,
             "533",
             v,
@@ -366,7 +366,7 @@ def summary_rows(
     v, ci = scalar(results.get("threshold_fwhm_mJ_cm2"))
     rows.append(
         _row(
-            "ASE threshold (spectral narrowing)",
+            "ASE threshold (FWHM narrowing)",
             14.3,
             "14.3 (text: 14.7)",
             v,
@@ -386,9 +386,9 @@ def summary_rows(
     ratio, ci, note = _decay_ratio(decays)
     rows.append(
         _row(
-            "decay ratio τ(543 nm) / τ(533 nm)",
+            "decay ratio τ543 / τ533",
             None,
-            "ASE much faster than PL",
+            "ASE ≪ PL",
             ratio,
             ci,
             Tolerance(0.0, DECAY_RATIO_MAX, "< 1/3"),
@@ -417,7 +417,7 @@ def summary_rows(
     v, ci = _percent(v, ci)
     rows.append(
         _row(
-            "Δ_PL (spontaneous region)",
+            "Δ_PL (below 12 mJ/cm2)",
             0.0,
             "~0",
             v,
@@ -431,7 +431,7 @@ def summary_rows(
     )
     rows.append(
         _row(
-            "spin relaxation time τ_s",
+            "spin relaxation τ_s",
             8.0,
             "~8",
             spin_relaxation_ns,
