@@ -49,8 +49,10 @@ def build_model(config) -> tuple[_ase.ModelArrays, np.ndarray]:
     mat, smp, num, mech = cfg["material"], cfg["sample"], cfg["numerics"], cfg["mechanism"]
     active = parse_mechanism(mech["name"])
     lam = model_wavelengths(cfg)
-    lsh = lineshape_per_nm(lam, emission_center_ev(mat), mat["pl_fwhm_ev"])
-    sigma = gain_cross_section(lam, lsh, mat["k_rad"], mat["refractive_index"], mat["gain_scale"])
+    lsh = lineshape_per_nm(lam, emission_center_ev(mat), mat["pl_fwhm_ev"], mat["pl_red_tail_ev"])
+    # stimulated emission: Fuchtbauer-Ladenburg with the gain band, red of the spontaneous band
+    lsh_gain = lineshape_per_nm(lam, emission_center_ev(mat) - mat["gain_shift_ev"], mat["gain_fwhm_ev"])
+    sigma = gain_cross_section(lam, lsh_gain, mat["k_rad"], mat["refractive_index"], mat["gain_scale"])
     alpha_abs = absorption_per_cm(lam, mat)
     thickness_cm = smp["rod_thickness_um"] * 1e-4
     n_x = int(num["n_cells"])

@@ -45,10 +45,16 @@ _CSPBBR3: dict[str, Parameter] = {
         "n = 2.23 at 540 nm, Brennan et al. MRS Commun. 2024",
     ),
     "edge_energy_ev": Parameter(
-        2.37, "eV", "absorption edge E_g of the Urbach model", "calibrated", (2.34, 2.40)
+        2.37,
+        "eV",
+        "absorption edge E_g of the Urbach model (where the tail reaches alpha0)",
+        "Urbach fit to 4 pi k / lambda at 530-540 nm of the measured n,k (Brennan 2024): E_g = 2.369 eV",
     ),
     "urbach_energy_ev": Parameter(
-        0.0145, "eV", "Urbach energy E_U of the absorption tail", "calibrated", (0.010, 0.025)
+        0.0145,
+        "eV",
+        "Urbach energy E_U of the absorption tail",
+        "Urbach fit to the measured n,k (Brennan 2024): alpha(530 nm) / alpha(540 nm) = 20 gives 14.4 meV",
     ),
     "alpha0_per_cm": Parameter(
         6.0e4,
@@ -57,18 +63,35 @@ _CSPBBR3: dict[str, Parameter] = {
         "4 pi k / lambda near 515-520 nm from the measured n,k (Brennan 2024, Ermolaev 2023): 6e4-1e5 /cm",
     ),
     "pl_center_ev": Parameter(
-        2.335,
+        2.36,
         "eV",
         "centre of the spontaneous (intrinsic, before reabsorption) emission band",
         "calibrated",
         (2.29, 2.37),
     ),
     "pl_fwhm_ev": Parameter(
-        0.13,
+        0.115,
         "eV",
         "FWHM of the Gaussian spontaneous lineshape (in energy)",
         "calibrated",
         (0.06, 0.20),
+    ),
+    "pl_red_tail_ev": Parameter(
+        0.035,
+        "eV",
+        "decay energy of the low-energy exponential tail of the spontaneous band",
+        "calibrated",
+        (0.0, 0.06),
+    ),
+    "gain_shift_ev": Parameter(
+        0.07,
+        "eV",
+        "red shift of the stimulated-emission (gain) band below the spontaneous band: exciton-exciton (biexciton / P-band-like) gain transition",
+        "calibrated",
+        (0.0, 0.12),
+    ),
+    "gain_fwhm_ev": Parameter(
+        0.10, "eV", "FWHM of the gain band (in energy)", "calibrated", (0.025, 0.15)
     ),
     "k_rad": Parameter(
         1.0e8, "1/s", "radiative rate of excitons", "assumed: 10 ns radiative lifetime"
@@ -98,7 +121,7 @@ _CSPBBR3: dict[str, Parameter] = {
         0.5, "1", "optical orientation efficiency eta: P0 = eta * DOCP", "assumed"
     ),
     "gain_scale": Parameter(
-        40.0,
+        30.0,
         "1",
         "gain cross-section over its Fuchtbauer-Ladenburg value",
         "calibrated",
@@ -115,7 +138,7 @@ _SAMPLE: dict[str, Parameter] = {
     ),
     "rod_width_um": Parameter(2.0, "um", "rod width", "typical solution-grown microrod"),
     "rod_thickness_um": Parameter(
-        1.0,
+        0.5,
         "um",
         "rod thickness (path of the detected spontaneous light)",
         "typical solution-grown microrod",
@@ -139,7 +162,7 @@ _SAMPLE: dict[str, Parameter] = {
         "assumed geometry",
     ),
     "collection_ase": Parameter(
-        0.02,
+        0.006,
         "1",
         "collection efficiency of light guided out of the rod ends (scattered into the objective)",
         "calibrated",

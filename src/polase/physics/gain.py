@@ -11,19 +11,24 @@ from ..constants import C_CM_S, HC_EV_NM
 _FOUR_LN2 = 4.0 * math.log(2.0)
 
 
-def lineshape_per_nm(wavelength_nm, center_ev: float, fwhm_ev: float):
-    """Spontaneous-emission lineshape, Gaussian in photon energy, as a density per nm.
+def lineshape_per_nm(wavelength_nm, center_ev: float, fwhm_ev: float, red_tail_ev: float = 0.0):
+    """Spontaneous-emission lineshape in photon energy, as a density per nm.
 
-    L_lambda(lambda) = L_E(E) |dE/dlambda| with L_E normalised to unit area in energy.
+    A Gaussian in energy (centre E_c, given FWHM), optionally convolved with a one-sided
+    exponential of decay energy `red_tail_ev` towards lower energies (phonon-assisted and
+    localized-state emission tail: an exponentially modified Gaussian). Converted to a
+    density per wavelength, L_lambda = L_E |dE/dlambda|, unit area in energy.
 
     Parameters
     ----------
     wavelength_nm
         Vacuum wavelength. [nm]
     center_ev
-        Centre photon energy. [eV]
+        Centre energy of the Gaussian part. [eV]
     fwhm_ev
-        Full width at half maximum in energy. [eV]
+        Full width at half maximum of the Gaussian part. [eV]
+    red_tail_ev
+        Decay energy of the red (low-energy) exponential tail; 0 for a pure Gaussian. [eV]
 
     Returns
     -------
@@ -32,11 +37,17 @@ def lineshape_per_nm(wavelength_nm, center_ev: float, fwhm_ev: float):
     """
     lam = np.asarray(wavelength_nm, dtype=float)
     e = HC_EV_NM / lam
-    l_e = (
-        math.sqrt(_FOUR_LN2 / math.pi)
-        / fwhm_ev
-        * np.exp(-_FOUR_LN2 * ((e - center_ev) / fwhm_ev) ** 2)
-    )
+    if red_tail_ev > 0.0:
+        from scipy.stats import exponnorm
+
+        sd = fwhm_ev / math.sqrt(8.0 * math.log(2.0))
+        l_e = exponnorm.pdf(center_ev - e, red_tail_ev / sd, loc=0.0, scale=sd)
+    else:
+        l_e = (
+            math.sqrt(_FOUR_LN2 / math.pi)
+            / fwhm_ev
+            * np.exp(-_FOUR_LN2 * ((e - center_ev) / fwhm_ev) ** 2)
+        )
     return l_e * e / lam
 
 

@@ -1,0 +1,119 @@
+"""ASE propagation and the coupled solvers: analytic limits, photon budget, fast vs reference."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from polase.config import load_config
+from polase.experiment import build_model, forward, initial_densities
+from polase.physics.ase import propagate, rhs_reference, solve
+
+
+def test_uniform_rod_matches_closed_form():
+    g, s, length = 150.0, 2.0, 0.01
+    for n_cells in (1, 7, 50):
+        gain = np.full((n_cells, 1), g)
+        src = np.full((n_cells, 1), s)
+        _, out = propagate(gain, src, length / n_cells)
+        # both ends: 2 * S/g (e^{gL} - 1)
+        assert out[0] == pytest.approx(2 * s / g * np.expm1(g * length), rel=1e-12)
+
+
+def test_cell_average_flux_is_consistent_with_gain():
+    rng = np.random.default_rng(0)
+    gain = rng.uniform(-300, 500, size=(12, 3))
+    src = rng.uniform(0, 5, size=(12, 3))
+    dx = 1e-3
+    phibar, out = propagate(gain, src, dx)
+    # photon balance per wavelength: out = sum over cells of (g * phibar + 2 S) dx
+    np.testing.assert_allclose(out, np.sum(gain * phibar + 2 * src, axis=0) * dx, rtol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def small_config():
+    return load_config(
+        {
+            "numerics": {
+                "n_cells": 10,
+                "wavelength_min_nm": 500.0,
+                "wavelength_max_nm": 580.0,
+                "wavelength_step_nm": 2.0,
+                "t_end_ns": 20.0,
+                "time_bin_ns": 0.05,
+            }
+        }
+    )
+
+
+def test_fast_solver_matches_reference(small_config):
+    fl, ang = [10.0, 18.0], [0.0, 45.0]
+    fast = forward(small_config, fl, ang, solver="fast")
+    ref = forward(small_config, fl, ang, solver="reference")
+    np.testing.assert_allclose(
+        fast["emission"], ref["emission"], rtol=0.01, atol=1e-3 * ref["emission"].max()
+    )
+    np.testing.assert_allclose(fast["ase_photons"], ref["ase_photons"], rtol=0.01)
+    tot_f = fast["emission_t"].sum(axis=-1)
+    tot_r = ref["emission_t"].sum(axis=-1)
+    np.testing.assert_allclose(tot_f, tot_r, rtol=0.01)
+
+
+def test_photon_budget(small_config):
+    # every emitted photon needs an exciton: spontaneous + guided-out photons <= excitons,
+    # which are the absorbed pump photons divided by m
+    res = forward(small_config, [5.0, 14.0, 20.0, 40.0], [0.0, 45.0])
+    emitted = res["spontaneous_photons"] + res["ase_photons"]
+    assert np.all(emitted <= res["excitations"] * (1 + 1e-9))
+    assert np.all(res["ase_photons"] > 0)
+
+
+def test_no_emission_without_excitation(small_config):
+    m, _ = build_model(small_config)
+    out = solve(np.zeros((1, 10)), np.zeros((1, 10)), m)
+    assert np.all(out["pl"] == 0) and np.all(out["ase"] == 0)
+
+
+def test_density_proportional_to_fluence_to_the_m():
+    cfg = load_config({"material": {"multiphoton_order": 3.0, "beta": 1e-3}})
+    up, down, _, _ = initial_densities(cfg, [1.0, 2.0], [0.0])
+    n = up + down
+    np.testing.assert_allclose(n[1] / n[0], 2.0**3, rtol=1e-12)
+
+
+def test_low_density_emission_scales_as_fluence_squared():
+    # at low density (no annihilation, no ASE) time-integrated PL is proportional to N0 ~ F^2
+    cfg = load_config({"material": {"k2": 0.0, "k3": 0.0}, "numerics": {"n_cells": 8}})
+    res = forward(cfg, [0.1, 0.2], [0.0])
+    ratio = res["spontaneous"][1, 0].sum() / res["spontaneous"][0, 0].sum()
+    assert ratio == pytest.approx(4.0, rel=1e-3)
+
+
+def test_no_mechanism_means_no_polarization_dependence(small_config):
+    cfg = load_config(small_config.to_dict() | {"mechanism": {"name": "none"}})
+    res = forward(cfg, [12.0, 20.0], [0.0, 22.5, 45.0])
+    e = res["emission"]
+    # identical physics; only the adaptive step sequence differs (tolerance 1e-4)
+    np.testing.assert_allclose(e[:, 1], e[:, 0], rtol=2e-3)
+    np.testing.assert_allclose(e[:, 2], e[:, 0], rtol=2e-3)
+
+
+def test_gain_saturation_never_raises_output(small_config):
+    # stimulated emission removes excitons: the detected spontaneous PL per exciton can only
+    # fall as the ASE grows, and total emitted photons never exceed the created excitons
+    res = forward(small_config, np.linspace(8, 30, 6), [0.0])
+    spont_per_exc = res["spontaneous_photons"][:, 0] / res["excitations"][:, 0]
+    assert np.all(np.diff(spont_per_exc) < 0)
+
+
+def test_rhs_reference_conserves_photons_and_excitons(small_config):
+    m, _ = build_model(small_config)
+    m = dataclasses.replace(m, k_nr=0.0, k2=0.0, k3=0.0, alpha_per_cm=np.zeros_like(m.alpha_per_cm))
+    y = np.concatenate([np.full(10, 1.5e18), np.full(10, 0.5e18)])
+    dy, pl, ase, spont = rhs_reference(y, m)
+    # lossless medium: excitons lost per second = spontaneous photons + guided photons out
+    lost = -dy.sum() * m.area_cm2 * m.dx_cm
+    # (the guided share beta_sp of the spontaneous photons leaves through the ends)
+    assert lost == pytest.approx((1 - m.beta_sp) * spont + ase.sum() * m.dlam, rel=1e-9)
