@@ -112,7 +112,7 @@ def test_rhs_reference_conserves_photons_and_excitons(small_config):
     m, _ = build_model(small_config)
     m = dataclasses.replace(m, k_nr=0.0, k2=0.0, k3=0.0, alpha_per_cm=np.zeros_like(m.alpha_per_cm))
     y = np.concatenate([np.full(10, 1.5e18), np.full(10, 0.5e18)])
-    dy, pl, ase, spont = rhs_reference(y, m)
+    dy, _pl, ase, spont = rhs_reference(y, m)
     # lossless medium: excitons lost per second = spontaneous photons + guided photons out
     lost = -dy.sum() * m.area_cm2 * m.dx_cm
     # (the guided share beta_sp of the spontaneous photons leaves through the ends)
