@@ -96,3 +96,17 @@ def test_report_input_errors_name_the_file(tmp_path):
     with pytest.raises(InputFileError, match=r"neither summary\.json"):
         report_from_path(empty, tmp_path / "o.html")
     assert not (tmp_path / "o.html").exists()
+
+
+def test_report_reloads_the_measurement_recorded_by_analyze(tmp_path, synth_ds, synth_results):
+    data = tmp_path / "data"
+    data.mkdir()
+    synth_ds.to_netcdf(data / "sweep.nc", engine="h5netcdf")
+    res_dir = tmp_path / "analysis"
+    res_dir.mkdir()
+    (res_dir / "results.json").write_text(
+        dumps_json({**synth_results, "input": str(data / "sweep.nc")})
+    )
+    rep = report_from_path(res_dir / "results.json", tmp_path / "r.html")
+    assert {"fig1b", "fig2a", "fig3"} <= {f.name for f in rep.figures}
+    assert "sweep.nc" in rep.html  # the page says where the spectra came from

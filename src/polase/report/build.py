@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._files import write_text_atomic
-from ..errors import InputFileError
+from ..errors import InputFileError, PolaseError
 from .figures import FIGURES, MissingDataError, make_figure, render
 from .html import ReportContent, ReportFigure, render_html
 from .summary import decays_from_results, summary_rows
@@ -247,6 +247,9 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         cand = _open_dataset(ds_path)
         if "spectrum" in cand.variables:
             ds = cand
+    if ds is None and isinstance(results.get("input"), str):
+        # `polase analyze` records its INPUT: reload the measurement for the spectra figures
+        ds, ds_path = _load_analyzed_input(results["input"], folder)
     return {
         "results": results,
         "decays": decays,
@@ -256,6 +259,20 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         "details": details,
         "source": [str(json_path)] + ([str(ds_path)] if ds is not None else []),
     }
+
+
+def _load_analyzed_input(recorded: str, folder: Path):
+    """The measurement `polase analyze` read (path as recorded, or relative to `folder`)."""
+    from ..io import load_measurement
+
+    for cand in (Path(recorded), folder / recorded):
+        if cand.exists():
+            try:
+                ds = load_measurement(cand)
+            except PolaseError:
+                return None, None  # unreadable now: the report goes on without spectra
+            return (ds, cand) if "spectrum" in ds.variables else (None, None)
+    return None, None
 
 
 def _decays_with_curves(decays) -> dict[str, dict[str, Any]] | None:
