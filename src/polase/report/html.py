@@ -84,7 +84,7 @@ figure { margin: 18px 0 26px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figure.wide img { width: 100%; }
 figcaption { font-size: 0.9em; color: #333; margin-top: 4px; max-width: 760px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 0 24px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 0 24px; }
 .omitted li { color: var(--muted); }
 details { margin-top: 12px; }
 pre { background: #f6f6f8; padding: 10px; overflow-x: auto; font-size: 0.8em; }
