@@ -19,9 +19,8 @@ subtracted) exactly as the acceptance tests do:
 - Delta_ASE(F) = I_circ(543) / I_lin(543) - 1 and Delta_PL(F) likewise at 533 nm.
 
 The optimizer is Nelder-Mead on the tolerance-weighted sum of squared misfits in a
-bounded, normalised (log for positive scale parameters) parameter space, in two stages:
-first the spectral-shape and density-loss parameters on the low-fluence observables,
-then all parameters on all observables.
+bounded, normalised (log for positive scale parameters) parameter space, in stages that
+each free the parameters one group of observables depends on most (see `_STAGES`).
 """
 
 from __future__ import annotations
@@ -66,7 +65,36 @@ FREE: dict[str, bool] = {
     "mechanism.orbit_orbit.coherence_density_cm3": True,
 }
 
-_STAGE1 = ("material.pl_center_ev", "material.pl_fwhm_ev", "material.pl_red_tail_ev", "material.k2")
+_PL_KEYS = (
+    "material.pl_center_ev",
+    "material.pl_fwhm_ev",
+    "material.pl_red_tail_ev",
+    "material.k2",
+)
+_GAIN_KEYS = (
+    "material.gain_scale",
+    "material.gain_shift_ev",
+    "material.gain_fwhm_ev",
+    "sample.collection_ase",
+)
+_MECH_KEYS = ("mechanism.orbit_orbit.kappa", "mechanism.orbit_orbit.coherence_density_cm3")
+_ASE_TARGETS = (
+    "ase_peak_nm_15",
+    "ase_peak_nm_16",
+    "ase_peak_nm_17",
+    "fwhm_nm_17",
+    "threshold_mJ_cm2",
+)
+_DELTA_TARGETS = ("delta_ase_pct_15", "delta_ase_pct_16", "delta_ase_pct_17", "threshold_mJ_cm2")
+
+#: Calibration stages: (free keys, targets, fluences ("low" or the default sweep), iterations).
+#: Each stage fixes what the others fit; they are run in the order given to `calibrate`.
+_STAGES: dict[int, tuple] = {
+    1: (_PL_KEYS, ("pl_peak_nm_8.2", "pl_fwhm_nm_8.2", "slope_533_4_12"), "low", 120),
+    2: (_GAIN_KEYS, (*_ASE_TARGETS, "pl_peak_nm_8.2", "pl_fwhm_nm_8.2"), "all", 70),
+    3: (_MECH_KEYS, _DELTA_TARGETS, "all", 35),
+    4: (tuple(FREE), tuple(TARGETS), "all", 80),
+}
 
 
 def baseline_subtracted(config, expected):
@@ -219,7 +247,7 @@ def calibrate(
     maxiter: int | None = None,
     log: Callable[[str], None] | None = print,
     material: str = "CsPbBr3",
-    stages: tuple[int, ...] = (1, 2),
+    stages: tuple[int, ...] = (1, 2, 3, 2, 3, 4),
 ) -> dict:
     """Fit the calibrated parameters to `TARGETS` and write them as TOML with provenance.
 
@@ -230,13 +258,15 @@ def calibrate(
     overwrite
         Replace `output` if it exists (ignored for the package data file).
     maxiter
-        Nelder-Mead iterations per stage (default 150 / 400).
+        Nelder-Mead iterations per stage (default: per stage, 35-120).
     log
         Progress messages (None: silent).
     material
         Material name in `polase.materials.MATERIALS`.
     stages
-        Which stages to run (1: spectral shape and losses on low-fluence targets; 2: all).
+        Stages to run, in order: 1 spectral shape and annihilation (PL peak, width, slope);
+        2 gain band, gain scale and ASE collection (ASE peak, width, threshold);
+        3 orbit-orbit coupling (Delta_ASE); 4 all parameters on all targets.
 
     Returns
     -------
@@ -308,18 +338,10 @@ def calibrate(
         return res
 
     low_f = [4.0, 5.0, 6.0, 7.0, 8.2, 9.0, 10.0, 11.0, 12.0]
-    if 1 in stages:
-        log("stage 1: lineshape and annihilation on PL peak, FWHM and slope")
-        run_stage(
-            list(_STAGE1),
-            ["pl_peak_nm_8.2", "pl_fwhm_nm_8.2", "slope_533_4_12"],
-            low_f,
-            maxiter or 150,
-        )
-    if 2 in stages:
-        log("stage 2: all free parameters on all targets")
-        run_stage(list(FREE), list(TARGETS), None, maxiter or 400)
-
+    for stage in stages:
+        keys, targets, fluence, iters = _STAGES[stage]
+        log(f"stage {stage}: {', '.join(k.split('.')[-1] for k in keys)}")
+        run_stage(list(keys), list(targets), low_f if fluence == "low" else None, maxiter or iters)
     final = observables(_nested(current))
     path = Path(output) if output is not None else Path(str(calibrated_file(material)))
     text = _render(current, final, material, evals["n"])

@@ -152,7 +152,7 @@ def default_config(material: str = "CsPbBr3") -> dict:
             "time_bin_ns": 0.01,
             "rtol": 1e-4,
             "atol_rel": 1e-6,
-            "max_step_ns": 0.25,
+            "max_step_ns": 0.5,
         },
         "spectrometer": spectro,
         "tcspc": tcspc,

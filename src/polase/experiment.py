@@ -57,7 +57,7 @@ def build_model(config) -> tuple[_ase.ModelArrays, np.ndarray]:
     thickness_cm = smp["rod_thickness_um"] * 1e-4
     n_x = int(num["n_cells"])
     length_um = smp["rod_length_um"]
-    x_um = (np.arange(n_x) + 0.5) * length_um / n_x - 0.5 * length_um
+    x_um = (np.arange(n_x) - 0.5 * (n_x - 1)) * (length_um / n_x)  # exactly mirror-symmetric
     oo = mech["orbit_orbit"]
     m = _ase.ModelArrays(
         wavelength_nm=lam,

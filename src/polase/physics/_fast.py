@@ -33,6 +33,7 @@ def _rhs(
     n_c,
     n_ch,
     sel,
+    symmetric,
     neff,
     gdens,
     spdens,
@@ -73,7 +74,8 @@ def _rhs(
         for i in range(n_x):
             for w in range(n_w):
                 phibar[i, w] = 0.0
-        for direction in range(2):
+        # a rod symmetric about its centre has backward flux = mirrored forward flux
+        for direction in range(1 if symmetric else 2):
             for w in range(n_w):
                 flux[w] = 0.0
             for j in range(n_x):
@@ -96,6 +98,18 @@ def _rhs(
                     flux[w] = f * e + s * phi1
             for w in range(n_w):
                 ase_rate[w] += flux[w]
+        if symmetric:
+            for i in range(n_x // 2):
+                j = n_x - 1 - i
+                for w in range(n_w):
+                    tot = phibar[i, w] + phibar[j, w]
+                    phibar[i, w] = tot
+                    phibar[j, w] = tot
+            if n_x % 2 == 1:
+                for w in range(n_w):
+                    phibar[n_x // 2, w] *= 2.0
+            for w in range(n_w):
+                ase_rate[w] *= 2.0
         pref = gamma / area * dlam
         for i in range(n_x):
             acc = 0.0
@@ -174,6 +188,7 @@ def _solve_one(
     n_c,
     n_ch,
     sel,
+    symmetric,
     collect_pl,
     collect_ase,
     det_idx,
@@ -247,6 +262,7 @@ def _solve_one(
         n_c,
         n_ch,
         sel,
+        symmetric,
         neff,
         gdens,
         spdens,
@@ -286,6 +302,7 @@ def _solve_one(
             n_c,
             n_ch,
             sel,
+            symmetric,
             neff,
             gdens,
             spdens,
@@ -319,6 +336,7 @@ def _solve_one(
             n_c,
             n_ch,
             sel,
+            symmetric,
             neff,
             gdens,
             spdens,
@@ -352,6 +370,7 @@ def _solve_one(
             n_c,
             n_ch,
             sel,
+            symmetric,
             neff,
             gdens,
             spdens,
@@ -418,6 +437,7 @@ def solve_batch(
     n_c,
     n_ch,
     sel,
+    symmetric,
     collect_pl,
     collect_ase,
     det_idx,
@@ -460,6 +480,7 @@ def solve_batch(
             n_c,
             n_ch,
             sel,
+            symmetric,
             collect_pl,
             collect_ase,
             det_idx,

@@ -263,6 +263,10 @@ def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
     n0_up = np.ascontiguousarray(np.atleast_2d(n0_up), dtype=float)
     n0_down = np.ascontiguousarray(np.atleast_2d(n0_down), dtype=float)
     idx, wt = m.detection_weights()
+    # mirror-symmetric initial densities stay symmetric: propagate one direction only
+    symmetric = bool(
+        np.array_equal(n0_up, n0_up[:, ::-1]) and np.array_equal(n0_down, n0_down[:, ::-1])
+    )
     pl, ase, decay, stats = _fast.solve_batch(
         n0_up,
         n0_down,
@@ -284,6 +288,7 @@ def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
         m.n_c,
         int(m.n_channels),
         m.selectivity,
+        symmetric,
         m.collect_pl,
         m.collect_ase,
         idx,
