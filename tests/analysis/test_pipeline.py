@@ -95,8 +95,13 @@ def test_feature_units_and_dims(result):
 
 def test_dark_offset_on_a_wide_detector_is_removed(synth):
     wide = synth(seed=5, n_pixels=2048, wl_range=(200.0, 1025.0), dark=500.0)
-    r = analyze(wide, AnalysisConfig(band_fits=False))
-    assert r["pl_fwhm_nm"]["value"] == pytest.approx(PL_FWHM, rel=0.03)
+    cfg = AnalysisConfig(band_fits=False)
+    feats = extract_features(wide, cfg)
+    np.testing.assert_allclose(feats["baseline"], 500.0, rtol=0.02)
+    r = analyze(wide, cfg, features=feats)
+    # the lowest fluence has a peak SNR of ~4 per pixel here: check against the interval
+    lo, hi = r["pl_fwhm_nm"]["ci95"]
+    assert lo < PL_FWHM < hi
     assert r["slope_below_threshold"]["value"] == pytest.approx(1.7, abs=0.05)
 
 

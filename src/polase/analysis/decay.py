@@ -25,6 +25,13 @@ from ..errors import DataValidationError, FitError
 
 _Z95 = 1.959963984540054
 
+#: Lifetime start factors (times the mean-arrival-time estimate) tried for each model size.
+_STARTS = {
+    1: [[1.0], [0.5]],
+    2: [[0.3, 1.5], [0.5, 1.2], [0.15, 1.1], [0.6, 2.5]],
+    3: [[0.15, 0.6, 2.0], [0.1, 0.4, 1.3], [0.3, 1.0, 3.0], [0.05, 0.5, 1.5]],
+}
+
 
 def _check_inputs(time_ns, counts, irf, n_components):
     t = np.asarray(time_ns, dtype=float)
@@ -101,6 +108,32 @@ def _summarize(
     return out
 
 
+def _take(res, rows):
+    """Rows of a BatchFitResult as plain arrays (params, stderr, cost, status, success)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        params=res.params[rows],
+        stderr=res.stderr[rows],
+        cost=res.cost[rows],
+        status=res.status[rows],
+        success=np.asarray(res.success)[rows],
+    )
+
+
+def _merge(old, new, use_new):
+    from types import SimpleNamespace
+
+    pick = np.asarray(use_new, dtype=bool)
+    return SimpleNamespace(
+        params=np.where(pick[:, None], new.params, old.params),
+        stderr=np.where(pick[:, None], new.stderr, old.stderr),
+        cost=np.where(pick, new.cost, old.cost),
+        status=np.where(pick, new.status, old.status),
+        success=np.where(pick, np.asarray(new.success), old.success),
+    )
+
+
 def fit_decays(
     time_ns,
     counts,
@@ -113,6 +146,7 @@ def fit_decays(
     tail_start_ns: float | None = None,
     fit_scatter: bool = False,
     max_iter: int = 200,
+    max_polish: int = 4,
 ) -> list[dict[str, Any]]:
     """Fit many decays that share a time grid and an IRF (one batched fit).
 
@@ -139,6 +173,8 @@ def fit_decays(
         Fit the scattered-light term (else fixed at 0).
     max_iter : int
         Iteration limit of the fit.
+    max_polish : int
+        Restarts from the best point while the deviance still falls.
 
     Returns
     -------
@@ -158,7 +194,7 @@ def fit_decays(
     i_peak = np.nanargmax(np.nan_to_num(c, nan=-1.0), axis=1)
     t_peak = t[i_peak]
     taus = np.array([_tau_guess(t, c[k], t_peak[k]) for k in range(nb)])
-    spread = {1: [1.0], 2: [0.3, 1.5], 3: [0.15, 0.6, 2.0]}[n]
+    spread = [1.0] * n  # start lifetimes; multi-start factors are applied below
     peak = np.nanmax(c, axis=1)
     edge = max(5, int(0.02 * t.size))
     bg0 = np.clip(np.nanmedian(c[:, np.flatnonzero(t >= lo)[:edge]], axis=1), 0, None)
@@ -216,17 +252,54 @@ def fit_decays(
         fixed = None
         rng_used = (float(t0), hi)
 
+    # multi-start: several lifetime spreads per decay in the same batch, best deviance wins
+    # (multi-exponential Poisson likelihoods have local optima)
+    starts = _STARTS[n]
+    tau_cols = [names.index(f"tau{i + 1}") for i in range(n)]
+    p_all = np.concatenate([p0] * len(starts), axis=0)
+    for s_i, factors in enumerate(starts):
+        p_all[s_i * nb : (s_i + 1) * nb, tau_cols] *= np.asarray(factors)[None, :]
+    p_all[:, tau_cols] = np.clip(p_all[:, tau_cols], 2 * dt / 10, hi_b[tau_cols] / 2)
+    y_all = np.concatenate([y] * len(starts), axis=0)
     res = curve_fit_batch(
         model,
         x,
-        y,
-        p0,
+        y_all,
+        p_all,
         loss="poisson",
         bounds=(lo_b, hi_b),
         fixed=fixed,
         max_iter=max_iter,
         nan_policy="omit",
     )
+    cost = np.where(np.isfinite(res.cost), res.cost, np.inf).reshape(len(starts), nb)
+    best = np.argmin(cost, axis=0) * nb + np.arange(nb)
+    # polish: restart LM from the best point until the deviance stops falling (a fresh
+    # damping parameter gets LM out of long flat valleys where it may stop early)
+    res = _take(res, best)
+    for _ in range(max_polish):
+        ok = np.isfinite(res.params).all(axis=1)
+        if not ok.any():
+            break
+        p_next = np.where(ok[:, None], res.params, p0)
+        new = curve_fit_batch(
+            model,
+            x,
+            y,
+            p_next,
+            loss="poisson",
+            bounds=(lo_b, hi_b),
+            fixed=fixed,
+            max_iter=max_iter,
+            nan_policy="omit",
+        )
+        better = np.isfinite(new.cost) & (
+            new.cost < np.where(np.isfinite(res.cost), res.cost, np.inf)
+        )
+        gain = np.where(better, res.cost - new.cost, 0.0)
+        res = _merge(res, new, better)
+        if not np.any(gain > 1e-9 * np.abs(res.cost)):
+            break
     f = model(x, res.params)
     out = []
     for k in range(nb):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -123,14 +124,19 @@ def _check_dataset(ds: xr.Dataset) -> None:
         raise DataValidationError("coordinate 'fluence' must be positive and strictly increasing")
 
 
-def _masked_spectra(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Spectra with saturated pixels set to NaN, and the per-pixel mask."""
+def _spectra_and_mask(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw spectra (no copy when float64) and the saturated mask (None when absent/empty)."""
     y = np.asarray(ds["spectrum"].values, dtype=float)
-    mask = ~np.isfinite(y)
+    sat = None
     if "saturated" in ds:
         sat = np.asarray(ds["saturated"].transpose(*SPECTRUM_DIMS).values, dtype=bool)
-        mask |= sat
-    return np.where(mask, np.nan, y), mask
+        if not sat.any():
+            sat = None
+    return y, sat
+
+
+def _apply_mask(y: np.ndarray, sat: np.ndarray | None) -> np.ndarray:
+    return y if sat is None else np.where(sat, np.nan, y)
 
 
 def _reference_polarization(ds: xr.Dataset, cfg: AnalysisConfig) -> str:
@@ -155,7 +161,9 @@ def _nearest(fluence: np.ndarray, value: float, key: str) -> int:
 
 def _references(wl, y, fluence, ipol, cfg):
     """PL and ASE reference peaks/widths from repeat-mean spectra of the reference polarization."""
-    mean_spec = np.nanmean(y[:, ipol], axis=1)  # (F, W)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        mean_spec = np.nanmean(y[:, ipol], axis=1)  # (F, W)
     ref = sp.peak_and_fwhm(wl, mean_spec, smooth_px=cfg.smooth_px)
     if cfg.pl_reference_fluence is None:
         valid = np.flatnonzero(np.isfinite(ref["fwhm_nm"]))
@@ -177,7 +185,7 @@ def _references(wl, y, fluence, ipol, cfg):
                 f"{name} reference spectrum at {fluence[i]:g} mJ/cm2 has a masked (saturated/NaN) "
                 "pixel at its peak or no half-maximum crossing; choose another reference fluence"
             )
-    return {
+    out = {
         "i_pl": i_pl,
         "i_ase": i_ase,
         "pl_peak": float(ref["peak_nm"][i_pl]),
@@ -185,6 +193,29 @@ def _references(wl, y, fluence, ipol, cfg):
         "ase_peak": float(ref["peak_nm"][i_ase]),
         "ase_fwhm": float(ref["fwhm_nm"][i_ase]),
     }
+    out["ase_line"] = _ase_line(wl, mean_spec[i_pl], mean_spec[i_ase], out)
+    return out
+
+
+def _ase_line(wl, pl_spec, ase_spec, refs) -> tuple[float, float]:
+    """Peak and FWHM of the ASE line alone: the ASE reference spectrum minus the PL
+    reference spectrum scaled to it on the PL wing away from the ASE band. [nm]
+
+    Falls back to the ASE reference peak and FWHM when the excess has no clean peak.
+    """
+    cp, wp, ca = refs["pl_peak"], refs["pl_fwhm"], refs["ase_peak"]
+    side = -1.0 if ca >= cp else 1.0
+    wing = (wl - cp) * side
+    sel = (wing >= 0.5 * wp) & (wing <= 1.0 * wp) & np.isfinite(pl_spec) & np.isfinite(ase_spec)
+    fallback = (refs["ase_peak"], refs["ase_fwhm"])
+    if sel.sum() < 3 or np.sum(pl_spec[sel]) <= 0:
+        return fallback
+    scale = np.sum(ase_spec[sel]) / np.sum(pl_spec[sel])
+    excess = ase_spec - scale * pl_spec
+    r = sp.peak_and_fwhm(wl, excess, search_nm=(ca - wp, ca + wp))
+    if not (np.isfinite(r["fwhm_nm"]) and 0 < r["fwhm_nm"] <= refs["ase_fwhm"] * 1.5):
+        return fallback
+    return float(r["peak_nm"]), float(r["fwhm_nm"])
 
 
 def _band_windows(refs, cfg, wl):
@@ -234,27 +265,39 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
     _check_dataset(ds)
     wl = np.asarray(ds["wavelength"].values, dtype=float)
     fluence = np.asarray(ds["fluence"].values, dtype=float)
-    y, mask = _masked_spectra(ds)
+    y_raw, sat = _spectra_and_mask(ds)
     pols = [str(p) for p in ds["polarization"].values]
     ref_pol = _reference_polarization(ds, cfg)
     ipol = pols.index(ref_pol)
+    flat = y_raw.reshape(-1, wl.size)
 
     # baseline: median of the pixels far from the emission maximum of the grand mean
+    # (located on <= 256 evenly spaced spectra: enough to find where the emission is)
     if cfg.baseline == "auto":
-        grand = np.nanmean(y.reshape(-1, wl.size), axis=0)
-        gmax = wl[
-            np.nanargmax(
-                sp.smooth_boxcar(grand, cfg.smooth_px) if np.isfinite(grand).any() else grand
-            )
-        ]
+        pick = np.unique(np.linspace(0, flat.shape[0] - 1, min(256, flat.shape[0])).astype(int))
+        sub = (
+            flat[pick]
+            if sat is None
+            else np.where(sat.reshape(-1, wl.size)[pick], np.nan, flat[pick])
+        )
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            grand = np.nanmean(sub, axis=0)
+        if not np.isfinite(grand).any():
+            raise DataValidationError("every spectrum pixel is masked (NaN/saturated)")
+        gmax = wl[np.nanargmax(np.where(np.isfinite(grand), sp.smooth_boxcar(grand, 1), -np.inf))]
         excl = (gmax - cfg.baseline_exclusion_nm, gmax + cfg.baseline_exclusion_nm)
-        base = sp.baseline_level(wl, y, excl)
+        base = sp.baseline_level(wl, y_raw, excl, mask=sat)
     else:
         excl = None
-        base = np.zeros(y.shape[:-1])
-    y = y - base[..., None]
+        base = np.zeros(y_raw.shape[:-1])
 
-    refs = _references(wl, y, fluence, ipol, cfg)
+    # reference spectra need only the reference polarization
+    y_ref = (
+        _apply_mask(y_raw[:, ipol], None if sat is None else sat[:, ipol]) - base[:, ipol, :, None]
+    )
+    y = y_ref[:, None]  # (F, 1, R, W): what _references reads
+    refs = _references(wl, y, fluence, 0, cfg)
     pl_win, ase_win = _band_windows(refs, cfg, wl)
     # analysis region: both bands with 2.5 reference FWHM on either side
     lo = min(refs["pl_peak"] - 2.5 * refs["pl_fwhm"], refs["ase_peak"] - 2.5 * refs["ase_fwhm"])
@@ -268,14 +311,19 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
         hi, pl_win[1], ase_win[1], lam_pl + 2 * cfg.peak_window_nm, lam_ase + 2 * cfg.peak_window_nm
     )
     region = (wl >= lo) & (wl <= hi)
-    wr, yr = wl[region], y[..., region]
+    wr = wl[region]
+    yr = (
+        _apply_mask(y_raw[..., region], None if sat is None else sat[..., region]) - base[..., None]
+    )
 
     pk = sp.peak_and_fwhm(wr, yr, smooth_px=cfg.smooth_px)
     i_pl = sp.band_intensity(wr, yr, *pl_win)
     i_ase = sp.band_intensity(wr, yr, *ase_win)
     v_pl = sp.window_mean(wr, yr, lam_pl, cfg.peak_window_nm)
     v_ase = sp.window_mean(wr, yr, lam_ase, cfg.peak_window_nm)
-    masked = np.isnan(yr).any(axis=-1) | mask.any(axis=-1)
+    masked = np.isnan(yr).any(axis=-1) | np.isnan(y_raw).any(axis=-1)
+    if sat is not None:
+        masked |= sat.any(axis=-1)
 
     units = str(ds["spectrum"].attrs.get("units", "counts"))
     dims = ("fluence", "polarization", "repeat")
@@ -298,9 +346,7 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
             "nm",
             "FWHM of a Gaussian fitted within +-1 FWHM of the peak",
         )
-        dec = two_band_decomposition(
-            wr, yr, (refs["pl_peak"], refs["pl_fwhm"]), (refs["ase_peak"], refs["ase_fwhm"])
-        )
+        dec = two_band_decomposition(wr, yr, (refs["pl_peak"], refs["pl_fwhm"]), refs["ase_line"])
         out["pl_component"] = (
             dec["pl_area"],
             f"{units}*nm",
@@ -332,6 +378,7 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
             "pl_reference_fwhm_nm": refs["pl_fwhm"],
             "ase_reference_peak_nm": refs["ase_peak"],
             "ase_reference_fwhm_nm": refs["ase_fwhm"],
+            "ase_line_nm": json.dumps([float(v) for v in refs["ase_line"]]),
             "pl_band_nm": json.dumps([float(pl_win[0]), float(pl_win[1])]),
             "ase_band_nm": json.dumps([float(ase_win[0]), float(ase_win[1])]),
             "delta_pl_wavelength_nm": float(lam_pl),
