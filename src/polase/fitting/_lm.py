@@ -44,6 +44,9 @@ LAM_MIN = 1e-16
 LAM_MAX = 1e32
 #: scaled-Hessian pivots below this make the final covariance singular
 PIVOT_TOL = 1e-13
+#: geodesic acceleration: relative probe step h and the largest accepted 2|a|/|v|
+ACCEL_H = 0.1
+ACCEL_ALPHA = 0.75
 
 
 @njit(cache=True)
@@ -140,10 +143,11 @@ def _chol_solve(L, b, n):
 
 
 @njit(cache=True)
-def propose(A, g, D, lam, p, lo, hi, fixed, trial, work, idx, z):
-    """Damped step from p into `trial`; returns (code, predicted reduction, step is small).
+def velocity(A, g, D, lam, p, lo, hi, fixed, work, idx, z):
+    """Scaled damped Gauss-Newton step z (free coordinates idx[:nf]); L of the system in work.
 
-    code: 1 step proposed, 0 factorization failed (raise damping), 2 no free parameter.
+    Returns (code, nf): code 1 step computed, 0 factorization failed (raise damping),
+    2 no free parameter (every parameter fixed or held at a bound by the gradient).
     """
     npar = p.size
     nf = 0
@@ -156,10 +160,8 @@ def propose(A, g, D, lam, p, lo, hi, fixed, trial, work, idx, z):
             continue
         idx[nf] = i
         nf += 1
-    for i in range(npar):
-        trial[i] = p[i]
     if nf == 0:
-        return 2, 0.0
+        return 2, 0
     for a in range(nf):
         ia = idx[a]
         sa = 1.0 / math.sqrt(D[ia])
@@ -169,8 +171,68 @@ def propose(A, g, D, lam, p, lo, hi, fixed, trial, work, idx, z):
             work[a, b] = A[ia, ib] * sa / math.sqrt(D[ib])
         work[a, a] += lam
     if _cholesky(work, nf) <= 0.0:
-        return 0, 0.0
+        return 0, nf
     _chol_solve(work, z, nf)
+    return 1, nf
+
+
+@njit(cache=True)
+def probe_point(p, D, idx, nf, z, h, ph):
+    """ph = p + h v, the point where the second directional derivative is sampled."""
+    for i in range(p.size):
+        ph[i] = p[i]
+    for a in range(nf):
+        ph[idx[a]] += h * z[a] / math.sqrt(D[idx[a]])
+
+
+@njit(cache=True)
+def geodesic(J, f, fh, y, w, loss, h, D, work, idx, nf, z, alpha):
+    """Add half the geodesic acceleration to z (Transtrum & Sethna 2012).
+
+    f_vv = (2/h) ((f(p + h v) - f(p)) / h - J v); the acceleration a solves the same damped
+    system with right-hand side -J^T W f_vv. Returns False (reject the step) when
+    2 |a| / |v| > alpha (scaled norms) or f(p + h v) is not finite.
+    """
+    m = f.size
+    v = np.empty(nf)
+    rhs = np.zeros(nf)
+    for a in range(nf):
+        v[a] = z[a] / math.sqrt(D[idx[a]])
+    for k in range(m):
+        wk = w[k]
+        if wk == 0.0:
+            continue
+        if not math.isfinite(fh[k]):
+            return False
+        if loss == POISSON:
+            wk = wk / max(f[k], FMIN)
+        jv = 0.0
+        for a in range(nf):
+            jv += J[k, idx[a]] * v[a]
+        fvv = 2.0 / h * ((fh[k] - f[k]) / h - jv)
+        for a in range(nf):
+            rhs[a] -= wk * J[k, idx[a]] * fvv
+    for a in range(nf):
+        rhs[a] /= math.sqrt(D[idx[a]])
+    _chol_solve(work, rhs, nf)
+    na = 0.0
+    nv = 0.0
+    for a in range(nf):
+        na += rhs[a] * rhs[a]
+        nv += z[a] * z[a]
+    if not (2.0 * math.sqrt(na) <= alpha * math.sqrt(nv)):
+        return False
+    for a in range(nf):
+        z[a] += 0.5 * rhs[a]
+    return True
+
+
+@njit(cache=True)
+def finish(A, g, D, p, lo, hi, idx, nf, z, trial):
+    """trial = p + S z projected on the box; returns the predicted cost reduction."""
+    npar = p.size
+    for i in range(npar):
+        trial[i] = p[i]
     for a in range(nf):
         ia = idx[a]
         t = p[ia] + z[a] / math.sqrt(D[ia])
@@ -188,7 +250,7 @@ def propose(A, g, D, lam, p, lo, hi, fixed, trial, work, idx, z):
         pred += 2.0 * da * g[a]
         for b in range(npar):
             pred -= da * A[a, b] * (trial[b] - p[b])
-    return 1, pred
+    return pred
 
 
 @njit(cache=True)
@@ -266,7 +328,7 @@ def covariance(A, fixed, cov, work, idx):
 
 
 @njit(cache=True)
-def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, cov):
+def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel, cov):
     """Fit one problem of compiled model `code` in place; returns (status, n_iter, cost)."""
     m = y.size
     npar = p.size
@@ -297,11 +359,16 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, co
         if cost == 0.0:
             status = CONVERGED
             break
-        res, pred = propose(A, g, D, lam, p, lo, hi, fixed, trial, work, idx, z)
+        res, nf = velocity(A, g, D, lam, p, lo, hi, fixed, work, idx, z)
         if res == 2:
             status = CONVERGED
             break
         it += 1
+        if res == 1 and accel:
+            probe_point(p, D, idx, nf, z, ACCEL_H, trial)
+            eval_model(code, aux, x, trial, ft, Jt, False)
+            if not geodesic(J, f, ft, y, w, loss, ACCEL_H, D, work, idx, nf, z, ACCEL_ALPHA):
+                res = 0
         if res == 0:
             lam *= nu
             nu *= 2.0
@@ -309,6 +376,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, co
                 status = SINGULAR
                 break
             continue
+        pred = finish(A, g, D, p, lo, hi, idx, nf, z, trial)
         small = step_small(p, trial, xtol)
         # the Jacobian costs little next to the exponentials, so take it with the trial
         eval_model(code, aux, x, trial, ft, Jt, True)
@@ -352,6 +420,7 @@ def fit_compiled(
     max_iter,
     xtol,
     ftol,
+    accel,
     status,
     n_iter,
     cost,
@@ -368,7 +437,7 @@ def fit_compiled(
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
         fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
         s, it, c = fit_one(
-            code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, cov[i]
+            code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel, cov[i]
         )
         status[i] = s
         n_iter[i] = it
@@ -398,19 +467,42 @@ def normal_batch(f, J, y, w, rows, loss, A, g, D, ok):
 
 
 @njit(cache=True, parallel=True)
-def propose_batch(A, g, D, lam, p, lo, hi, fixed, rows, xtol, trial, res, pred, small):
-    npar = p.shape[1]
+def velocity_batch(A, g, D, lam, p, lo, hi, fixed, rows, work, idx, z, nf, res):
+    """`velocity` for fits rows[j]; per-fit factor, index and step kept in work/idx/z/nf[j]."""
     for j in prange(rows.size):
         i = rows[j]
         loi = lo[i] if lo.shape[0] > 1 else lo[0]
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
         fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
-        work = np.empty((npar, npar))
-        idx = np.empty(npar, dtype=np.int64)
-        z = np.empty(npar)
-        r, pr = propose(A[i], g[i], D[i], lam[i], p[i], loi, hii, fxi, trial[j], work, idx, z)
+        r, k = velocity(A[i], g[i], D[i], lam[i], p[i], loi, hii, fxi, work[j], idx[j], z[j])
         res[j] = r
-        pred[j] = pr
+        nf[j] = k
+
+
+@njit(cache=True)
+def probe_batch(p, D, rows, idx, nf, z, h, ph):
+    for j in range(rows.size):
+        probe_point(p[rows[j]], D[rows[j]], idx[j], nf[j], z[j], h, ph[j])
+
+
+@njit(cache=True, parallel=True)
+def geodesic_batch(J, f, fh, y, w, rows, loss, h, D, work, idx, nf, z, alpha, ok):
+    """`geodesic` for fits rows[j]; J[j], f[j] at the current point, fh[j] at the probe."""
+    for j in prange(rows.size):
+        i = rows[j]
+        wi = w[i] if w.shape[0] > 1 else w[0]
+        ok[j] = geodesic(
+            J[j], f[j], fh[j], y[i], wi, loss, h, D[i], work[j], idx[j], nf[j], z[j], alpha
+        )
+
+
+@njit(cache=True, parallel=True)
+def finish_batch(A, g, D, p, lo, hi, rows, idx, nf, z, xtol, trial, pred, small):
+    for j in prange(rows.size):
+        i = rows[j]
+        loi = lo[i] if lo.shape[0] > 1 else lo[0]
+        hii = hi[i] if hi.shape[0] > 1 else hi[0]
+        pred[j] = finish(A[i], g[i], D[i], p[i], loi, hii, idx[j], nf[j], z[j], trial[j])
         small[j] = step_small(p[i], trial[j], xtol)
 
 

@@ -64,6 +64,7 @@ def curve_fit_batch(
     xtol: float = 1e-10,
     ftol: float = 1e-10,
     nan_policy: str = "raise",
+    geodesic: bool = False,
     chunk_size: int | None = None,
     progress: bool = False,
 ) -> BatchFitResult:
@@ -99,6 +100,10 @@ def curve_fit_batch(
         "raise": non-finite y, x, weights or p0 raise `DataValidationError`.
         "omit": non-finite points are dropped per fit; a fit left with no usable data gets
         status NONFINITE_INPUT.
+    geodesic
+        Geodesic acceleration (Transtrum & Sethna 2012): a second-order correction to each
+        step from one extra model evaluation, and rejection of steps whose curvature
+        correction is large. Slower per step; robust on long curved valleys and far starts.
     chunk_size
         Fits per chunk (default: about 64 MiB of working memory per chunk).
     progress
@@ -230,7 +235,7 @@ def curve_fit_batch(
         s = slice(start, min(n, start + chunk_size))
         _fit_chunk(
             mdl, x2, x_shared, y, w, p, lo, hi, fx, s, loss_code, nan_policy, int(max_iter), float(xtol),
-            float(ftol), status, n_iter, cost, cov, nfree, finite_p,
+            float(ftol), bool(geodesic), status, n_iter, cost, cov, nfree, finite_p,
         )  # fmt: skip
         if progress:
             print(
@@ -254,7 +259,7 @@ def curve_fit_batch(
 
 
 def _fit_chunk(
-    mdl, x2, x_shared, y, w, p, lo, hi, fx, s, loss, nan_policy, max_iter, xtol, ftol,
+    mdl, x2, x_shared, y, w, p, lo, hi, fx, s, loss, nan_policy, max_iter, xtol, ftol, accel,
     status, n_iter, cost, cov, nfree, finite_p,
 ):  # fmt: skip
     yc = np.ascontiguousarray(y[s], dtype=float)
@@ -311,29 +316,13 @@ def _fit_chunk(
         if mdl.compiled:
             _lm.fit_compiled(
                 mdl.code, mdl.aux, xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol,
-                stc, itc, cc, covc,
+                accel, stc, itc, cc, covc,
             )  # fmt: skip
         else:
             _fit_python(
-                mdl,
-                xc,
-                x_shared,
-                yc,
-                wc,
-                pc,
-                loc,
-                hic,
-                fxr,
-                todo,
-                loss,
-                max_iter,
-                xtol,
-                ftol,
-                stc,
-                itc,
-                cc,
-                covc,
-            )
+                mdl, xc, x_shared, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol, accel,
+                stc, itc, cc, covc,
+            )  # fmt: skip
     p[s] = pc
     status[s] = stc
     n_iter[s] = itc
@@ -361,30 +350,15 @@ def _eval(mdl: Model, x, params, n_expected: int, m: int, jac: bool, free=None):
 
 
 def _fit_python(
-    mdl,
-    xc,
-    x_shared,
-    y,
-    w,
-    p,
-    lo,
-    hi,
-    fx,
-    todo,
-    loss,
-    max_iter,
-    xtol,
-    ftol,
-    status,
-    n_iter,
-    cost,
-    cov,
-):
-    """Batched LM for Python-callable models: same per-fit steps as the compiled kernel."""
+    mdl, xc, x_shared, y, w, p, lo, hi, fx, todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov
+):  # fmt: skip
+    """Batched LM for Python-callable models: the same per-fit steps as the compiled kernel."""
     n, npar = p.shape
     m = y.shape[1]
-    xarg = (lambda r: xc[0]) if x_shared else (lambda r: xc[r])
     free_all = ~fx
+
+    def xarg(r):
+        return xc[0] if x_shared else xc[r]
 
     def freem(r):
         return free_all if free_all.shape[0] == 1 else free_all[r]
@@ -392,6 +366,8 @@ def _fit_python(
     A = np.zeros((n, npar, npar))
     g = np.zeros((n, npar))
     D = np.zeros((n, npar))
+    F = np.zeros((n, m))
+    Jc = np.zeros((n, m, npar)) if accel else None
     lam = np.full(n, _lm.LAM0)
     nu = np.full(n, 2.0)
     has_A = np.zeros(n, dtype=np.bool_)
@@ -407,6 +383,9 @@ def _fit_python(
     rows, f, J = rows[keep], f[keep], J[keep]
     ok = np.empty(rows.size, dtype=np.bool_)
     _lm.normal_batch(f, J, y, w, rows, loss, A, g, D, ok)
+    if accel:
+        F[rows] = f
+        Jc[rows] = J
     has_A[rows] = True
     status[rows[~ok]] = _lm.SINGULAR
     active = rows[ok]
@@ -417,48 +396,72 @@ def _fit_python(
         if not active.size:
             break
         na = active.size
-        trial = np.empty((na, npar))
+        work = np.empty((na, npar, npar))
+        idx = np.zeros((na, npar), dtype=np.int64)
+        z = np.zeros((na, npar))
+        nf = np.zeros(na, dtype=np.int64)
         res = np.empty(na, dtype=np.int64)
-        pred = np.empty(na)
-        small = np.empty(na, dtype=np.bool_)
-        _lm.propose_batch(A, g, D, lam, p, lo, hi, fx, active, xtol, trial, res, pred, small)
-        nofree = res == 2
-        status[active[nofree]] = _lm.CONVERGED
-        n_iter[active[~nofree]] += 1
+        _lm.velocity_batch(A, g, D, lam, p, lo, hi, fx, active, work, idx, z, nf, res)
+        still = np.ones(n, dtype=np.bool_)
+        nofree = active[res == 2]
+        status[nofree] = _lm.CONVERGED
+        still[nofree] = False
+        n_iter[active[res != 2]] += 1
+        if accel and np.any(res == 1):
+            sel = np.flatnonzero(res == 1)
+            a1 = active[sel]
+            ph = np.empty((sel.size, npar))
+            zs = np.ascontiguousarray(z[sel])
+            _lm.probe_batch(p, D, a1, idx[sel], nf[sel], zs, _lm.ACCEL_H, ph)
+            fh, _ = _eval(mdl, xarg(a1), ph, a1.size, m, False)
+            okg = np.empty(sel.size, dtype=np.bool_)
+            _lm.geodesic_batch(
+                Jc[a1], F[a1], fh, y, w, a1, loss, _lm.ACCEL_H, D, work[sel], idx[sel], nf[sel], zs,
+                _lm.ACCEL_ALPHA, okg,
+            )  # fmt: skip
+            z[sel] = zs
+            res[sel[~okg]] = 0
         failed = active[res == 0]
         lam[failed] *= nu[failed]
         nu[failed] *= 2.0
         sing = failed[lam[failed] > _lm.LAM_MAX]
         status[sing] = _lm.SINGULAR
+        still[sing] = False
         go_sel = res == 1
         go = active[go_sel]
-        still = np.ones(n, dtype=np.bool_)
-        still[active[nofree]] = False
-        still[sing] = False
         if go.size:
-            tr = np.ascontiguousarray(trial[go_sel])
-            ft, _ = _eval(mdl, xarg(go), tr, go.size, m, False)
+            trial = np.empty((go.size, npar))
+            pred = np.empty(go.size)
+            small = np.empty(go.size, dtype=np.bool_)
+            _lm.finish_batch(
+                A, g, D, p, lo, hi, go, idx[go_sel], nf[go_sel], np.ascontiguousarray(z[go_sel]), xtol,
+                trial, pred, small,
+            )  # fmt: skip
+            ft, _ = _eval(mdl, xarg(go), trial, go.size, m, False)
             ct = np.empty(go.size)
             _lm.objective_batch(ft, y, w, go, loss, ct)
             acc = np.empty(go.size, dtype=np.bool_)
             conv = np.empty(go.size, dtype=np.bool_)
-            _lm.judge_batch(cost, ct, pred[go_sel], small[go_sel], lam, nu, go, ftol, acc, conv)
+            _lm.judge_batch(cost, ct, pred, small, lam, nu, go, ftol, acc, conv)
             ga = go[acc]
             if ga.size:
-                p[ga] = tr[acc]
+                p[ga] = trial[acc]
                 cost[ga] = ct[acc]
                 f2, J2 = _eval(mdl, xarg(ga), p[ga], ga.size, m, True, freem(ga))
                 ok2 = np.empty(ga.size, dtype=np.bool_)
                 _lm.normal_batch(f2, J2, y, w, ga, loss, A, g, D, ok2)
+                if accel:
+                    F[ga] = f2
+                    Jc[ga] = J2
                 status[ga[~ok2]] = _lm.SINGULAR
                 still[ga[~ok2]] = False
                 conv[acc] &= ok2
             gc = go[conv]
             status[gc] = _lm.CONVERGED
             still[gc] = False
-            big = go[(lam[go] > _lm.LAM_MAX) & ~conv]
-            status[big] = np.where(small[go_sel][np.isin(go, big)], _lm.CONVERGED, _lm.MAX_ITER)
-            still[big] = False
+            big = (lam[go] > _lm.LAM_MAX) & ~conv
+            status[go[big]] = np.where(small[big], _lm.CONVERGED, _lm.MAX_ITER)
+            still[go[big]] = False
         active = active[still[active] & (n_iter[active] < max_iter)]
     rows = np.flatnonzero(has_A)
     okc = np.empty(rows.size, dtype=np.bool_)
