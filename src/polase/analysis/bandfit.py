@@ -18,8 +18,8 @@ from .spectra import GAUSS_FWHM_PER_SIGMA
 _SQRT2PI = float(np.sqrt(2 * np.pi))
 
 
-def _best_of(model, x, y, starts, w, bounds, max_iter, fixed=None):
-    """Lowest-cost fit per row over several start arrays, polished by one restart."""
+def _best_of(model, x, y, starts, w, bounds, max_iter, fixed=None, polish=True):
+    """Lowest-cost fit per row over several start arrays, optionally polished by a restart."""
     from types import SimpleNamespace
 
     from ..fitting import curve_fit_batch
@@ -39,6 +39,8 @@ def _best_of(model, x, y, starts, w, bounds, max_iter, fixed=None):
     cost = np.where(np.isfinite(res.cost), res.cost, np.inf).reshape(k, n)
     rows = np.argmin(cost, axis=0) * n + np.arange(n)
     params = res.params[rows]
+    if not polish:
+        return SimpleNamespace(params=params, success=np.asarray(res.success)[rows])
     ok = np.isfinite(params).all(axis=1)
     again = curve_fit_batch(
         model,
@@ -178,8 +180,7 @@ def two_band_decomposition(
     The ASE Gaussian has the centre and width of the reference ASE band (only its
     amplitude is fitted): with a free shape it would fit noise or split the PL band below
     threshold, where its amplitude is ~0. The PL centre is bounded to +-1 reference FWHM
-    and its width to 0.2-3 reference widths. Two starts (ASE amplitude from the excess at
-    its peak, and ~0) are fitted in one batch and the better one is restarted once.
+    and its width to 0.2-3 reference widths.
     """
     from ..fitting import band_sum_model
 
@@ -209,15 +210,11 @@ def two_band_decomposition(
     )
     lo = np.array([0.0, cp - wp, 0.2 * sp_, 0.0, ca - wa, 0.2 * sa, -np.inf])
     hi = np.array([np.inf, cp + wp, 3 * sp_, np.inf, ca + wa, 3 * sa, np.inf])
-    # two starts (ASE from the excess at its peak, and no ASE) in one batch, then one
-    # restart from the better: a split of a pure PL band into two Gaussians is a local
-    # optimum that LM can stop in
-    p0b = p0.copy()
-    p0b[:, 3] = 1e-6 * (a_pl + 1.0)
-    # the ASE component keeps the shape of the reference ASE band: with a free centre and
-    # width it fits noise below threshold (an ill-posed split of the PL band)
+    # the ASE component keeps the shape of the ASE line: with a free centre and width it
+    # fits noise or splits the PL band below threshold (an ill-posed, lower-cost optimum);
+    # with the shape fixed the problem is well posed and one start suffices
     fixed = np.array([False, False, False, False, True, True, False])
-    fit = _best_of(model, x, yy, [p0, p0b], w, (lo, hi), max_iter, fixed)
+    fit = _best_of(model, x, yy, [p0], w, (lo, hi), max_iter, fixed, polish=False)
     p = fit.params
     good = np.isfinite(p).all(axis=1) & (w.min(axis=1) > 0)  # any masked pixel: NaN
     nan = np.nan

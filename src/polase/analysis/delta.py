@@ -42,9 +42,17 @@ def interpolation_weights(acq_ref, acq_other) -> np.ndarray:
     xs = ar[order]
     if np.any(np.diff(xs) <= 0):
         raise DataValidationError("acquisition indices of the reference polarization repeat")
-    w = np.zeros((ao.size, ar.size))
-    for j in range(ar.size):
-        w[:, order[j]] = np.interp(ao, xs, np.eye(ar.size)[j])
+    n = xs.size
+    w = np.zeros((ao.size, n))
+    rows = np.arange(ao.size)
+    if n == 1:
+        w[:, 0] = 1.0
+        return w
+    hi = np.clip(np.searchsorted(xs, ao, side="right"), 1, n - 1)
+    lo = hi - 1
+    frac = np.clip((ao - xs[lo]) / (xs[hi] - xs[lo]), 0.0, 1.0)  # clamped at both ends
+    np.add.at(w, (rows, order[lo]), 1.0 - frac)
+    np.add.at(w, (rows, order[hi]), frac)
     return w
 
 
@@ -88,8 +96,8 @@ def paired_ratios(i_ref, i_other, acq_ref=None, acq_other=None, *, return_weight
         except DataValidationError:
             raise DataValidationError("acquisition indices repeat within a fluence") from None
     # a masked reference spectrum may not silently borrow its neighbours
-    used_nan = np.einsum("fij,fj->fi", (w > 0).astype(float), np.isnan(a).astype(float)) > 0
-    ref = np.einsum("fij,fj->fi", w, np.nan_to_num(a))
+    used_nan = np.matmul((w > 0).astype(float), np.isnan(a).astype(float)[..., None])[..., 0] > 0
+    ref = np.matmul(w, np.nan_to_num(a)[..., None])[..., 0]
     ref = np.where(used_nan, np.nan, ref)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = c / ref - 1.0
@@ -118,9 +126,9 @@ def pair_variance_factor(w) -> np.ndarray:
     n = w.shape[-2]
     if n < 2:
         return np.ones(w.shape[:-2])
-    s = np.eye(n) + np.einsum("...ij,...kj->...ik", w, w)
-    tot = s.sum(axis=(-1, -2))
-    tr = np.trace(s, axis1=-2, axis2=-1)
+    # S = I + W W^T: 1^T S 1 = n + |W^T 1|^2 and tr S = n + |W|_F^2 (no n x n product)
+    tot = n + np.sum(np.sum(w, axis=-2) ** 2, axis=-1)
+    tr = n + np.sum(w**2, axis=(-2, -1))
     # with independent pairs (W = I): tot = tr = 2n -> factor 1
     return (tot / n**2) / ((tr - tot / n) / (n - 1)) * n
 

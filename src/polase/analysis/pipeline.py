@@ -408,16 +408,27 @@ def _ci(lo_hi) -> list[float | None] | None:
     return None if any(v is None for v in vals) else vals
 
 
-def _bootstrap_means(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+def _bootstrap_counts(rng, n_boot: int, nf: int, r: int) -> np.ndarray:
+    """How often each repeat is drawn in each bootstrap sample, (B, F, R) float.
+
+    Resampling R repeats with replacement at every fluence; one table serves all features,
+    so they are resampled jointly (a repeat's spectrum stays whole).
+    """
+    idx = rng.integers(0, r, size=(n_boot, nf, r))
+    flat = (np.arange(n_boot * nf).reshape(n_boot, nf, 1) * r + idx).ravel()
+    return np.bincount(flat, minlength=n_boot * nf * r).reshape(n_boot, nf, r).astype(float)
+
+
+def _bootstrap_means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Variance-corrected repeat-resampled means.
 
-    values (F, R); idx (B, F, R) resampled repeat indices. Each bootstrap mean is
-    m + sqrt(R/(R-1)) * (mean(values[idx]) - m): resampling R values with replacement
+    values (F, R); counts (B, F, R) from `_bootstrap_counts`. Each bootstrap mean is
+    m + sqrt(R/(R-1)) * (mean(resampled) - m): resampling R values with replacement
     underestimates the variance of the mean by (R-1)/R, which matters for R = 3-5.
     """
     r = values.shape[1]
     m = values.mean(axis=1)
-    res = np.take_along_axis(values[None, :, :].repeat(idx.shape[0], 0), idx, axis=2).mean(axis=2)
+    res = np.einsum("bfr,fr->bf", counts, values) / r
     c = math.sqrt(r / (r - 1)) if r > 1 else 1.0
     return m[None, :] + c * (res - m[None, :])
 
@@ -510,7 +521,7 @@ def analyze(
 
     # --- thresholds, slope: bootstrap over repeats (joint resampling of all features)
     rng = np.random.default_rng(cfg.seed)
-    idx = rng.integers(0, r, size=(cfg.n_bootstrap, nf, r))
+    idx = _bootstrap_counts(rng, cfg.n_bootstrap, nf, r)
     m_ase, m_pl, m_w = i_ase.mean(1), i_pl.mean(1), fwhm.mean(1)
     b_ase = _bootstrap_means(i_ase, idx)
     b_pl = _bootstrap_means(i_pl, idx)

@@ -104,17 +104,17 @@ def smooth_boxcar(spectra, width_px: int = 5) -> np.ndarray:
         return y.copy()
     h = width_px // 2
     bad = np.isnan(y)
-    y0 = np.where(bad, 0.0, y)
+    any_bad = bad.any()
+    y0 = np.where(bad, 0.0, y) if any_bad else y
     pad = [(0, 0)] * (y.ndim - 1) + [(1, 0)]
     cs = np.pad(np.cumsum(y0, axis=-1), pad)
-    cb = np.pad(np.cumsum(bad, axis=-1), pad)
     w = y.shape[-1]
     hi = np.minimum(np.arange(w) + h + 1, w)
     lo = np.maximum(np.arange(w) - h, 0)
-    total = cs[..., hi] - cs[..., lo]
-    nbad = cb[..., hi] - cb[..., lo]
-    out = total / (hi - lo)
-    out[nbad > 0] = np.nan
+    out = (cs[..., hi] - cs[..., lo]) / (hi - lo)
+    if any_bad:
+        cb = np.pad(np.cumsum(bad, axis=-1), pad)
+        out[(cb[..., hi] - cb[..., lo]) > 0] = np.nan
     return out
 
 
