@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 
 from polase.report.summary import (
@@ -115,24 +116,42 @@ def test_missing_quantities_are_not_available_and_count_as_failures(synth_result
     assert pass_fraction(rows) == pytest.approx(7 / 12)
 
 
-def test_delta_pl_is_the_inverse_variance_mean_below_12(synth_results):
+def test_delta_pl_is_the_intensity_weighted_mean_below_12(synth_results):
+    from scipy import stats
+
     res = copy.deepcopy(synth_results)
+    below = []
     for e in res["per_fluence"]:
         f = e["fluence_mJ_cm2"]
-        # two groups below 12 with different widths; above 12 a huge value must be ignored
-        v, half = (0.02, 0.002) if f < 8 else (-0.01, 0.004)
+        v = 0.02 if f < 8 else -0.01
         if f >= 12:
-            v = 0.5
-        e["delta_pl"], e["delta_pl_ci95"] = v, [v - half, v + half]
-    below = [e["fluence_mJ_cm2"] for e in res["per_fluence"] if e["fluence_mJ_cm2"] < 12]
-    n1 = sum(1 for f in below if f < 8)
-    n2 = len(below) - n1
-    w1, w2 = n1 / 0.002**2, n2 / 0.004**2
-    expected = 100 * (w1 * 0.02 + w2 * -0.01) / (w1 + w2)
+            v = 0.5  # above 12 mJ/cm2 must be ignored
+        else:
+            below.append((v, e["intensity_pl"]))
+        # an accidentally narrow interval must not dominate the pooled value
+        e["delta_pl"], e["delta_pl_ci95"] = (
+            v,
+            [v - 1e-6, v + 1e-6] if f == 4.0 else [v - 0.01, v + 0.01],
+        )
+    x = np.array([v for v, _ in below])
+    w = np.array([i for _, i in below])
+    mean = np.sum(w * x) / np.sum(w)
+    n = x.size
+    se = np.sqrt(n / (n - 1) * np.sum((w * (x - mean)) ** 2)) / np.sum(w)
+    half = stats.t.ppf(0.975, n - 1) * se
     r = _row(summary_rows(res), "Δ_PL")
-    assert r["value"] == pytest.approx(expected)
-    half = 100 * 1.96 * math.sqrt(1 / ((w1 + w2) * 1.96**2))
-    assert r["ci95"] == pytest.approx([expected - half, expected + half])
+    assert r["value"] == pytest.approx(100 * mean)
+    assert r["ci95"] == pytest.approx([100 * (mean - half), 100 * (mean + half)])
+    assert str(n) in r["note"]
+
+
+def test_delta_pl_of_identical_values_has_a_zero_width_interval(synth_results):
+    res = copy.deepcopy(synth_results)
+    for e in res["per_fluence"]:
+        e["delta_pl"] = 0.004
+    r = _row(summary_rows(res), "Δ_PL")
+    assert r["value"] == pytest.approx(0.4) and r["ci95"] == pytest.approx([0.4, 0.4])
+    assert r["pass"] is True
 
 
 def test_decay_ratio_row_uses_1e_times(synth_results, synth_decays):

@@ -273,33 +273,59 @@ def _decay_ratio(decays: Mapping[Any, Mapping[str, Any]] | None):
     return ratio, ci, f"1/e times {t_ase:.3g} ns (543 nm) and {t_pl:.3g} ns (533 nm)"
 
 
-def _delta_pl_pooled(results: Mapping[str, Any]):
-    """Inverse-variance mean of Delta_PL over the spontaneous region (fluence < 12 mJ/cm2)."""
-    vals, weights, n = [], [], 0
+def delta_pl_pooled(results: Mapping[str, Any], max_fluence: float = DELTA_PL_MAX_FLUENCE):
+    """Pooled Delta_PL over the spontaneous region, weighted by PL intensity.
+
+    Each fluence below `max_fluence` gives one Delta_PL estimate. They are averaged with
+    weights proportional to the PL-band intensity (shot-noise-limited variance of a ratio
+    scales as 1 / intensity), not with their own interval widths: with a handful of
+    repeats a sample variance can come out accidentally small and would then dominate.
+    The 95 % interval is a Student-t interval from the weighted scatter of the
+    per-fluence values about the mean (n - 1 degrees of freedom).
+
+    Parameters
+    ----------
+    results
+        Analysis results with ``per_fluence`` entries (``delta_pl`` [1],
+        ``intensity_pl`` [any]).
+    max_fluence
+        Upper end (exclusive) of the spontaneous region. [mJ/cm2]
+
+    Returns
+    -------
+    mean : float or None
+        Pooled Delta_PL. [1]
+    ci95 : list of float or None
+        Its 95 % interval (None with fewer than 2 fluences). [1]
+    n : int
+        Number of fluences pooled.
+    """
+    from scipy import stats
+
+    vals, weights = [], []
     for entry in results.get("per_fluence") or []:
         f = entry.get("fluence_mJ_cm2")
-        if f is None or float(f) >= DELTA_PL_MAX_FLUENCE:
+        if f is None or float(f) >= max_fluence:
             continue
-        v, ci = scalar({"value": entry.get("delta_pl"), "ci95": entry.get("delta_pl_ci95")})
+        v, _ = scalar(entry.get("delta_pl"))
         if v is None:
             continue
-        n += 1
-        half = 0.5 * (ci[1] - ci[0]) if ci is not None else None
-        if half is not None and half > 0:
-            vals.append(v)
-            weights.append(1.0 / (half / 1.96) ** 2)
-        else:
-            vals.append(v)
-            weights.append(None)
-    if not vals:
+        w, _ = scalar(entry.get("intensity_pl"))
+        vals.append(v)
+        weights.append(w if w is not None and w > 0 else None)
+    n = len(vals)
+    if n == 0:
         return None, None, 0
-    if all(w is not None for w in weights):
-        wsum = sum(weights)
-        mean = sum(w * v for w, v in zip(weights, vals)) / wsum
-        se = math.sqrt(1.0 / wsum)
-        return mean, [mean - 1.96 * se, mean + 1.96 * se], n
-    mean = sum(vals) / len(vals)
-    return mean, None, n
+    if any(w is None for w in weights):
+        weights = [1.0] * n  # no usable intensities: plain mean
+    wsum = sum(weights)
+    mean = sum(w * v for w, v in zip(weights, vals)) / wsum
+    if n < 2:
+        return mean, None, n
+    # variance of a weighted mean from the observed scatter (sandwich form, n/(n-1) corrected)
+    var = n / (n - 1) * sum((w * (v - mean)) ** 2 for w, v in zip(weights, vals)) / wsum**2
+    half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(var)
+    return mean, [mean - half, mean + half], n
 
 
 def summary_rows(
@@ -413,7 +439,7 @@ def summary_rows(
                 "%",
             )
         )
-    v, ci, n = _delta_pl_pooled(results)
+    v, ci, n = delta_pl_pooled(results)
     v, ci = _percent(v, ci)
     rows.append(
         _row(
@@ -424,7 +450,7 @@ def summary_rows(
             ci,
             Tolerance(-1.0, 1.0, "|Δ_PL| < 1"),
             "%",
-            note=f"inverse-variance mean over {n} fluences below {DELTA_PL_MAX_FLUENCE:g} mJ/cm2"
+            note=f"PL-intensity-weighted mean over {n} fluences below {DELTA_PL_MAX_FLUENCE:g} mJ/cm2"
             if n
             else "",
         )
