@@ -408,29 +408,31 @@ def _ci(lo_hi) -> list[float | None] | None:
     return None if any(v is None for v in vals) else vals
 
 
-def _bootstrap_counts(rng, n_boot: int, nf: int, r: int) -> np.ndarray:
-    """How often each repeat is drawn in each bootstrap sample, (B, F, R) float.
+def _bootstrap_weights(rng, n_boot: int, nf: int, r: int) -> np.ndarray:
+    """Bayesian-bootstrap weights of the repeats, (B, F, R) float32 summing to R per (B, F).
 
-    Resampling R repeats with replacement at every fluence; one table serves all features,
-    so they are resampled jointly (a repeat's spectrum stays whole).
+    Dirichlet(1, ..., 1) weights (normalized exponential variates): a smooth version of
+    resampling the R repeats with replacement, and cheap to draw for many repeats. One
+    table serves all features, so they are resampled jointly (a repeat stays whole).
     """
-    idx = rng.integers(0, r, size=(n_boot, nf, r))
-    flat = (np.arange(n_boot * nf).reshape(n_boot, nf, 1) * r + idx).ravel()
-    return np.bincount(flat, minlength=n_boot * nf * r).reshape(n_boot, nf, r).astype(float)
+    e = rng.standard_exponential(size=(n_boot, nf, r), dtype=np.float32)
+    e *= r / e.sum(axis=2, keepdims=True)
+    return e
 
 
-def _bootstrap_means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Variance-corrected repeat-resampled means.
+def _bootstrap_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Variance-corrected bootstrap means of the repeats at each fluence.
 
-    values (F, R); counts (B, F, R) from `_bootstrap_counts`. Each bootstrap mean is
-    m + sqrt(R/(R-1)) * (mean(resampled) - m): resampling R values with replacement
-    underestimates the variance of the mean by (R-1)/R, which matters for R = 3-5.
+    values (F, R); weights (B, F, R) from `_bootstrap_weights`. The Bayesian-bootstrap
+    mean has variance s^2 (R-1) / (R (R+1)) instead of s^2 / R, so its deviations from the
+    sample mean m are expanded by sqrt((R+1)/(R-1)) (1.22 for R = 5).
     """
     r = values.shape[1]
     m = values.mean(axis=1)
-    res = np.einsum("bfr,fr->bf", counts, values) / r
-    c = math.sqrt(r / (r - 1)) if r > 1 else 1.0
-    return m[None, :] + c * (res - m[None, :])
+    dev = (values - m[:, None]).astype(np.float32)  # centred: float32 keeps full precision
+    res = np.einsum("bfr,fr->bf", weights, dev).astype(float) / r
+    c = math.sqrt((r + 1) / (r - 1)) if r > 1 else 1.0
+    return m[None, :] + c * res
 
 
 def _welch_df(stat, values: np.ndarray) -> float:
@@ -521,11 +523,11 @@ def analyze(
 
     # --- thresholds, slope: bootstrap over repeats (joint resampling of all features)
     rng = np.random.default_rng(cfg.seed)
-    idx = _bootstrap_counts(rng, cfg.n_bootstrap, nf, r)
+    wts = _bootstrap_weights(rng, cfg.n_bootstrap, nf, r)
     m_ase, m_pl, m_w = i_ase.mean(1), i_pl.mean(1), fwhm.mean(1)
-    b_ase = _bootstrap_means(i_ase, idx)
-    b_pl = _bootstrap_means(i_pl, idx)
-    b_w = _bootstrap_means(fwhm, idx)
+    b_ase = _bootstrap_means(i_ase, wts)
+    b_pl = _bootstrap_means(i_pl, wts)
+    b_w = _bootstrap_means(fwhm, wts)
 
     use = np.isfinite(m_ase) & (m_ase > 0)
     excluded = [float(f) for f in fluence[~use]]
