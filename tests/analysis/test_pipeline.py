@@ -183,3 +183,23 @@ def test_reference_fluence_options_and_config_errors(synth):
         analyze(ds.drop_vars("spectrum"))
     with pytest.raises(DataValidationError, match="dims"):
         analyze(ds.transpose("polarization", "fluence", "repeat", "wavelength"))
+
+
+@pytest.mark.slow
+def test_simulated_sweep_with_decays_end_to_end():
+    polase = pytest.importorskip("polase")
+    ds = polase.simulate(repeats=3, seed=11, fluence=[6.0, 10.0, 14.0, 16.0, 18.0, 20.0])
+    r = to_jsonable(analyze(ds))
+    json.dumps(r, allow_nan=False)
+    assert r["photon_order"] == 2
+    assert r["source"] == "simulation"
+    decays = r["decays"]
+    n_expected = int(np.isfinite(ds["decay"].values).all(axis=-1).sum())
+    assert len(decays) == n_expected > 0
+    for d in decays:
+        assert d["components"] == 2 and d["success"]
+        assert len(d["tau_ns"]) == 2 and d["tau_ns"][0] <= d["tau_ns"][1]
+        assert d["tau_amplitude_weighted_ns"] <= d["tau_intensity_weighted_ns"]
+    # the polarizations of one fluence and wavelength are separate fits
+    keys = {(d["fluence_mJ_cm2"], d["polarization"], d["detection_wavelength_nm"]) for d in decays}
+    assert len(keys) == len(decays)

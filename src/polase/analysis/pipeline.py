@@ -60,7 +60,8 @@ class AnalysisConfig:
     seed : int
         Seed of the bootstrap generator (results are reproducible).
     decay_components : int
-        Exponentials in the decay fits (1-3).
+        Exponentials in the decay fits (1-3); 2 by default, since a decay detected in the
+        ASE band mixes a fast stimulated and a slow spontaneous part.
     pl_band_nm, ase_band_nm : (float, float) or None
         Fixed band windows [nm]; None: from the reference spectra (see docs/analysis.md).
     pl_wavelength_nm, ase_wavelength_nm : float or None
@@ -79,7 +80,7 @@ class AnalysisConfig:
     band_fits: bool = True
     n_bootstrap: int = 2000
     seed: int = 0
-    decay_components: int = 1
+    decay_components: int = 2
     pl_band_nm: tuple[float, float] | None = None
     ase_band_nm: tuple[float, float] | None = None
     pl_wavelength_nm: float | None = None

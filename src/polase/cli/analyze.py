@@ -201,9 +201,9 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
 @click.option(
     "--decay-components",
     type=click.IntRange(1, 3),
-    default=1,
+    default=2,
     show_default=True,
-    help="Exponentials in decay fits.",
+    help="Exponentials in decay fits (ASE + spontaneous decays are rarely single-exponential).",
 )
 @click.option("--no-band-fits", is_flag=True, help="Skip the Gaussian and two-band fits (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
