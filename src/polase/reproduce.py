@@ -390,9 +390,17 @@ def dark_frames(ds, n: int = 3, seed: int = 0) -> np.ndarray | None:
 # ----------------------------------------------------------------------------- analyze
 
 
-def analysis_config():
-    """The analysis choices of the reproduction (reference fluences of the paper)."""
+def analysis_config(n_bootstrap: int | None = None):
+    """The analysis choices of the reproduction (reference fluences of the paper).
+
+    Parameters
+    ----------
+    n_bootstrap
+        Bootstrap samples for the intervals; None: the analysis default.
+    """
     from .analysis import AnalysisConfig
+
+    extra = {} if n_bootstrap is None else {"n_bootstrap": int(n_bootstrap)}
 
     # Delta at the paper's wavelengths (543 nm ASE, 533 nm PL), as the paper defines it
     return AnalysisConfig(
@@ -400,6 +408,7 @@ def analysis_config():
         ase_reference_fluence=ASE_REFERENCE_FLUENCE,
         pl_wavelength_nm=DECAY_WAVELENGTHS[1],
         ase_wavelength_nm=DECAY_WAVELENGTHS[0],
+        **extra,
     )
 
 
@@ -491,7 +500,10 @@ def _decay_files(
 
 
 def analyze_raw(
-    manifest: Path, progress: Progress | None = None, repetition_period_ns: float | None = None
+    manifest: Path,
+    progress: Progress | None = None,
+    repetition_period_ns: float | None = None,
+    n_bootstrap: int | None = None,
 ):
     """Read the raw files back and analyse them (the ``polase analyze``/``decay`` path).
 
@@ -503,6 +515,8 @@ def analyze_raw(
         Called as ``progress(stage, fraction_done)``.
     repetition_period_ns
         Laser repetition period, known to the experimenter (not in the files). [ns]
+    n_bootstrap
+        Bootstrap samples of the analysis (None: its default).
 
     Returns
     -------
@@ -520,7 +534,7 @@ def analyze_raw(
         meas = meas.assign(excitation_spectrum=exc)
     if progress is not None:
         progress("analyze spectra", 0.0)
-    cfg = analysis_config()
+    cfg = analysis_config(n_bootstrap)
     results = to_jsonable(analyze(meas, cfg, features=extract_features(meas, cfg)))
     if progress is not None:
         progress("fit decays", 0.0)
@@ -542,13 +556,18 @@ def run_pipeline(
     repeats: int = DEFAULT_REPEATS,
     workdir: str | Path | None = None,
     progress: Progress | None = None,
+    integration_time_s: float | None = None,
+    n_bootstrap: int | None = None,
 ) -> PipelineResult:
     """Simulate, write raw files, read them back, analyse, and build the summary rows.
 
     Parameters
     ----------
-    seed, repeats
+    seed, repeats, integration_time_s
         See `simulate_experiment`.
+    n_bootstrap
+        Bootstrap samples of the analysis (None: its default). Point estimates, and so
+        pass/fail, do not depend on it; only the intervals do.
     workdir
         Folder for ``raw/``; a temporary folder (deleted afterwards) if None.
     progress
@@ -560,7 +579,7 @@ def run_pipeline(
     t0 = time.perf_counter()
     if progress is not None:
         progress("simulate", 0.0)
-    sim = simulate_experiment(seed, repeats, progress=progress)
+    sim = simulate_experiment(seed, repeats, integration_time_s, progress=progress)
     timings["simulate"] = time.perf_counter() - t0
     with contextlib.ExitStack() as stack:
         if workdir is None:
@@ -570,65 +589,10 @@ def run_pipeline(
         timings["write_raw"] = time.perf_counter() - t
         t = time.perf_counter()
         period = sim.attrs.get("tcspc_repetition_period_ns")
-        meas, results, decays = analyze_raw(manifest, progress, period)
+        meas, results, decays = analyze_raw(manifest, progress, period, n_bootstrap)
         timings["analyze"] = time.perf_counter() - t
     rows = summary_rows(results, decays, spin_relaxation_ns=spin_relaxation_ns(sim))
     return PipelineResult(sim, meas, results, decays, rows, timings)
-
-
-def evaluate_seed(
-    seed: int,
-    repeats: int = DEFAULT_REPEATS,
-    integration_time_s: float | None = None,
-    n_bootstrap: int | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Summary rows for one seed without files or figures (for many-seed checks).
-
-    The same simulation, analysis functions and decay fits as `run_pipeline`, applied to
-    the simulated Dataset in memory (the file round trip is lossless, so only its time is
-    saved). Point estimates, and hence pass/fail, do not depend on `n_bootstrap`.
-
-    Parameters
-    ----------
-    seed, repeats, integration_time_s
-        See `simulate_experiment`.
-    n_bootstrap
-        Bootstrap samples for the intervals (default: the analysis default).
-
-    Returns
-    -------
-    rows : list of dict
-    results : dict
-    """
-    import dataclasses
-
-    from .analysis import analyze, fit_decay
-    from .report.summary import one_over_e_time, summary_rows
-
-    sim = simulate_experiment(seed, repeats, integration_time_s)
-    cfg = analysis_config()
-    if n_bootstrap is not None:
-        cfg = dataclasses.replace(cfg, n_bootstrap=int(n_bootstrap))
-    # what the raw files carry: no decays in the spectra analysis, no per-shot delivered fluence
-    meas = sim.drop_vars(["decay", "irf", "pump_fluence_actual"], errors="ignore")
-    results = analyze(meas, cfg)
-    decays: dict[str, dict[str, Any]] = {}
-    if "decay" in sim:
-        sub = sim["decay"].sel(polarization="linear").sel(fluence=DECAY_FLUENCE, method="nearest")
-        period = sim.attrs.get("tcspc_repetition_period_ns")
-        for w in DECAY_WAVELENGTHS:
-            counts = sub.sel(detection_wavelength=w).values
-            if np.isfinite(counts).all():
-                fit = fit_decay(
-                    sim["time"].values,
-                    counts,
-                    sim["irf"].values,
-                    DECAY_COMPONENTS[w],
-                    period_ns=period,
-                )
-                fit["tau_1e_ns"] = one_over_e_time(fit)
-                decays[f"{w:g}"] = fit
-    return summary_rows(results, decays, spin_relaxation_ns=spin_relaxation_ns(sim)), results
 
 
 # ----------------------------------------------------------------------------- output folder
