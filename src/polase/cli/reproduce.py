@@ -26,12 +26,12 @@ def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "paper vs pola
     table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     for name, kw in (
         ("observable", {"ratio": 1, "min_width": 18}),
+        ("result", {"no_wrap": True}),
+        ("unit", {"no_wrap": True}),
         ("paper", {"justify": "right"}),
         ("polase", {"justify": "right", "no_wrap": True}),
         ("95 % interval", {"justify": "right", "style": "dim", "no_wrap": True}),
         ("tolerance", {}),
-        ("unit", {}),
-        ("result", {}),
     ):
         table.add_column(name, **kw)
     styles = {"pass": "green", "FAIL": "bold red", "input": "dim italic", "n/a": "yellow"}
@@ -39,12 +39,12 @@ def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "paper vs pola
         v = verdict(r)
         table.add_row(
             str(r["observable"]),
+            f"[{styles[v]}]{v}[/]",
+            str(r.get("unit", "")),
             str(r.get("paper_text") or format_value(r.get("paper"))),
             format_value(r.get("value")),
             format_ci(r.get("ci95")),
             str(r.get("tolerance", "")),
-            str(r.get("unit", "")),
-            f"[{styles[v]}]{v}[/]",
         )
     return table
 
