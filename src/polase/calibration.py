@@ -328,28 +328,31 @@ def calibrate(
             method="Nelder-Mead",
             options={
                 "maxiter": iters,
-                "xatol": 1e-4,
-                "fatol": 1e-3,
+                "xatol": 2e-3,
+                "fatol": 1e-2,
                 "initial_simplex": _simplex(x0),
             },
         )
         current.update({k: from_unit(k, u) for k, u in zip(keys, res.x)})
         log(f"stage done: cost {res.fun:.4g} after {res.nfev} evaluations")
+        log("  " + ", ".join(f"{k.split('.')[-1]}={current[k]:.4g}" for k in keys))
         return res
 
+    path = Path(output) if output is not None else Path(str(calibrated_file(material)))
+    if output is not None and path.exists() and not overwrite:
+        from .errors import OutputExistsError
+
+        raise OutputExistsError(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     low_f = [4.0, 5.0, 6.0, 7.0, 8.2, 9.0, 10.0, 11.0, 12.0]
     for stage in stages:
         keys, targets, fluence, iters = _STAGES[stage]
         log(f"stage {stage}: {', '.join(k.split('.')[-1] for k in keys)}")
         run_stage(list(keys), list(targets), low_f if fluence == "low" else None, maxiter or iters)
+        # checkpoint: a long calibration can be resumed from the last completed stage
+        write_text_atomic(path, _render(current, {}, material, evals["n"]), overwrite=True)
     final = observables(_nested(current))
-    path = Path(output) if output is not None else Path(str(calibrated_file(material)))
-    text = _render(current, final, material, evals["n"])
-    if output is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text, overwrite=True)
-    else:
-        write_text_atomic(path, text, overwrite=overwrite)
+    write_text_atomic(path, _render(current, final, material, evals["n"]), overwrite=True)
     targets = {k: {"model": final.get(k, float("nan")), "target": TARGETS[k][0]} for k in TARGETS}
     return {"path": str(path), "parameters": dict(current), "targets": targets}
 

@@ -104,7 +104,9 @@ def default_config(material: str = "CsPbBr3") -> dict:
         mech.setdefault(sec, {})[name] = p.value
     mech["dichroism"]["form"] = "docp2"
     spectro = _instrument_defaults(SpectrometerConfig)
-    spectro["integration_time_s"] = 0.001  # FLAME minimum; keeps the 20 mJ/cm2 ASE below 16-bit full scale
+    spectro["integration_time_s"] = (
+        0.001  # FLAME minimum; keeps the 20 mJ/cm2 ASE below 16-bit full scale
+    )
     tcspc = _instrument_defaults(TCSPCConfig)
     excitation = _instrument_defaults(ExcitationConfig, skip=("refractive_index",))
     excitation.update(
@@ -314,7 +316,8 @@ def load_config(config=None, **overrides) -> SimulationConfig:
         if isinstance(user.get("material"), dict)
         else "CsPbBr3"
     )
-    material = overrides.get("material", material)
+    if isinstance(overrides.get("material"), str):
+        material = overrides["material"]
     from .materials import MATERIALS
 
     if material not in MATERIALS:
@@ -326,6 +329,9 @@ def load_config(config=None, **overrides) -> SimulationConfig:
     _merge(cfg, user)
     for k, v in overrides.items():
         if v is None:
+            continue
+        if k in cfg and isinstance(cfg[k], dict) and isinstance(v, dict):
+            _merge(cfg[k], v, f"{k}.")  # a whole section, e.g. spectrometer={...}
             continue
         if k not in SHORTCUTS and "." not in k:
             raise ConfigError(

@@ -172,7 +172,7 @@ _SAMPLE: dict[str, Parameter] = {
 
 _MECHANISM: dict[str, Parameter] = {
     "orbit_orbit.kappa": Parameter(
-        0.3, "1", "orbit-orbit coupling strength kappa", "calibrated", (0.0, 20.0)
+        0.03, "1", "orbit-orbit coupling strength kappa", "calibrated", (1e-3, 3.0)
     ),
     "orbit_orbit.coherence_density_cm3": Parameter(
         5e17, "cm^-3", "coherence density n_c per spin channel", "calibrated", (1e16, 3e18)
