@@ -322,9 +322,9 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
     i_ase = sp.band_intensity(wr, yr, *ase_win)
     v_pl = sp.window_mean(wr, yr, lam_pl, cfg.peak_window_nm)
     v_ase = sp.window_mean(wr, yr, lam_ase, cfg.peak_window_nm)
-    masked = np.isnan(yr).any(axis=-1) | np.isnan(y_raw).any(axis=-1)
-    if sat is not None:
-        masked |= sat.any(axis=-1)
+    # flags refer to the analysis region: a masked pixel elsewhere changes no number
+    masked = np.isnan(yr).any(axis=-1)
+    saturated = sat[..., region].any(axis=-1) if sat is not None else np.zeros(masked.shape, bool)
 
     units = str(ds["spectrum"].attrs.get("units", "counts"))
     dims = ("fluence", "polarization", "repeat")
@@ -367,7 +367,17 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
         for name, (val, u, desc) in out.items()
     }
     data_vars["masked"] = xr.DataArray(
-        masked, dims=dims, attrs={"units": "1", "long_name": "spectrum has saturated/NaN pixels"}
+        masked,
+        dims=dims,
+        attrs={
+            "units": "1",
+            "long_name": "saturated, NaN or missing pixels in the analysis region",
+        },
+    )
+    data_vars["saturated"] = xr.DataArray(
+        saturated,
+        dims=dims,
+        attrs={"units": "1", "long_name": "saturated pixels in the analysis region"},
     )
     feats = xr.Dataset(data_vars, coords=coords)
     feats.attrs.update(
@@ -600,7 +610,8 @@ def analyze(
         acq = np.asarray(
             feats["acquisition_index"].transpose("fluence", "polarization", "repeat").values, float
         )
-    sat = np.asarray(feats["masked"].values).any(axis=(1, 2))
+    sat = np.asarray(feats["saturated"].values).any(axis=(1, 2))
+    msk = np.asarray(feats["masked"].values).any(axis=(1, 2))
     deltas: dict[str, dict[str, Any]] = {}
     if "linear" in pols:
         il = pols.index("linear")
@@ -644,6 +655,7 @@ def analyze(
             e[key] = _num(circ[key]["delta"][k]) if circ else None
             e[f"{key}_ci95"] = _ci(circ[key]["ci95"][k]) if circ else None
         e["saturated"] = bool(sat[k])
+        e["masked"] = bool(msk[k])
         e["by_polarization"] = {
             p: {
                 name: _num(np.asarray(feats[name].values[k, j], float).mean())
