@@ -193,10 +193,12 @@ def nist_dir(external_dir) -> Path:
 FIT_KW = {"max_iter": 500, "ftol": 1e-15, "geodesic": True}
 
 #: Lanczos1's certified RSS 1.43e-25 is the sum of 24 residuals of ~9e-14, computed by NIST in
-#: extended precision; evaluating the model in float64 rounds each value by ~2e-16 * |y| (up to
-#: 4e-16), i.e. ~0.5 % of each residual, so float64 can match this RSS (and the standard
-#: deviations, which scale with sqrt(RSS)) to ~2 digits only, while the parameters match to 10.
-FLOAT64_RSS_LIMIT = {"Lanczos1": 2.0}
+#: extended precision. Evaluating the model in float64 rounds each value by up to ~4e-16
+#: (2.5 * eps), i.e. ~0.5 % of each residual, so the RSS found in float64 is only defined to
+#: ~1 % (LRE ~2), and so are the standard deviations that scale with sqrt(RSS); the parameters
+#: match to 10 digits. (Even the certified parameters, given to 11 digits, yield an RSS of 4e-21
+#: in float64.) We require the RSS to 1.5 digits there.
+FLOAT64_RSS_LIMIT = {"Lanczos1": 1.5}
 
 #: MGH10 from start 1 (b1=2, b2=4e5, b3=2.5e4) starts 1e3 above the data; LM follows the
 #: valley b1 ~ y exp(-b2/(x+b3)), where b1 falls to ~1e-46 and would have to grow by 44 orders

@@ -15,8 +15,8 @@ import numpy as np
 from numba import njit, prange
 
 # model codes
-GAUSSIAN = 0
-GAUSSIAN_OFFSET = 1
+GAUSSIAN = 0  # aux = [uniform grid flag]: 1.0 enables the exp recurrence
+GAUSSIAN_OFFSET = 1  # aux as GAUSSIAN
 LORENTZIAN = 2
 PSEUDO_VOIGT = 3
 EXPDECAY = 4  # aux = [n_exp]
@@ -39,9 +39,66 @@ def _gauss_into(x, a, c, s, f, J, col, want_jac, add):
         else:
             f[k] = v
         if want_jac:
-            J[k, col] = e
-            J[k, col + 1] = v * u * inv_s
-            J[k, col + 2] = v * u * u * inv_s
+            J[col, k] = e
+            J[col + 1, k] = v * u * inv_s
+            J[col + 2, k] = v * u * u * inv_s
+
+
+#: on a uniform grid the Gaussian is re-anchored with a direct exp every this many points
+_ANCHOR = 32
+
+
+@njit(cache=True)
+def _gauss_uniform_into(x, a, c, s, f, J, col, want_jac, add):
+    """`_gauss_into` for a uniform grid: e_{k+1} = e_k r_k, r_{k+1} = r_k q with q = exp(-h^2/s^2).
+
+    Two exps per run of `_ANCHOR` points instead of one per point; the products are
+    re-anchored on a direct exp every `_ANCHOR` points, so the relative error stays below
+    ~_ANCHOR^2 eps (~2e-13).
+    """
+    m = x.size
+    h = (x[m - 1] - x[0]) / (m - 1)
+    inv_s = 1.0 / s
+    inv_s2 = inv_s * inv_s
+    q = math.exp(-h * h * inv_s2)
+    kf = (c - x[0]) / h
+    if not (kf > 0.0):  # also NaN
+        k0 = 0
+    elif kf > m - 1:
+        k0 = m - 1
+    else:
+        k0 = int(kf + 0.5)
+    # upward from k0, then downward from k0 - 1
+    for direction in range(2):
+        if direction == 0:
+            start, stop, step = k0, m, 1
+        else:
+            start, stop, step = k0 - 1, -1, -1
+        e = 0.0
+        r = 0.0
+        n_run = 0
+        k = start
+        while k != stop:
+            d = x[k] - c
+            if n_run == 0:
+                u = d * inv_s
+                e = math.exp(-0.5 * u * u)
+                r = math.exp(-(step * d * h + 0.5 * h * h) * inv_s2)
+                n_run = _ANCHOR
+            u = d * inv_s
+            v = a * e
+            if add:
+                f[k] += v
+            else:
+                f[k] = v
+            if want_jac:
+                J[col, k] = e
+                J[col + 1, k] = v * u * inv_s
+                J[col + 2, k] = v * u * u * inv_s
+            e *= r
+            r *= q
+            n_run -= 1
+            k += step
 
 
 @njit(cache=True, inline="always")
@@ -58,9 +115,9 @@ def _lorentz_into(x, a, c, g, f, J, col, want_jac, add):
         else:
             f[k] = v
         if want_jac:
-            J[k, col] = l
-            J[k, col + 1] = 2.0 * v * d * den
-            J[k, col + 2] = 2.0 * v * d * d * den / g
+            J[col, k] = l
+            J[col + 1, k] = 2.0 * v * d * den
+            J[col + 2, k] = 2.0 * v * d * d * den / g
 
 
 @njit(cache=True, inline="always")
@@ -83,10 +140,10 @@ def _pvoigt_into(x, a, c, w, eta, f, J, col, want_jac, add):
         if want_jac:
             # d/du of G = -2*4ln2*u G ; of L = -8 u L^2
             dshape_du = (1.0 - eta) * (-2.0 * _FOUR_LN2 * u * gg) + eta * (-8.0 * u * ll * ll)
-            J[k, col] = shape
-            J[k, col + 1] = -a * dshape_du * inv_w  # du/dc = -1/w
-            J[k, col + 2] = -a * dshape_du * u * inv_w  # du/dw = -u/w
-            J[k, col + 3] = a * (ll - gg)
+            J[col, k] = shape
+            J[col + 1, k] = -a * dshape_du * inv_w  # du/dc = -1/w
+            J[col + 2, k] = -a * dshape_du * u * inv_w  # du/dw = -u/w
+            J[col + 3, k] = a * (ll - gg)
 
 
 @njit(cache=True)
@@ -102,11 +159,11 @@ def _expdecay(x, p, n, f, J, want_jac):
             e = math.exp(-x[k] * inv_t)
             f[k] += a * e
             if want_jac:
-                J[k, 2 * i] = e
-                J[k, 2 * i + 1] = a * e * x[k] * inv_t * inv_t
+                J[2 * i, k] = e
+                J[2 * i + 1, k] = a * e * x[k] * inv_t * inv_t
     if want_jac:
         for k in range(x.size):
-            J[k, 2 * n] = 1.0
+            J[2 * n, k] = 1.0
 
 
 @njit(cache=True)
@@ -131,12 +188,12 @@ def _band_sum(x, p, aux, f, J, want_jac):
         for k in range(x.size):
             f[k] += p[col]
             if want_jac:
-                J[k, col] = 1.0
+                J[col, k] = 1.0
     if baseline == 2:
         for k in range(x.size):
             f[k] += p[col + 1] * x[k]
             if want_jac:
-                J[k, col + 1] = x[k]
+                J[col + 1, k] = x[k]
 
 
 @njit(cache=True)
@@ -171,7 +228,7 @@ def _reconv(p, aux, f, J, want_jac):
     for k in range(m):
         f[k] = bg
         if want_jac:
-            J[k, 2 * n] = 0.0
+            J[2 * n, k] = 0.0
     ftot = 0.0
     for i in range(n):
         a = p[2 * i]
@@ -206,36 +263,42 @@ def _reconv(p, aux, f, J, want_jac):
             sc = q * sc + dirf[k]
             f[k] += a * c
             if want_jac:
-                J[k, 2 * i] = c
-                J[k, 2 * i + 1] = a * dc
-                J[k, 2 * n] += a * sc
+                J[2 * i, k] = c
+                J[2 * i + 1, k] = a * dc
+                J[2 * n, k] += a * sc
         inv1q = 1.0 / (1.0 - q)
         ftot += a * inv1q
         if want_jac and scat != 0.0:
             dfa = inv1q
             dft = a * dq * inv1q * inv1q
             for k in range(m):
-                J[k, 2 * i] += scat * irf_s[k] * dfa
-                J[k, 2 * i + 1] += scat * irf_s[k] * dft
+                J[2 * i, k] += scat * irf_s[k] * dfa
+                J[2 * i + 1, k] += scat * irf_s[k] * dft
     for k in range(m):
         f[k] += scat * ftot * irf_s[k]
         if want_jac:
-            J[k, 2 * n] += scat * ftot * dirf[k]
-            J[k, 2 * n + 1] = 1.0
-            J[k, 2 * n + 2] = ftot * irf_s[k]
+            J[2 * n, k] += scat * ftot * dirf[k]
+            J[2 * n + 1, k] = 1.0
+            J[2 * n + 2, k] = ftot * irf_s[k]
 
 
 @njit(cache=True)
 def eval_model(code, aux, x, p, f, J, want_jac):
-    """Fill f (M,) and, when want_jac, J (M, P) for model `code` at parameters p (P,)."""
+    """Fill f (M,) and, when want_jac, J (P, M) (parameter-major) for model `code` at p (P,)."""
     if code == GAUSSIAN:
-        _gauss_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
+        if aux[0] == 1.0:
+            _gauss_uniform_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
+        else:
+            _gauss_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
     elif code == GAUSSIAN_OFFSET:
-        _gauss_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
+        if aux[0] == 1.0:
+            _gauss_uniform_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
+        else:
+            _gauss_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
         for k in range(x.size):
             f[k] += p[3]
             if want_jac:
-                J[k, 3] = 1.0
+                J[3, k] = 1.0
     elif code == LORENTZIAN:
         _lorentz_into(x, p[0], p[1], p[2], f, J, 0, want_jac, False)
     elif code == PSEUDO_VOIGT:
@@ -252,21 +315,21 @@ def eval_model(code, aux, x, p, f, J, want_jac):
 def eval_batch(code, aux, x, p, want_jac):
     """Evaluate model `code` for every row of p (N, P); x is (1, M) shared or (N, M).
 
-    Returns f (N, M) and J (N, M, P) (J is (1, 1, P) when want_jac is False).
+    Returns f (N, M) and J (N, P, M) (J is (1, P, 1) when want_jac is False).
     """
     n = p.shape[0]
     m = x.shape[1]
     npar = p.shape[1]
     f = np.empty((n, m))
     if want_jac:
-        J = np.zeros((n, m, npar))
+        J = np.zeros((n, npar, m))
     else:
-        J = np.zeros((1, 1, npar))
+        J = np.zeros((1, npar, 1))
     for i in prange(n):
         xi = x[i] if x.shape[0] > 1 else x[0]
         if want_jac:
             eval_model(code, aux, xi, p[i], f[i], J[i], True)
         else:
-            Jw = np.empty((m, npar))
+            Jw = np.empty((npar, m))
             eval_model(code, aux, xi, p[i], f[i], Jw, False)
     return f, J

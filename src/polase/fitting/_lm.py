@@ -76,34 +76,44 @@ def objective(f, y, w, loss):
     return c
 
 
-@njit(cache=True)
-def normal_eq(f, J, y, w, loss, A, g):
-    """A = J^T W J and g = J^T W (y - f); returns False if anything is not finite."""
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def normal_eq(f, J, y, w, loss, A, g, wv, r):
+    """A = J^T W J and g = J^T W (y - f) for J (P, M); returns False if not finite.
+
+    wv and r are work arrays (M,). Reassociation lets the dot products vectorize.
+    """
     npar = A.shape[0]
-    for a in range(npar):
-        g[a] = 0.0
-        for b in range(npar):
-            A[a, b] = 0.0
-    for k in range(f.size):
+    m = f.size
+    for k in range(m):
         wk = w[k]
-        if wk == 0.0:
-            continue
-        if loss == POISSON:
-            wk = wk / max(f[k], FMIN)
-        r = y[k] - f[k]
-        for a in range(npar):
-            ja = J[k, a] * wk
-            g[a] += ja * r
-            for b in range(a + 1):
-                A[a, b] += ja * J[k, b]
+        if wk != 0.0:
+            if loss == POISSON:
+                wk = wk / max(f[k], FMIN)
+            wv[k] = wk
+            r[k] = wk * (y[k] - f[k])
+        else:
+            wv[k] = 0.0
+            r[k] = 0.0
+    for a in range(npar):
+        ja = J[a]
+        s = 0.0
+        for k in range(m):
+            s += ja[k] * r[k]
+        g[a] = s
+        for b in range(a + 1):
+            jb = J[b]
+            s = 0.0
+            for k in range(m):
+                s += ja[k] * wv[k] * jb[k]
+            A[a, b] = s
+            A[b, a] = s
     ok = True
     for a in range(npar):
         if not math.isfinite(g[a]):
             ok = False
-        for b in range(a + 1):
+        for b in range(npar):
             if not math.isfinite(A[a, b]):
                 ok = False
-            A[b, a] = A[a, b]
     return ok
 
 
@@ -208,10 +218,10 @@ def geodesic(J, f, fh, y, w, loss, h, D, work, idx, nf, z, alpha):
             wk = wk / max(f[k], FMIN)
         jv = 0.0
         for a in range(nf):
-            jv += J[k, idx[a]] * v[a]
+            jv += J[idx[a], k] * v[a]
         fvv = 2.0 / h * ((fh[k] - f[k]) / h - jv)
         for a in range(nf):
-            rhs[a] -= wk * J[k, idx[a]] * fvv
+            rhs[a] -= wk * J[idx[a], k] * fvv
     for a in range(nf):
         rhs[a] /= math.sqrt(D[idx[a]])
     _chol_solve(work, rhs, nf)
@@ -334,8 +344,10 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
     npar = p.size
     f = np.empty(m)
     ft = np.empty(m)
-    J = np.zeros((m, npar))
-    Jt = np.zeros((m, npar))
+    J = np.zeros((npar, m))
+    Jt = np.zeros((npar, m))
+    wv = np.empty(m)
+    r = np.empty(m)
     A = np.empty((npar, npar))
     g = np.empty(npar)
     D = np.zeros(npar)
@@ -348,7 +360,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
     cost = objective(f, y, w, loss)
     if not math.isfinite(cost):
         return INVALID_INPUT, 0, cost
-    if not normal_eq(f, J, y, w, loss, A, g):
+    if not normal_eq(f, J, y, w, loss, A, g, wv, r):
         return SINGULAR, 0, cost
     update_scaling(A, D)
     lam = LAM0
@@ -388,7 +400,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
             cost = ct
             f, ft = ft, f
             J, Jt = Jt, J
-            if not normal_eq(f, J, y, w, loss, A, g):
+            if not normal_eq(f, J, y, w, loss, A, g, wv, r):
                 status = SINGULAR
                 break
             update_scaling(A, D)
@@ -402,6 +414,41 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
         if status == CONVERGED:
             status = SINGULAR
     return status, it, cost
+
+
+@njit(cache=True)
+def _fit_row(
+    i,
+    code,
+    aux,
+    x,
+    y,
+    w,
+    p,
+    lo,
+    hi,
+    fixed,
+    loss,
+    max_iter,
+    xtol,
+    ftol,
+    accel,
+    status,
+    n_iter,
+    cost,
+    cov,
+):
+    xi = x[i] if x.shape[0] > 1 else x[0]
+    wi = w[i] if w.shape[0] > 1 else w[0]
+    loi = lo[i] if lo.shape[0] > 1 else lo[0]
+    hii = hi[i] if hi.shape[0] > 1 else hi[0]
+    fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
+    s, it, c = fit_one(
+        code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel, cov[i]
+    )
+    status[i] = s
+    n_iter[i] = it
+    cost[i] = c
 
 
 @njit(cache=True, parallel=True)
@@ -426,50 +473,108 @@ def fit_compiled(
     cost,
     cov,
 ):
-    """Fit every row i with todo[i] (x, w, lo, hi, fixed have 1 or N rows); p is updated."""
-    n = y.shape[0]
-    for i in prange(n):
-        if not todo[i]:
-            continue
-        xi = x[i] if x.shape[0] > 1 else x[0]
-        wi = w[i] if w.shape[0] > 1 else w[0]
-        loi = lo[i] if lo.shape[0] > 1 else lo[0]
-        hii = hi[i] if hi.shape[0] > 1 else hi[0]
-        fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
-        s, it, c = fit_one(
-            code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel, cov[i]
-        )
-        status[i] = s
-        n_iter[i] = it
-        cost[i] = c
+    """Fit every row i with todo[i] (x, w, lo, hi, fixed have 1 or N rows), in parallel."""
+    for i in prange(y.shape[0]):
+        if todo[i]:
+            _fit_row(
+                i,
+                code,
+                aux,
+                x,
+                y,
+                w,
+                p,
+                lo,
+                hi,
+                fixed,
+                loss,
+                max_iter,
+                xtol,
+                ftol,
+                accel,
+                status,
+                n_iter,
+                cost,
+                cov,
+            )
+
+
+@njit(cache=True)
+def fit_compiled_serial(
+    code,
+    aux,
+    x,
+    y,
+    w,
+    p,
+    lo,
+    hi,
+    fixed,
+    todo,
+    loss,
+    max_iter,
+    xtol,
+    ftol,
+    accel,
+    status,
+    n_iter,
+    cost,
+    cov,
+):
+    """`fit_compiled` on one thread: small batches do not pay the thread-pool start-up."""
+    for i in range(y.shape[0]):
+        if todo[i]:
+            _fit_row(
+                i,
+                code,
+                aux,
+                x,
+                y,
+                w,
+                p,
+                lo,
+                hi,
+                fixed,
+                loss,
+                max_iter,
+                xtol,
+                ftol,
+                accel,
+                status,
+                n_iter,
+                cost,
+                cov,
+            )
 
 
 # ---- batched steps for Python-callable models -------------------------------------------
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def objective_batch(f, y, w, rows, loss, out):
     """out[j] = cost of fit rows[j] given model values f[j]."""
-    for j in prange(rows.size):
+    for j in range(rows.size):
         i = rows[j]
         wi = w[i] if w.shape[0] > 1 else w[0]
         out[j] = objective(f[j], y[i], wi, loss)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def normal_batch(f, J, y, w, rows, loss, A, g, D, ok):
     """Normal equations of fits rows[j] from f[j], J[j] into A[i], g[i]; updates scaling D[i]."""
-    for j in prange(rows.size):
+    for j in range(rows.size):
         i = rows[j]
         wi = w[i] if w.shape[0] > 1 else w[0]
-        ok[j] = normal_eq(f[j], J[j], y[i], wi, loss, A[i], g[i])
+        ok[j] = normal_eq(
+            f[j], J[j], y[i], wi, loss, A[i], g[i], np.empty(f.shape[1]), np.empty(f.shape[1])
+        )
         update_scaling(A[i], D[i])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def velocity_batch(A, g, D, lam, p, lo, hi, fixed, rows, work, idx, z, nf, res):
     """`velocity` for fits rows[j]; per-fit factor, index and step kept in work/idx/z/nf[j]."""
-    for j in prange(rows.size):
+    for j in range(rows.size):
         i = rows[j]
         loi = lo[i] if lo.shape[0] > 1 else lo[0]
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
@@ -485,10 +590,10 @@ def probe_batch(p, D, rows, idx, nf, z, h, ph):
         probe_point(p[rows[j]], D[rows[j]], idx[j], nf[j], z[j], h, ph[j])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def geodesic_batch(J, f, fh, y, w, rows, loss, h, D, work, idx, nf, z, alpha, ok):
     """`geodesic` for fits rows[j]; J[j], f[j] at the current point, fh[j] at the probe."""
-    for j in prange(rows.size):
+    for j in range(rows.size):
         i = rows[j]
         wi = w[i] if w.shape[0] > 1 else w[0]
         ok[j] = geodesic(
@@ -496,9 +601,9 @@ def geodesic_batch(J, f, fh, y, w, rows, loss, h, D, work, idx, nf, z, alpha, ok
         )
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def finish_batch(A, g, D, p, lo, hi, rows, idx, nf, z, xtol, trial, pred, small):
-    for j in prange(rows.size):
+    for j in range(rows.size):
         i = rows[j]
         loi = lo[i] if lo.shape[0] > 1 else lo[0]
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
@@ -515,10 +620,10 @@ def judge_batch(cost, ctrial, pred, small, lam, nu, rows, ftol, accepted, conv):
         conv[j] = c
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def covariance_batch(A, fixed, rows, cov, ok):
     npar = A.shape[1]
-    for j in prange(rows.size):
+    for j in range(rows.size):
         i = rows[j]
         fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
         work = np.empty((npar, npar))

@@ -145,7 +145,7 @@ class Model:
             _, J = K.eval_batch(
                 self.code, self.aux, np.ascontiguousarray(xa), np.ascontiguousarray(p), True
             )
-            return J
+            return np.moveaxis(J, 1, 2)
         if self.jac is not None:
             J = np.asarray(self.jac(np.asarray(x, dtype=float), p), dtype=float)
             return J.reshape(p.shape[0], -1, self.nparams)

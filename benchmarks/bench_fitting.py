@@ -1,0 +1,248 @@
+"""Benchmark of polase.fitting against a Python loop of scipy.optimize.curve_fit and lmfit.
+
+Run:  python benchmarks/bench_fitting.py          (full: 20,000 fits per case, 10^6 for memory)
+      python benchmarks/bench_fitting.py --quick  (small version, ~1 minute)
+
+All rates are measured in this run on the same data; the loops over scipy and lmfit are timed
+on a subsample and scaled. Targets (issue 3): Gaussian+offset >= 100x the scipy loop and
+>= 100,000 fits/s on 2 cores; reconvolved mono-exponential decays (Poisson) >= 50x the scipy
+loop; 10^6 Gaussian fits with peak resident memory < 2 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("inf")
+
+
+def _gauss_offset(x, a, c, s, o):
+    return a * np.exp(-0.5 * ((x - c) / s) ** 2) + o
+
+
+def gaussian_case(n: int, n_scipy: int, n_lmfit: int, rng) -> dict:
+    import lmfit
+    from scipy.optimize import curve_fit
+
+    from polase.fitting import curve_fit_batch, get_model, guess
+
+    x = np.linspace(-5, 5, 200)
+    truth = np.column_stack(
+        [
+            rng.uniform(5, 10, n),
+            rng.uniform(-1, 1, n),
+            rng.uniform(0.5, 1.5, n),
+            rng.uniform(0, 2, n),
+        ]
+    )
+    y = get_model("gaussian_offset")(x, truth) + rng.normal(0, 0.3, (n, x.size))
+    curve_fit_batch("gaussian_offset", x, y[:4], guess("gaussian_offset", x, y[:4]))  # compile/load
+
+    t0 = time.perf_counter()
+    p0 = guess("gaussian_offset", x, y)
+    res = curve_fit_batch("gaussian_offset", x, y, p0)
+    t_polase = time.perf_counter() - t0
+
+    sub = rng.choice(n, n_scipy, replace=False)
+    t0 = time.perf_counter()
+    sp = np.empty((n_scipy, 4))
+    for k, i in enumerate(sub):
+        sp[k] = curve_fit(_gauss_offset, x, y[i], p0[i])[0]
+    t_scipy = (time.perf_counter() - t0) / n_scipy * n
+
+    model = lmfit.Model(_gauss_offset)
+    t0 = time.perf_counter()
+    for i in sub[:n_lmfit]:
+        model.fit(y[i], x=x, a=p0[i, 0], c=p0[i, 1], s=p0[i, 2], o=p0[i, 3])
+    t_lmfit = (time.perf_counter() - t0) / n_lmfit * n
+
+    agree = np.max(np.abs(res.params[sub] - sp) / np.abs(sp))
+    return {
+        "case": f"gaussian+offset, {n} spectra x 200 points (LSQ)",
+        "polase": t_polase,
+        "scipy": t_scipy,
+        "lmfit": t_lmfit,
+        "n": n,
+        "converged": float(res.success.mean()),
+        "note": f"guess included; max rel. difference to scipy params {agree:.1e}",
+    }
+
+
+def reconv_case(n: int, n_scipy: int, n_lmfit: int, rng) -> dict:
+    import lmfit
+    from scipy.optimize import curve_fit
+
+    from polase.fitting import curve_fit_batch, guess, reconvolution_model
+
+    t = np.arange(256) * 0.05  # 12.8 ns window = repetition period (80 MHz laser)
+    irf = np.exp(-0.5 * ((t - 1.0) / 0.06) ** 2)
+    model = reconvolution_model(irf, t, 1, period_ns=12.8)
+    truth = np.column_stack(
+        [
+            rng.uniform(20, 60, n),
+            rng.uniform(0.5, 4.0, n),
+            np.zeros(n),
+            rng.uniform(0.1, 1.0, n),
+            np.zeros(n),
+        ]
+    )
+    y = rng.poisson(model(t, truth)).astype(float)
+    fixed = [False, False, True, False, True]
+    bounds = ([0, 0.01, -1, 0, 0], [np.inf, 100, 1, np.inf, 1])
+    kw = {"loss": "poisson", "fixed": fixed, "bounds": bounds}
+    curve_fit_batch(model, t, y[:4], guess(model, t, y[:4]), **kw)
+
+    t0 = time.perf_counter()
+    p0 = guess(model, t, y)
+    res = curve_fit_batch(model, t, y, p0, **kw)
+    t_polase = time.perf_counter() - t0
+
+    # numpy reference model: circular FFT convolution with the periodic decay (same values)
+    irf_hat = np.fft.rfft(irf / irf.sum())
+
+    def decay(tt, a, tau, bg):
+        d = np.exp(-tt / tau) / (1 - np.exp(-12.8 / tau))
+        return a * np.fft.irfft(irf_hat * np.fft.rfft(d), n=tt.size) + bg
+
+    sub = rng.choice(n, n_scipy, replace=False)
+    t0 = time.perf_counter()
+    sp = np.empty((n_scipy, 3))
+    for k, i in enumerate(sub):
+        sigma = np.sqrt(np.maximum(y[i], 1.0))
+        sp[k] = curve_fit(
+            decay,
+            t,
+            y[i],
+            p0[i, [0, 1, 3]],
+            sigma=sigma,
+            bounds=([0, 0.01, 0], [np.inf, 100, np.inf]),
+        )[0]
+    t_scipy = (time.perf_counter() - t0) / n_scipy * n
+
+    lm = lmfit.Model(decay)
+    params = lm.make_params(a=1, tau=1, bg=1)
+    params["tau"].set(min=0.01, max=100)
+    params["bg"].set(min=0)
+    t0 = time.perf_counter()
+    for i in sub[:n_lmfit]:
+        params["a"].value, params["tau"].value, params["bg"].value = p0[i, 0], p0[i, 1], p0[i, 3]
+        lm.fit(y[i], params, tt=t, weights=1 / np.sqrt(np.maximum(y[i], 1.0)))
+    t_lmfit = (time.perf_counter() - t0) / n_lmfit * n
+
+    check = np.max(np.abs(model(t, res.params[:1]) - decay(t, *res.params[0, [0, 1, 3]])))
+    tau_err = np.mean(res["tau1"] / truth[:, 1]) - 1
+    return {
+        "case": f"reconvolved mono-exp decays, {n} x 256 channels (polase: Poisson MLE)",
+        "polase": t_polase,
+        "scipy": t_scipy,
+        "lmfit": t_lmfit,
+        "n": n,
+        "converged": float(res.success.mean()),
+        "note": (
+            f"scipy/lmfit: weighted LSQ with an FFT model (cannot do Poisson MLE); "
+            f"model agreement {check:.1e} counts; polase mean tau bias {tau_err:+.2%}"
+        ),
+    }
+
+
+def scaling(rng) -> list[tuple[int, float]]:
+    """Cost per fit versus batch size."""
+    from polase.fitting import curve_fit_batch, get_model, guess
+
+    x = np.linspace(-5, 5, 200)
+    out = []
+    for n in (1, 10, 100, 1000, 10000):
+        truth = np.column_stack([np.full(n, 8.0), np.zeros(n), np.ones(n), np.ones(n)])
+        y = get_model("gaussian_offset")(x, truth) + rng.normal(0, 0.3, (n, x.size))
+        p0 = guess("gaussian_offset", x, y)
+        reps = max(1, 2000 // n)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            curve_fit_batch("gaussian_offset", x, y, p0)
+        out.append((n, (time.perf_counter() - t0) / reps / n))
+    return out
+
+
+def memory_child(n: int) -> None:
+    """Run in a fresh process: fit n Gaussians (64 points) and print peak RSS in MB."""
+    from polase.fitting import curve_fit_batch, get_model
+
+    rng = np.random.default_rng(3)
+    x = np.linspace(-4, 4, 64)
+    y = np.empty((n, x.size))
+    step = 100_000
+    for s in range(0, n, step):  # build the data in pieces (the data itself is the input)
+        k = min(step, n - s)
+        truth = np.column_stack(
+            [rng.uniform(5, 10, k), rng.uniform(-1, 1, k), rng.uniform(0.6, 1.4, k)]
+        )
+        y[s : s + k] = get_model("gaussian")(x, truth) + rng.normal(0, 0.2, (k, x.size))
+    rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    res = curve_fit_batch("gaussian", x, y, [7.0, 0.0, 1.0])
+    dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{rss:.0f} {rss_data:.0f} {dt:.2f} {res.success.mean():.4f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small version (2,000 fits per case)")
+    ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+    warnings.filterwarnings("ignore")
+    import numba
+
+    rng = np.random.default_rng(2022)
+    n, n_scipy, n_lmfit, n_mem = (
+        (2000, 200, 100, 100_000) if args.quick else (20000, 1000, 300, 1_000_000)
+    )
+    print(
+        f"polase.fitting benchmark  (numba threads: {numba.get_num_threads()}, quick={args.quick})"
+    )
+    print("rates in fits/s; scipy and lmfit loops timed on a subsample and scaled\n")
+    for case, target in ((gaussian_case, 100), (reconv_case, 50)):
+        r = case(n, n_scipy, n_lmfit, rng)
+        print(r["case"])
+        print(
+            f"  polase  {_rate(r['n'], r['polase']):>12,.0f} fits/s   ({r['polase']:.2f} s, converged {r['converged']:.2%})"
+        )
+        for other in ("scipy", "lmfit"):
+            ratio = r[other] / r["polase"]
+            print(
+                f"  {other:<7} {_rate(r['n'], r[other]):>12,.0f} fits/s   polase is {ratio:,.0f}x faster"
+            )
+        ok = r["scipy"] / r["polase"] >= target
+        print(f"  target >= {target}x the scipy loop: {'met' if ok else 'NOT met'}; {r['note']}\n")
+    print("cost per fit vs batch size (gaussian+offset, 200 points):")
+    for k, per in scaling(rng):
+        print(f"  N={k:>6}: {per * 1e6:9.1f} us/fit")
+    print(f"\npeak memory, {n_mem:,} Gaussian fits of 64 points (fresh process):")
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(n_mem)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    rss, rss_data, dt, conv = float(out[0]), float(out[1]), float(out[2]), float(out[3])
+    print(
+        f"  peak RSS {rss:,.0f} MB (after building the {n_mem * 64 * 8 / 2**20:,.0f} MB input: {rss_data:,.0f} MB); "
+        f"{_rate(n_mem, dt):,.0f} fits/s; converged {conv:.2%}; target < 2048 MB: "
+        f"{'met' if rss < 2048 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
