@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from polase.analysis import AnalysisConfig
 from polase.cli import main
 
 
@@ -177,3 +178,57 @@ def test_decay_command_on_the_real_atto550_files(tmp_path, external_dir):
     assert r.exit_code == 0, r.output
     fit = json.loads(out.read_text())
     assert fit["components"] == 2 and 3.0 < fit["tau_intensity_weighted_ns"] < 4.5
+
+
+def test_analyze_folder_of_oceanview_files_with_pattern(tmp_path, synth):
+    """Raw instrument files -> polase.io assembly -> analysis, through the command line."""
+    from polase.io.oceanoptics import write_oceanview
+
+    ds = synth(seed=8, repeats=3, dark=800.0)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    wl = ds["wavelength"].values
+    t_int = 0.1
+    acq = ds["acquisition_index"].values
+    for i, f in enumerate(ds["fluence"].values):
+        for j, p in enumerate(ds["polarization"].values):
+            for r in range(3):
+                name = f"{acq[i, j, r]:03d}_{f:g}mJ_{p}_{r}.txt"
+                write_oceanview(folder / name, wl, ds["spectrum"].values[i, j, r], t_int)
+    write_oceanview(folder / "dark_1.txt", wl, np.full(wl.size, 800.0), t_int)
+    out = tmp_path / "r.json"
+    pattern = "{acquisition_index}_{fluence}mJ_{polarization}_{repeat}.txt"
+    r = CliRunner().invoke(
+        main, ["analyze", str(folder), "--pattern", pattern, "-o", str(out), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text())
+    assert res["source"] == "measurement"
+    assert res["units"]["intensity"] == "counts/s*nm"
+    assert res["photon_order"] == 2
+    # the same numbers as the analysis of the dark-subtracted Dataset in counts/s
+    from polase.analysis import analyze
+
+    ds["spectrum"] = (ds["spectrum"] - 800.0) / t_int
+    direct = analyze(ds, AnalysisConfig())
+    assert res["threshold_mJ_cm2"]["value"] == pytest.approx(
+        direct["threshold_mJ_cm2"]["value"], rel=1e-6
+    )
+    assert res["pl_fwhm_nm"]["value"] == pytest.approx(direct["pl_fwhm_nm"]["value"], rel=1e-6)
+    for a, b in zip(res["per_fluence"], direct["per_fluence"]):
+        assert a["delta_ase"] == pytest.approx(b["delta_ase"], rel=1e-6, abs=1e-9)
+    # --manifest and --pattern together are refused
+    r = CliRunner().invoke(
+        main,
+        [
+            "analyze",
+            str(folder),
+            "--pattern",
+            pattern,
+            "--manifest",
+            str(out),
+            "-o",
+            str(tmp_path / "x.json"),
+        ],
+    )
+    assert r.exit_code != 0 and "not both" in r.output

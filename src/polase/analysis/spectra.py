@@ -271,7 +271,10 @@ def peak_and_fwhm(
         du = np.where(c2 < 0, -c1 / (2 * c2), 0.0)
     du = np.clip(du, -k, k)
     zpk = c0 + c1 * du + c2 * du**2
-    height = np.where(use_log, np.exp(zpk), zpk)
+    # a vertex far above every pixel in the window is a failed fit, not a peak
+    zmax = np.max(np.where(inwin, z, -np.inf), axis=-1)
+    zpk = np.minimum(zpk, np.where(use_log, zmax + 1.0, np.where(zmax > 0, 3 * zmax, zmax + 1.0)))
+    height = np.where(use_log, np.exp(np.where(use_log, zpk, 0.0)), zpk)
     ppix = imax + du
 
     left, right, ok = _crossings(ys, imax, 0.5 * height)
