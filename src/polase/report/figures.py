@@ -557,7 +557,7 @@ def fig_delta(results: Mapping[str, Any]) -> Figure:
         ax.axvline(th, color="0.25", ls="--", lw=0.9, label="ASE threshold")
     ax.set_xlabel("pump fluence (mJ/cm$^2$)")
     ax.set_ylabel("(I$_{circ}$ − I$_{lin}$) / I$_{lin}$ (%)")
-    ax.legend(loc="upper left")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2)
     return fig
 
 
