@@ -114,3 +114,19 @@ def test_recommendation_maximizes_separation_and_sets_repeats():
     s4 = separation_map(m, obs, c, [16.0], [45.0], repeats=4)
     s1 = separation_map(m, obs, c, [16.0], [45.0], repeats=1)
     assert s4 == pytest.approx(2 * s1)
+
+
+def test_no_polarization_effect_is_not_called_distinguishable():
+    m = ToyModel()
+    obs = m.simulate("none", FLUENCE, [0.0, 45.0, 90.0], repeats=5, seed=9, rel_noise=0.02)
+    c = compare_mechanisms(
+        m, obs, ["none", "orbit_orbit", "spin_channel", "dichroism"], predict=False
+    )
+    assert c.best.mechanism == "none"
+    assert (
+        not c.distinguishable
+        and "cannot be told apart" in c.message
+        and "'none' fits best" in c.message
+    )
+    rec = recommend_measurement(m, obs, c)
+    assert "none" not in rec["between"] and len(rec["between"]) == 2

@@ -85,6 +85,20 @@ class Comparison:
     def best(self) -> FitResult:
         return self.results[0]
 
+    def leading_pair(self) -> tuple[FitResult, FitResult] | None:
+        """The two leading candidates with a mechanism that compete with each other.
+
+        The best non-"none" candidate and the best candidate that is not a superset of it
+        (and not "none"); None when there is no such pair. The next measurement should tell
+        these two apart.
+        """
+        named = [r for r in self.results if r.mechanism != "none"]
+        if not named:
+            return None
+        first = named[0]
+        second = next((r for r in named[1:] if is_rival(r.mechanism, first.mechanism)), None)
+        return None if second is None else (first, second)
+
     def delta_bic(self, result: FitResult) -> float:
         return float(result.bic - self.best.bic)
 
@@ -219,10 +233,18 @@ def compare_mechanisms(
         results.append(fit(model, obs, name, max_nfev=max_nfev))
     results.sort(key=lambda r: r.bic)
     best = results[0]
-    rivals = [r for r in results[1:] if is_rival(r.mechanism, best.mechanism)]
-    rival = rivals[0] if rivals else None
-    gap = float(rival.bic - best.bic) if rival is not None else float("inf")
-    distinguishable = gap > BIC_DECISIVE
+    if best.mechanism == "none":
+        # no polarization effect is needed: every mechanism is a superset of "none", and the
+        # question "which mechanism?" has no answer from these data
+        others = [r for r in results if r.mechanism != "none"]
+        rival = others[0] if others else None
+        gap = float(rival.bic - best.bic) if rival is not None else float("inf")
+        distinguishable = False
+    else:
+        rivals = [r for r in results[1:] if is_rival(r.mechanism, best.mechanism)]
+        rival = rivals[0] if rivals else None
+        gap = float(rival.bic - best.bic) if rival is not None else float("inf")
+        distinguishable = rival is not None and gap > BIC_DECISIVE
     evidence = {}
     for m in MECHANISMS:
         with_m = [r.bic for r in results if m in mechanism_set(r.mechanism)]
@@ -255,8 +277,22 @@ def _verdict(best: FitResult, rival, gap: float, ok: bool, obs: Observations) ->
         f"{obs.fluence.size} fluences ({obs.fluence.min():g}-{obs.fluence.max():g} mJ/cm2),"
         f" plate angles {angles} deg"
     )
+    if best.mechanism == "none":
+        worse = (
+            f"; the best mechanism, {rival.mechanism!r}, is worse by Delta_BIC = {gap:.1f}"
+            if rival
+            else ""
+        )
+        return (
+            "The mechanisms cannot be told apart with these data: no polarization-dependent"
+            f" mechanism is needed to explain them ('none' fits best{worse}). Data: {design}."
+            " See the recommended next measurement."
+        )
     if rival is None:
-        return f"Only {best.mechanism!r} (and its supersets) was fitted; nothing to compare. Data: {design}."
+        return (
+            f"Only {best.mechanism!r} and its supersets were fitted: the mechanisms cannot be told"
+            f" apart without rivals. Data: {design}."
+        )
     if ok:
         return (
             f"{best.mechanism!r} explains the data best; the next alternative {rival.mechanism!r}"

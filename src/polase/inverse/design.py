@@ -1,6 +1,7 @@
 """Recommend the next measurement: where the leading mechanisms disagree most.
 
-For the best candidate and its rival (see `compare`), predict the contrast
+For the two leading competing candidates (`Comparison.leading_pair`: the best candidate with
+a mechanism and the best one that is not a superset of it), predict the contrast
 Delta = I(angle) / I(linear) - 1 in every band on a grid of fluences and plate angles. The
 noise of a measured Delta with R repeats of each polarization follows from the noise model
 of the observations (one acquisition's standard deviation at the predicted intensity):
@@ -44,10 +45,10 @@ def separation_map(
     """
     f = np.asarray(fluence, dtype=float)
     a = np.asarray(qwp_angle, dtype=float)
-    best = comparison.best
-    rival = next((r for r in comparison.results if r.mechanism == comparison.rival), None)
-    if rival is None:
+    pair = comparison.leading_pair()
+    if pair is None:
         return np.zeros((f.size, a.size))
+    best, rival = pair
     ang = np.concatenate([[0.0], a])
     deltas, inten = [], None
     for r in (best, rival):
@@ -96,9 +97,10 @@ def recommend_measurement(
     -------
     dict
         fluence_mJ_cm2, qwp_angle_deg, repeats, expected_separation_sigma (with those
-        repeats), separation_per_repeat_sigma (one repeat), between [best, rival],
+        repeats), separation_per_repeat_sigma (one repeat), between (the leading pair),
         target_sigma, and grid {fluence_mJ_cm2, qwp_angle_deg, separation_sigma (F, A) for
-        one repeat} for plotting.
+        one repeat} for plotting. With no competing pair, the separation is 0 and repeats
+        is `max_repeats`.
     """
     if fluence is None:
         lo, hi = float(obs.fluence.min()), float(obs.fluence.max())
@@ -109,6 +111,7 @@ def recommend_measurement(
     f = np.asarray(fluence, dtype=float)
     a = np.asarray(qwp_angle, dtype=float)
     a = a[a != 0.0]
+    pair = comparison.leading_pair()
     sep1 = separation_map(model, obs, comparison, f, a, repeats=1)
     i, j = np.unravel_index(int(np.argmax(sep1)), sep1.shape)
     s1 = float(sep1[i, j])
@@ -123,7 +126,7 @@ def recommend_measurement(
         "expected_separation_sigma": s1 * math.sqrt(reps),
         "separation_per_repeat_sigma": s1,
         "target_sigma": float(target_sigma),
-        "between": [comparison.best.mechanism, comparison.rival],
+        "between": [r.mechanism for r in pair] if pair else [],
         "grid": {
             "fluence_mJ_cm2": f.tolist(),
             "qwp_angle_deg": a.tolist(),

@@ -250,7 +250,8 @@ class TwinModel(ForwardModel):
         (1 nm steps), fewer rod cells, looser tolerance. Band intensities change by well under
         the measurement noise (see docs/inverse.md) and each call is several times faster.
     start : dict, optional
-        Starting values by parameter name (default: the base configuration's values).
+        Starting values of fitted parameters by name (default: the base configuration's
+        values); parameters a mechanism does not fit keep the configuration's values.
     """
 
     def __init__(
@@ -282,7 +283,12 @@ class TwinModel(ForwardModel):
         for m in s:
             active |= set(TWIN_MECHANISM[m])
         for k, (lo, hi) in table.items():
-            v = float(self.start.get(k, _get_dotted(self.base, k)))
+            # start values apply to fitted parameters only; fixed ones keep the configuration's
+            v = float(
+                self.start.get(k, _get_dotted(self.base, k))
+                if k in active
+                else _get_dotted(self.base, k)
+            )
             if k not in active and k in (
                 "mechanism.orbit_orbit.kappa",
                 "mechanism.dichroism.delta",

@@ -144,7 +144,8 @@ class Parameters(Mapping[str, Parameter]):
         out = self.values()
         for n, ui in zip(self.free_names, np.asarray(u, dtype=float)):
             p = self._p[n]
-            out[n] = float(np.clip(p.from_internal(ui), p.min, p.max))
+            lo, hi = p.internal_bounds()
+            out[n] = float(np.clip(p.from_internal(float(np.clip(ui, lo, hi))), p.min, p.max))
         return out
 
     def with_values(self, values: Mapping[str, float]) -> Parameters:

@@ -1,0 +1,142 @@
+"""Benchmark of `polase mechanisms`: a full mechanism comparison on the default sweep.
+
+Prints the wall time of the comparison (target: < 2 min on a 2-core machine), the number of
+forward simulations and their rate, and the ratio to a baseline measured in the same run
+(one forward simulation of the whole sweep with the configuration's full numerics).
+
+``--acceptance N`` also runs the acceptance study of issue 6 on the twin: N seeds per
+mechanism (noisy, 5 repeats, fluence sweep and plate-angle scan), reporting how often the
+generating mechanism ranks first with Delta_BIC > 10 and how often the 95 % intervals cover
+the truth.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_mechanisms.py [--acceptance 10] [--candidates all|singles]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+import polase
+from polase.experiment import forward
+from polase.inverse import (
+    BIC_DECISIVE,
+    DEFAULT_CANDIDATES,
+    TwinModel,
+    compare_mechanisms,
+    recommend_measurement,
+    reduce_measurement,
+)
+from polase.inverse.models import MECHANISMS, _get_dotted, fit_numerics
+from polase.inverse.observables import DEFAULT_BANDS
+
+
+def default_sweep(model_error: float) -> None:
+    print("== full comparison on the default sweep (polase.simulate() defaults, orbit_orbit) ==")
+    t0 = time.perf_counter()
+    ds = polase.simulate(decays=False)
+    t_sim = time.perf_counter() - t0
+    cfg = json.loads(ds.attrs["config"])
+    fl, ang = ds["fluence"].values, ds["qwp_angle"].values
+    print(
+        f"data: {fl.size} fluences x {ang.size} polarizations x {ds.sizes['repeat']} repeats ({t_sim:.1f} s to simulate)"
+    )
+    t0 = time.perf_counter()
+    forward(cfg, fl, ang)
+    t_base = time.perf_counter() - t0
+    print(f"baseline: one full-numerics forward simulation of the sweep: {t_base:.2f} s")
+    obs = reduce_measurement(ds)
+    if model_error:
+        obs = obs.with_model_error(model_error)
+    model = TwinModel(cfg, windows=obs.windows)
+    t0 = time.perf_counter()
+    c = compare_mechanisms(model, obs)
+    rec = recommend_measurement(model, obs, c)
+    total = time.perf_counter() - t0
+    rate = c.n_forward / max(c.forward_seconds, 1e-9)
+    print(
+        f"comparison of {len(c.results)} candidates + recommendation: {total:.1f} s"
+        f" ({'<' if total < 120 else '>='} 2 min target; {total / t_base:.1f} x the baseline)"
+    )
+    print(
+        f"forward simulations: {c.n_forward} in {c.forward_seconds:.1f} s = {rate:.2f} per second"
+        f" ({rate * fl.size * ang.size:.0f} pump-pulse runs per second)"
+    )
+    for r in c.results:
+        print(
+            f"  {r.mechanism:28s} Delta_BIC {c.delta_bic(r):10.1f}  chi2/dof {r.reduced_chi2:7.2f}  nfev {r.nfev}"
+        )
+    print(c.message)
+    print(
+        f"recommendation: {rec['fluence_mJ_cm2']:.2f} mJ/cm2, {rec['qwp_angle_deg']:g} deg,"
+        f" {rec['repeats']} repeats, {rec['expected_separation_sigma']:.1f} sigma"
+    )
+
+
+def acceptance(n_seeds: int, candidates) -> None:
+    print(
+        f"== acceptance on the twin: {n_seeds} seeds per mechanism, candidates {list(candidates)} =="
+    )
+    fl = list(np.arange(6.0, 20.01, 1.0))
+    ang = [0.0, 22.5, 45.0, 67.5, 90.0]
+    num = {f"numerics.{k}": v for k, v in fit_numerics(DEFAULT_BANDS).items()}
+    cover, n_cover = 0, 0
+    t0 = time.perf_counter()
+    for gen in MECHANISMS:
+        wins, gaps = 0, []
+        for seed in range(n_seeds):
+            ds = polase.simulate(
+                mechanism=gen,
+                fluence=fl,
+                qwp_angle=ang,
+                repeats=5,
+                seed=1000 + seed,
+                decays=False,
+                **num,
+            )
+            cfg = json.loads(ds.attrs["config"])
+            obs = reduce_measurement(ds, windows=DEFAULT_BANDS)
+            model = TwinModel(cfg, windows=obs.windows)
+            c = compare_mechanisms(model, obs, candidates, predict=False)
+            ok = c.best.mechanism == gen and c.distinguishable
+            wins += ok
+            gaps.append(
+                round(c.rival_delta_bic, 1)
+                if c.best.mechanism == gen
+                else f"lost to {c.best.mechanism}"
+            )
+            r = next(r for r in c.results if r.mechanism == gen)
+            for k, (lo, hi) in r.ci95.items():
+                cover += lo <= _get_dotted(cfg, k) <= hi
+                n_cover += 1
+        print(
+            f"{gen:14s} ranks first with Delta_BIC > {BIC_DECISIVE:g}: {wins}/{n_seeds}   Delta_BIC to rival: {gaps}"
+        )
+    print(f"95 % intervals cover the truth: {cover}/{n_cover} = {cover / max(n_cover, 1):.2f}")
+    print(f"({time.perf_counter() - t0:.0f} s)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--acceptance", type=int, default=0, help="seeds per mechanism for the acceptance study"
+    )
+    ap.add_argument("--candidates", choices=("all", "singles"), default="all")
+    ap.add_argument("--model-error", type=float, default=0.0, help="relative model-error floor")
+    ap.add_argument("--skip-default", action="store_true", help="only the acceptance study")
+    a = ap.parse_args()
+    if not a.skip_default:
+        default_sweep(a.model_error)
+    if a.acceptance:
+        acceptance(a.acceptance, DEFAULT_CANDIDATES if a.candidates == "all" else MECHANISMS)
+
+
+if __name__ == "__main__":
+    main()
