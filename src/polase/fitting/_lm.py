@@ -390,6 +390,10 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
             continue
         pred = finish(A, g, D, p, lo, hi, idx, nf, z, trial)
         small = step_small(p, trial, xtol)
+        if small:
+            # the step is below xtol whatever the trial gives: done, save the evaluation
+            status = CONVERGED
+            break
         # the Jacobian costs little next to the exponentials, so take it with the trial
         eval_model(code, aux, x, trial, ft, Jt, True)
         ct = objective(ft, y, w, loss)

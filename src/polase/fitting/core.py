@@ -458,6 +458,12 @@ def _fit_python(
                 A, g, D, p, lo, hi, go, idx[go_sel], nf[go_sel], np.ascontiguousarray(z[go_sel]), xtol,
                 trial, pred, small,
             )  # fmt: skip
+            # a step below xtol means converged whatever the trial gives: skip its evaluation
+            status[go[small]] = _lm.CONVERGED
+            still[go[small]] = False
+            keep = ~small
+            go, trial, pred, small = go[keep], trial[keep], pred[keep], small[keep]
+        if go.size:
             ft, _ = _eval(mdl, xarg(go), trial, go.size, m, False)
             ct = np.empty(go.size)
             _lm.objective_batch(ft, y, w, go, loss, ct)

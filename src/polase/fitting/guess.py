@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 
 from ..errors import DataValidationError, FitError
 from .models import _FWHM_GAUSS, Model, get_model
@@ -20,32 +23,87 @@ def _prep(x, y):
     return x, y
 
 
+@njit(cache=True)
+def _peak_rows(x, y, baseline, height, center, fwhm):
+    """Height above baseline, position and FWHM (half-maximum crossings) of each row's maximum."""
+    n, m = y.shape
+    for i in range(n):
+        xi = x[i] if x.shape[0] > 1 else x[0]
+        b = baseline[i]
+        k = -1
+        best = -np.inf
+        for j in range(m):
+            v = y[i, j] - b
+            if v > best:  # NaN never wins
+                best = v
+                k = j
+        if k < 0:
+            height[i] = np.nan
+            center[i] = np.nan
+            fwhm[i] = np.nan
+            continue
+        half = best / 2.0
+        lo = k
+        while lo > 0 and not (y[i, lo - 1] - b < half):
+            lo -= 1
+        hi = k
+        while hi < m - 1 and not (y[i, hi + 1] - b < half):
+            hi += 1
+        # interpolate the crossings linearly between samples
+        xl = xi[lo]
+        if lo > 0:
+            y0 = y[i, lo - 1] - b
+            y1 = y[i, lo] - b
+            if y1 != y0 and math.isfinite(y0):
+                xl = xi[lo - 1] + (half - y0) / (y1 - y0) * (xi[lo] - xi[lo - 1])
+        xr = xi[hi]
+        if hi < m - 1:
+            y0 = y[i, hi] - b
+            y1 = y[i, hi + 1] - b
+            if y1 != y0 and math.isfinite(y1):
+                xr = xi[hi] + (half - y0) / (y1 - y0) * (xi[hi + 1] - xi[hi])
+        dx = abs(xi[min(k + 1, m - 1)] - xi[max(k - 1, 0)]) / 2.0 if m > 1 else 1.0
+        height[i] = best
+        center[i] = xi[k]
+        fwhm[i] = max(abs(xr - xl), dx)
+
+
 def _peak(x, y, baseline: np.ndarray):
     """Height, center and FWHM of the main peak of each row above `baseline` (N,)."""
+    n = y.shape[0]
+    h, c, w = np.empty(n), np.empty(n), np.empty(n)
+    x2 = x[:1] if x.strides[0] == 0 else x  # shared abscissa (broadcast view)
+    _peak_rows(
+        np.ascontiguousarray(x2),
+        np.ascontiguousarray(y),
+        np.ascontiguousarray(baseline, float),
+        h,
+        c,
+        w,
+    )
+    return h, c, w
+
+
+@njit(cache=True)
+def _edge_median(y, k):
     n, m = y.shape
-    yb = np.where(np.isfinite(y), y - baseline[:, None], -np.inf)
-    i = np.argmax(yb, axis=1)
-    rows = np.arange(n)
-    height = yb[rows, i]
-    center = x[rows, i]
-    half = height[:, None] / 2.0
-    above = yb >= half
-    # contiguous run around the maximum
-    idx = np.arange(m)[None, :]
-    below_left = np.where(~above & (idx < i[:, None]), idx, -1).max(axis=1)
-    below_right = np.where(~above & (idx > i[:, None]), idx, m).min(axis=1)
-    left = x[rows, np.clip(below_left + 1, 0, m - 1)]
-    right = x[rows, np.clip(below_right - 1, 0, m - 1)]
-    dx = np.nanmedian(np.abs(np.diff(x, axis=1)), axis=1) if m > 1 else np.ones(n)
-    fwhm = np.maximum(np.abs(right - left) + dx, dx)
-    return height, center, fwhm
+    out = np.empty(n)
+    buf = np.empty(2 * k)
+    for i in range(n):
+        c = 0
+        for j in range(k):
+            for v in (y[i, j], y[i, m - 1 - j]):
+                if math.isfinite(v):
+                    buf[c] = v
+                    c += 1
+        out[i] = np.median(buf[:c]) if c > 0 else np.nan
+    return out
 
 
 def _edge_baseline(y):
-    m = y.shape[1]
-    k = max(1, m // 10)
-    edges = np.concatenate([y[:, :k], y[:, -k:]], axis=1)
-    return np.nanmedian(edges, axis=1)
+    """Median of the outer 10 % of points (each side) of every row."""
+    k = max(1, y.shape[1] // 10)
+    return _edge_median(np.ascontiguousarray(y), k)
 
 
 def guess(model: str | Model, x, y) -> np.ndarray:
