@@ -504,6 +504,7 @@ def analyze_raw(
     progress: Progress | None = None,
     repetition_period_ns: float | None = None,
     n_bootstrap: int | None = None,
+    fit_all_decays: bool = True,
 ):
     """Read the raw files back and analyse them (the ``polase analyze``/``decay`` path).
 
@@ -517,6 +518,10 @@ def analyze_raw(
         Laser repetition period, known to the experimenter (not in the files). [ns]
     n_bootstrap
         Bootstrap samples of the analysis (None: its default).
+    fit_all_decays
+        Let the analysis fit every recorded decay (as ``polase analyze`` does, listed in
+        ``results["decays"]``). The summary uses only the two decays fitted the
+        ``polase decay`` way, so many-seed checks may skip the rest.
 
     Returns
     -------
@@ -535,7 +540,8 @@ def analyze_raw(
     if progress is not None:
         progress("analyze spectra", 0.0)
     cfg = analysis_config(n_bootstrap)
-    results = to_jsonable(analyze(meas, cfg, features=extract_features(meas, cfg)))
+    spectra = meas if fit_all_decays else meas.drop_vars(["decay", "irf"], errors="ignore")
+    results = to_jsonable(analyze(spectra, cfg, features=extract_features(spectra, cfg)))
     if progress is not None:
         progress("fit decays", 0.0)
     irf, files = _decay_files(manifest, DECAY_FLUENCE)
@@ -558,6 +564,7 @@ def run_pipeline(
     progress: Progress | None = None,
     integration_time_s: float | None = None,
     n_bootstrap: int | None = None,
+    fit_all_decays: bool = True,
 ) -> PipelineResult:
     """Simulate, write raw files, read them back, analyse, and build the summary rows.
 
@@ -568,6 +575,8 @@ def run_pipeline(
     n_bootstrap
         Bootstrap samples of the analysis (None: its default). Point estimates, and so
         pass/fail, do not depend on it; only the intervals do.
+    fit_all_decays
+        See `analyze_raw`.
     workdir
         Folder for ``raw/``; a temporary folder (deleted afterwards) if None.
     progress
@@ -589,7 +598,7 @@ def run_pipeline(
         timings["write_raw"] = time.perf_counter() - t
         t = time.perf_counter()
         period = sim.attrs.get("tcspc_repetition_period_ns")
-        meas, results, decays = analyze_raw(manifest, progress, period, n_bootstrap)
+        meas, results, decays = analyze_raw(manifest, progress, period, n_bootstrap, fit_all_decays)
         timings["analyze"] = time.perf_counter() - t
     rows = summary_rows(results, decays, spin_relaxation_ns=spin_relaxation_ns(sim))
     return PipelineResult(sim, meas, results, decays, rows, timings)
