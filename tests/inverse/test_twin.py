@@ -32,7 +32,7 @@ def _setup(mechanism, seed):
 def test_twin_generating_mechanism_wins_and_intervals_cover_truth(mechanism):
     obs, model, cfg = _setup(mechanism, seed=21)
     c = compare_mechanisms(
-        model, obs, ["orbit_orbit", "spin_channel", "dichroism"], max_nfev=60, predict=False
+        model, obs, ["orbit_orbit", "spin_channel", "dichroism"], max_nfev=40, predict=False
     )
     assert c.best.mechanism == mechanism
     assert c.rival_delta_bic > BIC_DECISIVE and c.distinguishable

@@ -1,0 +1,78 @@
+"""Forward-model plumbing: mechanism names, twin parameter sets, slit smoothing, fit numerics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from polase.errors import ConfigError
+from polase.inverse import TwinModel
+from polase.inverse.models import _gaussian_smooth, canonical_name, fit_numerics, mechanism_set
+from polase.inverse.observables import DEFAULT_BANDS, band_intensity
+
+
+def test_mechanism_names():
+    assert canonical_name("dichroism+orbit_orbit") == "orbit_orbit+dichroism"
+    assert mechanism_set("none") == frozenset()
+    with pytest.raises(ConfigError, match="unknown mechanism 'magic'"):
+        mechanism_set("orbit_orbit+magic")
+
+
+def test_twin_parameters_per_mechanism():
+    m = TwinModel(
+        None, start={"mechanism.orbit_orbit.kappa": 0.7, "material.orientation_efficiency": 0.2}
+    )
+    p = m.parameters("orbit_orbit")
+    assert set(p.free_names) == {
+        "material.gain_scale",
+        "material.k2",
+        "mechanism.orbit_orbit.kappa",
+        "mechanism.orbit_orbit.coherence_density_cm3",
+    }
+    assert p["mechanism.orbit_orbit.kappa"].value == 0.7
+    # a start value does not leak into a parameter the mechanism keeps fixed
+    assert (
+        p["material.orientation_efficiency"].value == m.base["material"]["orientation_efficiency"]
+    )
+    assert p["mechanism.dichroism.delta"].value == 0.0 and not p["mechanism.dichroism.delta"].vary
+    assert p["mechanism.orbit_orbit.coherence_density_cm3"].is_log and p["material.k2"].is_log
+    q = m.parameters("spin_channel+dichroism")
+    assert set(q.free_names) == {
+        "material.gain_scale",
+        "material.k2",
+        "material.orientation_efficiency",
+        "mechanism.dichroism.delta",
+    }
+    assert q["material.orientation_efficiency"].value == 0.2
+    assert (
+        m.config_for("dichroism+spin_channel", {"mechanism.dichroism.delta": 0.1})["mechanism"][
+            "name"
+        ]
+        == "spin_channel+dichroism"
+    )
+
+
+def test_slit_smoothing_conserves_band_area_away_from_edges():
+    lam = np.arange(500.0, 581.0, 1.0)
+    spec = np.exp(-0.5 * ((lam - 540.0) / 1.0) ** 2)
+    sm = _gaussian_smooth(lam, spec[None], 1.5)[0]
+    assert np.trapezoid(sm, lam) == pytest.approx(np.trapezoid(spec, lam), rel=1e-6)
+    # widths add in quadrature: sigma^2 = 1 + (1.5 / 2.3548)^2
+    var = np.trapezoid(sm * (lam - 540.0) ** 2, lam) / np.trapezoid(sm, lam)
+    assert var == pytest.approx(1.0 + (1.5 / 2.3548) ** 2, rel=0.02)
+
+
+def test_fit_numerics_cover_the_bands():
+    num = fit_numerics(DEFAULT_BANDS, {"n_cells": 24, "rtol": 1e-4})
+    assert num["wavelength_min_nm"] <= 520.0 and num["wavelength_max_nm"] >= 558.0
+    assert num["n_cells"] == 12 and num["rtol"] == 1e-3
+    m = TwinModel(None)
+    y = m.predict("none", m.parameters("none").values(), [4.0, 8.0], [0.0, 45.0])
+    assert y.shape == (2, 2, 2) and np.all(y > 0)
+    # below threshold the PL band grows ~ F^1.7 (two-photon, sub-linear) and 'none' has no Delta
+    slope = np.log(y[0, 1, 0] / y[0, 0, 0]) / np.log(2.0)
+    assert 1.3 < slope < 2.05
+    assert y[:, :, 1] == pytest.approx(y[:, :, 0], rel=1e-3)  # solver tolerance 1e-3
+    assert band_intensity(
+        np.arange(520.0, 559.0), np.ones(39), DEFAULT_BANDS["pl"]
+    ) == pytest.approx(6.0)
