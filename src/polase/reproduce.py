@@ -46,6 +46,8 @@ PL_REFERENCE_FLUENCE: float = 8.2
 ASE_REFERENCE_FLUENCE: float = 17.0
 #: Fraction of the detector's full well the brightest spectrum is exposed to. [1]
 EXPOSURE_TARGET: float = 0.7
+#: Re-expose when the optimal integration time exceeds the configured one by this factor. [1]
+EXPOSURE_SLACK: float = 1.5
 #: Detector maximum written into raw files for saturated pixels (16-bit). [counts]
 DETECTOR_MAX_COUNTS: float = 65535.0
 
@@ -101,9 +103,11 @@ def simulate_experiment(
     repeats
         Acquisitions per fluence and polarization, taken as L, C, L, C, ...
     integration_time_s
-        Spectrometer integration time. [s] None: the config's value, shortened (as an
-        experimenter would) if the brightest spectrum would saturate the detector, so
-        that it peaks at `EXPOSURE_TARGET` of full scale.
+        Spectrometer integration time. [s] None: set as an experimenter would, so that
+        the brightest spectrum of the sweep peaks at `EXPOSURE_TARGET` of full scale: the
+        sweep is simulated with the config's time and, if that saturates or leaves the
+        detector under-exposed by more than `EXPOSURE_SLACK`, simulated again with the
+        adjusted time.
     progress
         Called as ``progress("simulate", fraction_done)`` during the physics sweep.
     **overrides
@@ -133,9 +137,13 @@ def simulate_experiment(
         else (lambda done, total: progress("simulate", done / max(total, 1)))
     )
     ds = simulate(progress=sweep, **kw)
-    if integration_time_s is None and "saturated" in ds and bool(ds["saturated"].any()):
+    if integration_time_s is None:
         t_new = exposure_for(ds)
-        if t_new is not None:
+        t_now = (
+            float(np.ravel(ds["integration_time"].values)[0]) if "integration_time" in ds else None
+        )
+        saturated = "saturated" in ds and bool(ds["saturated"].any())
+        if t_new is not None and t_now and (saturated or t_new > EXPOSURE_SLACK * t_now):
             kw["spectrometer.integration_time_s"] = t_new
             ds = simulate(progress=sweep, **kw)
     return ds
