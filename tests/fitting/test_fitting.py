@@ -470,3 +470,63 @@ def test_noiseless_data_exact_recovery():
     assert res.success.all()
     np.testing.assert_allclose(res.params, p_true, rtol=1e-10, atol=1e-12)
     assert np.all(res.cost < 1e-20)
+
+
+def test_geodesic_acceleration_same_minimum_compiled_and_python(rng, capsys):
+    n = 40
+    p_true = np.column_stack(
+        [
+            rng.uniform(4, 8, n),
+            rng.uniform(-1, 1, n),
+            rng.uniform(0.5, 1.5, n),
+            rng.uniform(0, 1, n),
+        ]
+    )
+    y = get_model("gaussian_offset")(X, p_true) + 0.2 * rng.normal(size=(n, X.size))
+    p0 = p_true * rng.uniform(0.7, 1.3, p_true.shape)  # far-ish starts, not from guess
+    kw = {"xtol": 1e-14, "ftol": 1e-15}
+    plain = curve_fit_batch("gaussian_offset", X, y, p0, **kw)
+    geo = curve_fit_batch("gaussian_offset", X, y, p0, geodesic=True, progress=True, **kw)
+    assert "curve_fit_batch: 40/40 fits" in capsys.readouterr().err
+    assert plain.success.all() and geo.success.all()
+    np.testing.assert_allclose(geo.params, plain.params, rtol=1e-7, atol=1e-9)
+
+    def f(x, p):
+        return p[:, [0]] * np.exp(-0.5 * ((x - p[:, [1]]) / p[:, [2]]) ** 2) + p[:, [3]]
+
+    geo_py = curve_fit_batch(f, X, y, p0, geodesic=True, **kw)
+    assert geo_py.success.all()
+    np.testing.assert_allclose(geo_py.params, plain.params, rtol=1e-7, atol=1e-9)
+    # Poisson with geodesic acceleration on the compiled reconvolution model
+    m = reconvolution_model(IRF, T, 1, period_ns=12.8)
+    counts = rng.poisson(m(T, [40.0, 1.5, 0.0, 0.3, 0.0]), (10, T.size)).astype(float)
+    kwp = {
+        "loss": "poisson",
+        "fixed": [False, False, True, False, True],
+        "bounds": ([0, 0.01, -1, 0, 0], [np.inf, 50, 1, np.inf, 1]),
+    }
+    a = curve_fit_batch(m, T, counts, guess(m, T, counts), **kwp, **kw)
+    b = curve_fit_batch(m, T, counts, guess(m, T, counts), geodesic=True, **kwp, **kw)
+    assert a.success.all() and b.success.all()
+    np.testing.assert_allclose(b.params, a.params, rtol=1e-7)
+
+
+def test_uniform_grid_fast_path_matches_general_path(rng):
+    """Gaussians on a uniform grid use an exp recurrence; a jittered grid uses direct exps."""
+    n = 20
+    p_true = np.column_stack(
+        [
+            rng.uniform(4, 8, n),
+            rng.uniform(-1, 1, n),
+            rng.uniform(0.5, 1.5, n),
+            rng.uniform(0, 1, n),
+        ]
+    )
+    xj = X.copy()
+    xj[5] += 1e-9  # no longer uniform to 1e-12: general path
+    y = get_model("gaussian_offset")(X, p_true) + 0.2 * rng.normal(size=(n, X.size))
+    p0 = guess("gaussian_offset", X, y)
+    fast = curve_fit_batch("gaussian_offset", X, y, p0, xtol=1e-14, ftol=1e-15)
+    slow = curve_fit_batch("gaussian_offset", xj, y, p0, xtol=1e-14, ftol=1e-15)
+    np.testing.assert_allclose(fast.params, slow.params, rtol=1e-7)
+    np.testing.assert_allclose(fast.cost, slow.cost, rtol=1e-9)

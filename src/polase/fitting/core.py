@@ -100,7 +100,8 @@ def curve_fit_batch(
         Starting values, (P,) for all fits or (N, P).
     weights
         Weights 1/sigma^2, (M,) or (N, M), >= 0 (0 drops a point). Giving weights makes the
-        covariance absolute (not rescaled by the reduced chi-square).
+        covariance absolute (not rescaled by the reduced chi-square). With loss="poisson" they
+        multiply the deviance terms (use 0/1 masks there).
     loss
         "lsq": chi-square sum w (y - f)^2. "poisson": deviance 2 sum w (f - y - y ln(f/y))
         (maximum likelihood for counts).
