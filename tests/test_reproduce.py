@@ -24,6 +24,7 @@ from polase.reproduce import (
     exposure_for,
     reproduce,
     run_pipeline,
+    spin_relaxation_ns,
     staged_folder,
 )
 
@@ -117,6 +118,12 @@ def test_exposure_puts_the_brightest_spectrum_at_the_target():
     assert t == pytest.approx(0.01 * 0.7 / 2, abs=1e-4)
     assert t <= 0.01 * 0.7 / 2  # rounded down: never brighter than asked
     assert exposure_for(xr.Dataset(attrs={"config": "{}"})) is None
+
+
+def test_spin_relaxation_is_read_from_the_config_in_ns():
+    ds = xr.Dataset(attrs={"config": json.dumps({"material": {"tau_s": 7.5e-9}})})
+    assert spin_relaxation_ns(ds) == pytest.approx(7.5)
+    assert spin_relaxation_ns(xr.Dataset(attrs={"source": "measurement"})) is None
 
 
 def test_decay_fit_curve_rebuilds_the_fitted_model():

@@ -183,28 +183,17 @@ def exposure_for(ds, target: float | None = None) -> float | None:
 
 
 def spin_relaxation_ns(ds) -> float | None:
-    """The spin relaxation time in the simulation's config (attrs ``config``). [ns]"""
+    """The spin relaxation time the simulation used (``material.tau_s`` in [s]). [ns]
+
+    None if the Dataset carries no simulation config (a measurement).
+    """
     import json
 
     try:
-        cfg = json.loads(ds.attrs.get("config", "{}"))
-    except (TypeError, ValueError):
+        tau_s = json.loads(ds.attrs["config"])["material"]["tau_s"]
+        return float(tau_s) * 1e9
+    except (KeyError, TypeError, ValueError):
         return None
-
-    def find(node, path=()):
-        if isinstance(node, Mapping):
-            for k, v in node.items():
-                key = str(k).lower()
-                if key in ("tau_s_ns", "spin_relaxation_ns", "tau_spin_ns"):
-                    return float(v)
-                if key in ("tau_s", "spin_relaxation", "tau_spin") and isinstance(v, (int, float)):
-                    return float(v) * (1e9 if v < 1e-3 else 1.0)  # seconds or ns
-                got = find(v, (*path, key))
-                if got is not None:
-                    return got
-        return None
-
-    return find(cfg)
 
 
 # ----------------------------------------------------------------------------- raw files
