@@ -17,8 +17,9 @@ from .result import BatchFitResult, FitStatus
 
 #: working-memory budget per chunk (y, weights, Jacobians) [bytes]
 _CHUNK_BYTES = 64 * 2**20
-#: batches smaller than this run on one thread (thread-pool start-up costs more than it saves)
-_PARALLEL_MIN = 64
+#: batches with less work than this (fits x points x parameters, ~ms of one core) run on one
+#: thread: waking the pool costs more than it saves, much more on a busy machine
+_PARALLEL_MIN_WORK = 2_000_000
 _LOSSES = {"lsq": _lm.LSQ, "poisson": _lm.POISSON}
 
 
@@ -332,7 +333,8 @@ def _fit_chunk(
     covc = np.full((nc, p.shape[1], p.shape[1]), np.nan)
     if todo.any():
         if mdl.compiled:
-            kernel = _lm.fit_compiled if todo.sum() >= _PARALLEL_MIN else _lm.fit_compiled_serial
+            work = int(todo.sum()) * yc.shape[1] * pc.shape[1]
+            kernel = _lm.fit_compiled if work >= _PARALLEL_MIN_WORK else _lm.fit_compiled_serial
             kernel(
                 mdl.code, mdl.aux, xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol,
                 accel, stc, itc, cc, covc,
