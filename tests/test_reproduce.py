@@ -277,3 +277,12 @@ def test_missing_source_is_a_clear_cli_error(tmp_path):
     )
     assert result.exit_code != 0 and "does not exist" in result.output
     assert not Path(tmp_path / "r.html").exists()
+
+
+def test_bad_options_are_refused_before_any_work(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(_cli(), ["reproduce", "--seed", "-1", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 2 and "--seed" in result.output
+    result = runner.invoke(_cli(), ["reproduce", "--repeats", "1", "-o", str(tmp_path / "a")])
+    assert result.exit_code == 2 and "--repeats" in result.output
+    assert not (tmp_path / "a").exists()

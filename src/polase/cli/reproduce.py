@@ -99,7 +99,7 @@ class _Bars:
 )
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(min=0),
     default=DEFAULT_SEED,
     show_default=True,
     help="Seed of the instrument noise.",
@@ -138,6 +138,8 @@ def reproduce_cmd(
             )
     except PolaseError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # e.g. no permission or no space for the results folder
+        raise click.ClickException(f"cannot write {out_dir}: {exc.strerror or exc}") from None
     rows = summary["rows"]
     out.print(summary_table(rows, title=f"paper vs polase (seed {seed}, {repeats} repeats)"))
     n_meas = [r for r in rows if r.get("kind") == "measured"]
@@ -180,6 +182,8 @@ def report_cmd(source: Path, output: Path, overwrite: bool) -> None:
         report = report_from_path(source, output, overwrite=overwrite)
     except PolaseError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     out.print(summary_table(report.rows))
     for name, _, reason in report.omitted:
         out.print(f"[yellow]figure {name} left out:[/] {reason}")
