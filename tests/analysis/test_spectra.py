@@ -19,11 +19,13 @@ def gauss(wl, a, c, fwhm):
 @pytest.mark.parametrize("fwhm", [8.0, 23.0])
 def test_gaussian_peak_height_and_fwhm_are_exact(center, fwhm):
     r = sp.peak_and_fwhm(WL, gauss(WL, 1000.0, center, fwhm), smooth_px=1)
-    # log-parabola is exact for a Gaussian; linear interpolation of the half-maximum
-    # crossings errs by O(pixel^2 / width^2)
-    assert r["peak_nm"] == pytest.approx(center, abs=1e-6)
-    assert r["height"] == pytest.approx(1000.0, rel=1e-9)
-    assert r["fwhm_nm"] == pytest.approx(fwhm, rel=2e-3)
+    # the estimator is built to be unbiased under noise (linear least squares), not exact
+    # for one line shape: a parabola through +-0.35 FWHM around the nearest pixel finds
+    # the centre of a Gaussian to 4 % of a pixel (0.25 nm here) and its height 0.5 % low,
+    # so the half-maximum width comes out < 0.6 % wide
+    assert r["peak_nm"] == pytest.approx(center, abs=0.01)
+    assert r["height"] == pytest.approx(1000.0, rel=6e-3)
+    assert r["fwhm_nm"] == pytest.approx(fwhm, rel=6e-3)
     assert not r["masked"]
 
 
@@ -31,11 +33,10 @@ def test_lorentzian_fwhm():
     g = 5.0  # half width
     y = 300.0 / (1 + ((WL - 540.2) / g) ** 2)
     r = sp.peak_and_fwhm(WL, y, smooth_px=1)
-    # the height comes from a log-parabola over +-0.35 FWHM, exact only for a Gaussian:
-    # for a Lorentzian it is 0.9 % high, and the local straight line through the crossing
-    # adds 0.3 % (curvature there): 1.3 % wider in all
-    assert r["fwhm_nm"] == pytest.approx(2 * g, rel=1.5e-2)
-    assert r["height"] == pytest.approx(300.0, rel=1.5e-2)
+    # the height comes from a parabola over +-0.35 FWHM (2 % low for a Lorentzian's sharp
+    # top), and the straight line through each crossing sits on a curved flank
+    assert r["fwhm_nm"] == pytest.approx(2 * g, rel=2.5e-2)
+    assert r["height"] == pytest.approx(300.0, rel=2.5e-2)
     assert r["peak_nm"] == pytest.approx(540.2, abs=0.02)
 
 
@@ -49,7 +50,7 @@ def test_vectorized_over_leading_axes_matches_single():
             one = sp.peak_and_fwhm(WL, y[i, j])
             assert r["peak_nm"][i, j] == pytest.approx(float(one["peak_nm"]), abs=1e-12)
             assert r["fwhm_nm"][i, j] == pytest.approx(float(one["fwhm_nm"]), abs=1e-12)
-    np.testing.assert_allclose(r["peak_nm"], c, atol=1e-6)
+    np.testing.assert_allclose(r["peak_nm"], c, atol=0.01)
 
 
 def test_noisy_peak_is_unbiased(rng):

@@ -329,7 +329,7 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
     units = str(ds["spectrum"].attrs.get("units", "counts"))
     dims = ("fluence", "polarization", "repeat")
     out = {
-        "peak_nm": (pk["peak_nm"], "nm", "sub-pixel peak wavelength (log-parabola)"),
+        "peak_nm": (pk["peak_nm"], "nm", "sub-pixel peak wavelength (least-squares parabola)"),
         "fwhm_nm": (pk["fwhm_nm"], "nm", "FWHM by interpolated half maximum"),
         "peak_height": (pk["height"], units, "peak height above baseline"),
         "intensity_pl": (i_pl, f"{units}*nm", "integral over the PL band window"),

@@ -159,8 +159,8 @@ def _refine_crossing(y, pos, level, hw, sign):
     """Level crossing of a least-squares line through the pixels within +-hw of pos.
 
     `sign` is the expected sign of the slope (+1 on the rising left edge, -1 on the right).
-    Falls back to `pos` when the line is flat, has the wrong sign or crosses outside the
-    window; NaN when a pixel in the window is NaN.
+    Falls back to `pos` when the line is flat or has the wrong sign; a crossing outside
+    the window is clipped to its edge. NaN when a pixel in the window is NaN.
     """
     w = y.shape[-1]
     center = np.rint(np.nan_to_num(pos, nan=0.0)).astype(int)
@@ -179,9 +179,62 @@ def _refine_crossing(y, pos, level, hw, sign):
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (du * (v - mv[..., None])).sum(-1) / (du * du).sum(-1)
         ucross = mu + (level - mv) / slope
-    good = (sign * slope > 0) & (np.abs(ucross) <= hw + 1) & np.isfinite(ucross)
-    out = np.where(good, np.clip(center + ucross, 0, w - 1), pos)
+    # a crossing beyond the window moves the estimate to the window edge (the next pass
+    # continues from there) rather than back to the biased first passage
+    good = (sign * slope > 0) & np.isfinite(ucross)
+    out = np.where(good, np.clip(center + np.clip(ucross, -hw - 1, hw + 1), 0, w - 1), pos)
     return np.where(nan_in | ~np.isfinite(pos), np.nan, out)
+
+
+def _parabola(y, center, k):
+    """Least-squares parabola through the pixels center +- k.
+
+    Fitted to the linear values: a fit to log(y) would be exact for a Gaussian line but
+    noise biases log(y) (E[log y] < log E[y], more so in the wings), which shifts the
+    vertex of an asymmetric line; a linear least-squares fit is unbiased under noise.
+    Returns the vertex offset [px] (0 for a parabola open upwards; clipped to +-k), the
+    vertex value (corrected for the upward bias of the maximum of a noisy parabola) and
+    whether a NaN pixel lies in the window.
+    """
+    kmax = int(k.max()) if k.size else 2
+    offs = np.arange(-kmax, kmax + 1)
+    vals, valid = _gather(y, center, offs)
+    inwin = valid & (np.abs(offs) <= k[..., None])
+    nan_in = np.any(inwin & np.isnan(vals), axis=-1)
+    z = np.where(inwin & np.isfinite(vals), vals, 0.0)
+    wgt = inwin.astype(float)
+    # normal equations of z = c0 + c1 u + c2 u^2 with u the pixel offset
+    u = offs.astype(float)
+    s = [np.sum(wgt * u**p, axis=-1) for p in range(5)]
+    t = [np.sum(wgt * z * u**p, axis=-1) for p in range(3)]
+    a = np.stack(
+        [
+            np.stack([s[0], s[1], s[2]], -1),
+            np.stack([s[1], s[2], s[3]], -1),
+            np.stack([s[2], s[3], s[4]], -1),
+        ],
+        -2,
+    )
+    rhs = np.stack(t, -1)
+    a = a + np.eye(3) * 1e-12
+    coef = np.linalg.solve(a, rhs[..., None])[..., 0]
+    c0, c1, c2 = coef[..., 0], coef[..., 1], coef[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        du = np.where(c2 < 0, -c1 / (2 * c2), 0.0)
+    du = np.clip(du, -k, k)
+    zpk = c0 + c1 * du + c2 * du**2
+    # the maximum of a noisy parabola over-estimates the peak: E[-c1^2 / 4c2] exceeds the
+    # true value by var(c1) / 4|c2|; subtract that, var(c1) from the fit residuals
+    fit = c0[..., None] + c1[..., None] * u + c2[..., None] * u**2
+    n = wgt.sum(axis=-1)
+    s2 = np.sum(wgt * (z - fit) ** 2, axis=-1) / np.maximum(n - 3, 1)
+    var_c1 = s2 * np.linalg.inv(a)[..., 1, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zpk = zpk - np.where(c2 < 0, var_c1 / (4 * np.abs(c2)), 0.0)
+    # a vertex far above every pixel in the window is a failed fit, not a peak
+    zmax = np.max(np.where(inwin, z, -np.inf), axis=-1)
+    zpk = np.minimum(zpk, np.where(zmax > 0, 3 * zmax, zmax + 1.0))
+    return du, zpk, nan_in
 
 
 def peak_and_fwhm(
@@ -194,13 +247,14 @@ def peak_and_fwhm(
     """Sub-pixel peak wavelength, peak height and FWHM by interpolated half maximum.
 
     Steps, all vectorized: (1) the maximum of the boxcar-smoothed spectrum inside
-    `search_nm`; (2) a rough FWHM from its half-maximum crossings; (3) a weighted
-    least-squares parabola on log(spectrum) over the pixels within +-0.35 rough FWHM of the
-    maximum (exact for a Gaussian line; a parabola on the linear values where a pixel
-    there is not positive) gives the sub-pixel peak and its height; (4) the FWHM is the
+    `search_nm`; (2) a rough FWHM from its half-maximum crossings; (3) a least-squares
+    parabola through the pixels within +-0.35 rough FWHM, re-centred on its vertex until
+    it stays (at most 3 fits), gives the sub-pixel peak and its height (a Gaussian's
+    centre to a few % of a pixel, its height 0.5 % low); (4) the FWHM is the
     distance between the crossings of half that height: found on the smoothed spectrum
-    searching outward from the maximum, then refined by a straight line fitted to the raw
-    pixels within +-0.07 FWHM of each (unbiased by noise, unlike a first passage).
+    searching outward from the maximum, then refined by straight lines fitted to the raw
+    pixels within +-0.15 and then +-0.07 FWHM of each (unbiased by noise, unlike a first
+    passage). Every step is linear least squares, so noise does not bias the results.
 
     Parameters
     ----------
@@ -240,42 +294,17 @@ def peak_and_fwhm(
     l0, r0, ok0 = _crossings(ys, imax, 0.5 * np.where(empty, np.nan, ymax))
     rough_px = np.where(ok0, r0 - l0, 6.0)
     k = np.clip(np.rint(0.35 * rough_px), 2, 200).astype(int)
-    kmax = int(k.max()) if k.size else 2
-    offs = np.arange(-kmax, kmax + 1)
-    vals, valid = _gather(y, imax, offs)
-    inwin = valid & (np.abs(offs) <= k[..., None])
-    nan_in = np.any(inwin & np.isnan(vals), axis=-1)
-    positive = np.all(~inwin | (vals > 0), axis=-1)
-    use_log = positive & ~nan_in
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(use_log[..., None], np.log(np.where(vals > 0, vals, 1.0)), vals)
-    z = np.where(inwin & np.isfinite(z), z, 0.0)
-    wgt = inwin.astype(float)
-    # normal equations of z = c0 + c1 u + c2 u^2 with u the pixel offset
-    u = offs.astype(float)
-    s = [np.sum(wgt * u**p, axis=-1) for p in range(5)]
-    t = [np.sum(wgt * z * u**p, axis=-1) for p in range(3)]
-    a = np.stack(
-        [
-            np.stack([s[0], s[1], s[2]], -1),
-            np.stack([s[1], s[2], s[3]], -1),
-            np.stack([s[2], s[3], s[4]], -1),
-        ],
-        -2,
-    )
-    rhs = np.stack(t, -1)
-    a = a + np.eye(3) * 1e-12
-    coef = np.linalg.solve(a, rhs[..., None])[..., 0]
-    c0, c1, c2 = coef[..., 0], coef[..., 1], coef[..., 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        du = np.where(c2 < 0, -c1 / (2 * c2), 0.0)
-    du = np.clip(du, -k, k)
-    zpk = c0 + c1 * du + c2 * du**2
-    # a vertex far above every pixel in the window is a failed fit, not a peak
-    zmax = np.max(np.where(inwin, z, -np.inf), axis=-1)
-    zpk = np.minimum(zpk, np.where(use_log, zmax + 1.0, np.where(zmax > 0, 3 * zmax, zmax + 1.0)))
-    height = np.where(use_log, np.exp(np.where(use_log, zpk, 0.0)), zpk)
-    ppix = imax + du
+    # the parabola window is re-centred on the fitted vertex (twice): centred on a noisy
+    # maximum pixel it would sit asymmetrically on an asymmetric line and bias the vertex
+    center = imax
+    for _ in range(3):
+        du, zpk, nan_in = _parabola(y, center, k)
+        new_center = np.clip(np.rint(center + du).astype(int), 0, w - 1)
+        if np.array_equal(new_center, center):
+            break
+        center = np.where(empty, center, new_center)
+    height = zpk
+    ppix = center + du
 
     left, right, ok = _crossings(ys, imax, 0.5 * height)
     # refine each crossing by a straight line fitted to the raw pixels around it: the first
@@ -284,7 +313,7 @@ def peak_and_fwhm(
     # (a wide window first, to pull a crossing found early at a noise dip back into
     # place, then a narrow one, whose curvature bias is < 0.1 % of a Gaussian FWHM)
     width = np.where(ok, right - left, 6.0)
-    for frac in (0.15, 0.07):
+    for frac in (0.15, 0.15, 0.15, 0.07, 0.07):
         hw = np.clip(np.rint(frac * width), 2, 200).astype(int)
         left = _refine_crossing(y, left, 0.5 * height, hw, +1)
         right = _refine_crossing(y, right, 0.5 * height, hw, -1)
