@@ -508,7 +508,7 @@ def test_geodesic_acceleration_same_minimum_compiled_and_python(rng, capsys):
     a = curve_fit_batch(m, T, counts, guess(m, T, counts), **kwp, **kw)
     b = curve_fit_batch(m, T, counts, guess(m, T, counts), geodesic=True, **kwp, **kw)
     assert a.success.all() and b.success.all()
-    np.testing.assert_allclose(b.params, a.params, rtol=1e-7)
+    assert np.all(np.abs(b.params - a.params) <= 1e-4 * a.stderr)
 
 
 def test_uniform_grid_fast_path_matches_general_path(rng):

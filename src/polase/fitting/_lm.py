@@ -15,7 +15,8 @@ running maximum of ``diag(A)`` (MINPACK's choice: scale invariant). Damping foll
 (1999). Box bounds: the trial point is projected on the box, parameters held at a bound by the
 gradient leave the free set for that step. Convergence (all relative): step ``|delta_i| <=
 xtol (|p_i| + xtol)`` for every free parameter, or an accepted step whose actual and predicted
-cost reductions are both ``<= ftol * cost``, or zero cost, or no free parameter (KKT point).
+cost reductions are both ``<= ftol * cost``, or a Newton decrement ``g^T A^-1 g <= ftol * cost``
+for an unclipped step, or zero cost, or no free parameter (KKT point).
 """
 
 from __future__ import annotations
@@ -279,6 +280,45 @@ def step_small(p, trial, xtol):
 
 
 @njit(cache=True)
+def clipped(p, trial, lo, hi, idx, nf):
+    """True when the trial sits on a bound for a free parameter (the step was projected)."""
+    for a in range(nf):
+        ia = idx[a]
+        if trial[ia] == lo[ia] or trial[ia] == hi[ia]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol):
+    """Newton-decrement test: the undamped Gauss-Newton model predicts less than ftol * cost of
+    further reduction (g^T A^-1 g over the free parameters). Only for steps that no bound
+    clipped; False when the undamped system is singular. Saves the last confirming evaluation.
+    """
+    if nf == 0:
+        return False
+    z = np.empty(nf)
+    for a in range(nf):
+        ia = idx[a]
+        sa = 1.0 / math.sqrt(D[ia])
+        z[a] = g[ia] * sa
+        for b in range(a + 1):
+            work[a, b] = A[ia, idx[b]] * sa / math.sqrt(D[idx[b]])
+    if _cholesky(work, nf) <= PIVOT_TOL:
+        return False
+    # decrement = |L^-1 S g|^2
+    for i in range(nf):
+        t = z[i]
+        for k in range(i):
+            t -= work[i, k] * z[k]
+        z[i] = t / work[i, i]
+    dec = 0.0
+    for a in range(nf):
+        dec += z[a] * z[a]
+    return dec <= ftol * cost
+
+
+@njit(cache=True)
 def judge(cost, ctrial, pred, small, lam, nu, ftol):
     """Accept or reject a trial; returns (accepted, converged, lam, nu)."""
     if ctrial < cost:
@@ -404,8 +444,12 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
             continue
         pred = finish(A, g, D, p, lo, hi, idx, nf, z, trial)
         small = step_small(p, trial, xtol)
-        if small:
-            # the step is below xtol whatever the trial gives: done, save the evaluation
+        if small or (
+            not clipped(p, trial, lo, hi, idx, nf)
+            and predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol)
+        ):
+            # below xtol, or an undamped model that predicts less than ftol of further
+            # reduction: done whatever the trial gives, so save its evaluation
             status = CONVERGED
             break
         # the Jacobian costs little next to the exponentials, so take it with the trial
@@ -627,6 +671,19 @@ def finish_batch(A, g, D, p, lo, hi, rows, idx, nf, z, xtol, trial, pred, small)
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
         pred[j] = finish(A[i], g[i], D[i], p[i], loi, hii, idx[j], nf[j], z[j], trial[j])
         small[j] = step_small(p[i], trial[j], xtol)
+
+
+@njit(cache=True)
+def predicts_converged_batch(A, g, D, p, lo, hi, trial, rows, idx, nf, cost, ftol, out):
+    npar = p.shape[1]
+    work = np.empty((npar, npar))
+    for j in range(rows.size):
+        i = rows[j]
+        loi = lo[i] if lo.shape[0] > 1 else lo[0]
+        hii = hi[i] if hi.shape[0] > 1 else hi[0]
+        out[j] = not clipped(p[i], trial[j], loi, hii, idx[j], nf[j]) and predicts_converged(
+            A[i], g[i], D[i], p[i], trial[j], idx[j], nf[j], work, cost[i], ftol
+        )
 
 
 @njit(cache=True)

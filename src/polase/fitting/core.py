@@ -461,10 +461,15 @@ def _fit_python(
                 A, g, D, p, lo, hi, go, idx[go_sel], nf[go_sel], np.ascontiguousarray(z[go_sel]), xtol,
                 trial, pred, small,
             )  # fmt: skip
-            # a step below xtol means converged whatever the trial gives: skip its evaluation
-            status[go[small]] = _lm.CONVERGED
-            still[go[small]] = False
-            keep = ~small
+            # below xtol, or predicted reduction below ftol: converged, skip the evaluation
+            done = np.empty(go.size, dtype=np.bool_)
+            _lm.predicts_converged_batch(
+                A, g, D, p, lo, hi, trial, go, idx[go_sel], nf[go_sel], cost, ftol, done
+            )
+            done |= small
+            status[go[done]] = _lm.CONVERGED
+            still[go[done]] = False
+            keep = ~done
             go, trial, pred, small = go[keep], trial[keep], pred[keep], small[keep]
         if go.size:
             ft, _ = _eval(mdl, xarg(go), trial, go.size, m, False)
