@@ -86,27 +86,32 @@ def loop_one_spectrum(wl, y, pl_win, ase_win, refs):
     while right < len(ys) - 1 and ys[right] >= half:
         right += 1
     k = max(2, round(0.35 * (right - left)))
-    seg = slice(i - k, i + k + 1)
-    c2, c1, c0 = np.polyfit(np.arange(-k, k + 1), np.log(np.clip(y[seg], 1e-9, None)), 2)
-    du = -c1 / (2 * c2)
-    height = np.exp(c0 + c1 * du + c2 * du**2)
-    peak = np.interp(i + du, np.arange(len(wl)), wl)
-    # refine each crossing by local straight lines through the raw pixels (two passes)
+    u = np.arange(-k, k + 1)
+    c = i
+    for _ in range(3):  # parabola re-centred on its vertex
+        (c2, c1, c0), res, *_ = np.polyfit(u, y[c - k : c + k + 1], 2, full=True)
+        du = float(np.clip(-c1 / (2 * c2), -k, k)) if c2 < 0 else 0.0
+        if round(c + du) == c:
+            break
+        c = round(c + du)
+    var_c1 = (res[0] / (u.size - 3) if res.size else 0.0) / np.sum(u**2.0)
+    height = c0 + c1 * du + c2 * du**2 - (var_c1 / (4 * abs(c2)) if c2 < 0 else 0.0)
+    peak = np.interp(c + du, np.arange(len(wl)), wl)
+    # refine each crossing by local straight lines through the raw pixels
     pix = np.arange(len(wl), dtype=float)
     xl, xr_ = float(left), float(right)
-    for frac in (0.15, 0.07):
+    for frac in (0.15, 0.15, 0.15, 0.07, 0.07):
         hw = max(2, round(frac * (xr_ - xl)))
         for side in ("l", "r"):
             c = round(xl if side == "l" else xr_)
             seg = slice(max(c - hw, 0), c + hw + 1)
             b1, b0 = np.polyfit(pix[seg], y[seg], 1)
-            if b1 != 0:
-                cross = (height / 2 - b0) / b1
-                if abs(cross - c) <= hw + 1:
-                    if side == "l":
-                        xl = cross
-                    else:
-                        xr_ = cross
+            if (b1 > 0 and side == "l") or (b1 < 0 and side == "r"):
+                cross = float(np.clip((height / 2 - b0) / b1, c - hw - 1, c + hw + 1))
+                if side == "l":
+                    xl = cross
+                else:
+                    xr_ = cross
     fwhm = np.interp(xr_, pix, wl) - np.interp(xl, pix, wl)
     sel = (wl >= pl_win[0]) & (wl <= pl_win[1])
     i_pl = np.trapezoid(y[sel], wl[sel])
