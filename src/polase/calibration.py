@@ -42,7 +42,7 @@ TARGETS: dict[str, tuple[float, float]] = {
     "ase_peak_nm_15": (543.0, 0.5),
     "ase_peak_nm_16": (543.0, 0.5),
     "ase_peak_nm_17": (543.0, 0.5),
-    "fwhm_nm_17": (13.0, 1.5),
+    "fwhm_nm_17": (13.0, 0.75),
     "threshold_mJ_cm2": (14.3, 0.2),
     "slope_533_4_12": (1.7, 0.04),
     "delta_ase_pct_15": (11.0, 1.0),
@@ -61,6 +61,7 @@ FREE: dict[str, bool] = {
     "material.gain_fwhm_ev": False,
     "material.gain_scale": True,
     "sample.collection_ase": True,
+    "sample.beta_sp": True,
     "mechanism.orbit_orbit.kappa": True,
     "mechanism.orbit_orbit.coherence_density_cm3": True,
 }
@@ -76,6 +77,7 @@ _GAIN_KEYS = (
     "material.gain_shift_ev",
     "material.gain_fwhm_ev",
     "sample.collection_ase",
+    "sample.beta_sp",
 )
 _MECH_KEYS = ("mechanism.orbit_orbit.kappa", "mechanism.orbit_orbit.coherence_density_cm3")
 _ASE_TARGETS = (

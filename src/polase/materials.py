@@ -150,7 +150,8 @@ _SAMPLE: dict[str, Parameter] = {
         0.005,
         "1",
         "fraction of spontaneous emission coupled into the guided mode (both directions)",
-        "assumed: 2 end-fire modes of a 1-2 um rod",
+        "calibrated",
+        (1e-4, 0.05),
     ),
     "internal_loss_per_cm": Parameter(
         20.0, "1/cm", "scattering loss alpha_i of the guided mode", "assumed"
@@ -172,7 +173,7 @@ _SAMPLE: dict[str, Parameter] = {
 
 _MECHANISM: dict[str, Parameter] = {
     "orbit_orbit.kappa": Parameter(
-        0.03, "1", "orbit-orbit coupling strength kappa", "calibrated", (1e-3, 3.0)
+        0.03, "1", "orbit-orbit coupling strength kappa", "calibrated", (1e-3, 30.0)
     ),
     "orbit_orbit.coherence_density_cm3": Parameter(
         5e17, "cm^-3", "coherence density n_c per spin channel", "calibrated", (1e16, 3e18)
