@@ -19,11 +19,11 @@ def gauss(wl, a, c, fwhm):
 @pytest.mark.parametrize("fwhm", [8.0, 23.0])
 def test_gaussian_peak_height_and_fwhm_are_exact(center, fwhm):
     r = sp.peak_and_fwhm(WL, gauss(WL, 1000.0, center, fwhm), smooth_px=1)
-    # the estimator is built to be unbiased under noise (linear least squares), not exact
-    # for one line shape: a parabola through +-0.35 FWHM around the nearest pixel finds
-    # the centre of a Gaussian to 4 % of a pixel (0.25 nm here) and its height 0.5 % low,
-    # so the half-maximum width comes out < 0.6 % wide
-    assert r["peak_nm"] == pytest.approx(center, abs=0.01)
+    # the estimator is built to be unbiased under noise (linear least squares) and to
+    # follow asymmetric lines (cubic), not to be exact for one line shape: through
+    # +-0.35 FWHM around the nearest pixel it finds the centre of a Gaussian to < 10 % of
+    # a pixel (0.25 nm here) and its height 0.5 % low, so the width is < 0.6 % wide
+    assert r["peak_nm"] == pytest.approx(center, abs=0.025)
     assert r["height"] == pytest.approx(1000.0, rel=6e-3)
     assert r["fwhm_nm"] == pytest.approx(fwhm, rel=6e-3)
     assert not r["masked"]
@@ -37,7 +37,7 @@ def test_lorentzian_fwhm():
     # top), and the straight line through each crossing sits on a curved flank
     assert r["fwhm_nm"] == pytest.approx(2 * g, rel=2.5e-2)
     assert r["height"] == pytest.approx(300.0, rel=2.5e-2)
-    assert r["peak_nm"] == pytest.approx(540.2, abs=0.02)
+    assert r["peak_nm"] == pytest.approx(540.2, abs=0.025)
 
 
 def test_vectorized_over_leading_axes_matches_single():
@@ -50,7 +50,7 @@ def test_vectorized_over_leading_axes_matches_single():
             one = sp.peak_and_fwhm(WL, y[i, j])
             assert r["peak_nm"][i, j] == pytest.approx(float(one["peak_nm"]), abs=1e-12)
             assert r["fwhm_nm"][i, j] == pytest.approx(float(one["fwhm_nm"]), abs=1e-12)
-    np.testing.assert_allclose(r["peak_nm"], c, atol=0.01)
+    np.testing.assert_allclose(r["peak_nm"], c, atol=0.025)
 
 
 def test_noisy_peak_is_unbiased(rng):
@@ -133,3 +133,17 @@ def test_bad_axes_raise():
         sp.peak_and_fwhm(WL[::-1], gauss(WL, 1, 533, 10))
     with pytest.raises(DataValidationError, match="must match"):
         sp.peak_and_fwhm(WL, np.ones(10))
+
+
+def test_asymmetric_line_peak_is_near_its_maximum():
+    # a red-tailed band (Gaussian halves, the red one 1.2x wider): the curvature jumps at
+    # the maximum, so any smooth fit leans to the broad side; the cubic stays within
+    # 1.2 % of the FWHM, and the half-maximum width is that of the two halves
+    c, s_blue, s_red = 533.0, 8.0, 9.6
+    y = np.where(
+        WL < c, np.exp(-0.5 * ((WL - c) / s_blue) ** 2), np.exp(-0.5 * ((WL - c) / s_red) ** 2)
+    )
+    r = sp.peak_and_fwhm(WL, 500.0 * y, smooth_px=1)
+    width = np.sqrt(2 * np.log(2)) * (s_blue + s_red)
+    assert c < r["peak_nm"] < c + 0.012 * width
+    assert r["fwhm_nm"] == pytest.approx(width, rel=0.006)

@@ -186,14 +186,19 @@ def _refine_crossing(y, pos, level, hw, sign):
     return np.where(nan_in | ~np.isfinite(pos), np.nan, out)
 
 
-def _parabola(y, center, k):
-    """Least-squares parabola through the pixels center +- k.
+def _poly_peak(y, center, k):
+    """Maximum of a least-squares cubic through the pixels center +- k.
 
-    Fitted to the linear values: a fit to log(y) would be exact for a Gaussian line but
-    noise biases log(y) (E[log y] < log E[y], more so in the wings), which shifts the
-    vertex of an asymmetric line; a linear least-squares fit is unbiased under noise.
-    Returns the vertex offset [px] (0 for a parabola open upwards; clipped to +-k), the
-    vertex value (corrected for the upward bias of the maximum of a noisy parabola) and
+    Fitted to the linear values, so noise does not bias the fitted curve (a parabola on
+    log(y) would be exact for a Gaussian, but log of noisy counts is biased low, more in
+    the wings). The cubic term follows an asymmetric line top: a parabola over the same
+    window put the peak of a red-tailed PL band 1.1 nm red of its maximum, the cubic
+    0.15 nm. The maximum is the stationary point with negative curvature inside the
+    window (else the parabola vertex of the same fit, clipped to the window). With fewer
+    than 17 pixels in the window the fit is a parabola.
+
+    Returns the peak offset [px], the peak value (corrected for the upward bias of the
+    maximum of a noisy curve, var(f') / 2|f''| at the peak, from the fit residuals) and
     whether a NaN pixel lies in the window.
     """
     kmax = int(k.max()) if k.size else 2
@@ -203,38 +208,43 @@ def _parabola(y, center, k):
     nan_in = np.any(inwin & np.isnan(vals), axis=-1)
     z = np.where(inwin & np.isfinite(vals), vals, 0.0)
     wgt = inwin.astype(float)
-    # normal equations of z = c0 + c1 u + c2 u^2 with u the pixel offset
-    u = offs.astype(float)
-    s = [np.sum(wgt * u**p, axis=-1) for p in range(5)]
-    t = [np.sum(wgt * z * u**p, axis=-1) for p in range(3)]
-    a = np.stack(
-        [
-            np.stack([s[0], s[1], s[2]], -1),
-            np.stack([s[1], s[2], s[3]], -1),
-            np.stack([s[2], s[3], s[4]], -1),
-        ],
-        -2,
-    )
-    rhs = np.stack(t, -1)
-    a = a + np.eye(3) * 1e-12
+    # normal equations of z = c0 + c1 u + c2 u^2 + c3 u^3, u in units of k (conditioning)
+    kf = k.astype(float)[..., None]
+    u = offs / kf
+    pw = [np.sum(wgt * u**p, axis=-1) for p in range(7)]
+    a = np.stack([np.stack([pw[i + j] for j in range(4)], -1) for i in range(4)], -2)
+    rhs = np.stack([np.sum(wgt * z * u**p, axis=-1) for p in range(4)], -1)
+    a = a + np.eye(4) * 1e-12
+    # a cubic needs points: below 17 in the window (narrow lines) it is pinned to c3 = 0
+    # (a parabola), which would otherwise follow the noise
+    pin = (2 * k + 1) < 17
+    a[..., 3, 3] += np.where(pin, 1e12 * (pw[6] + 1.0), 0.0)
     coef = np.linalg.solve(a, rhs[..., None])[..., 0]
-    c0, c1, c2 = coef[..., 0], coef[..., 1], coef[..., 2]
+    c0, c1, c2, c3 = (coef[..., i] for i in range(4))
+    # stationary points: c1 + 2 c2 v + 3 c3 v^2 = 0, maximum where 2 c2 + 6 c3 v < 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        du = np.where(c2 < 0, -c1 / (2 * c2), 0.0)
-    du = np.clip(du, -k, k)
-    zpk = c0 + c1 * du + c2 * du**2
-    # the maximum of a noisy parabola over-estimates the peak: E[-c1^2 / 4c2] exceeds the
-    # true value by var(c1) / 4|c2|; subtract that, var(c1) from the fit residuals
-    fit = c0[..., None] + c1[..., None] * u + c2[..., None] * u**2
+        disc = c2**2 - 3 * c1 * c3
+        root = np.sqrt(np.where(disc >= 0, disc, np.nan))
+        # the root (-c2 - root) / (3 c3), whose curvature 2 c2 + 6 c3 v = -2 root <= 0,
+        # written without cancellation (it tends to -c1 / 2 c2 as c3 -> 0)
+        v_cubic = c1 / (root - c2)
+        v_quad = np.where(c2 < 0, -c1 / (2 * c2), 0.0)
+    ok = np.isfinite(v_cubic) & (np.abs(v_cubic) <= 1.0)
+    v = np.where(ok, v_cubic, np.clip(np.nan_to_num(v_quad), -1.0, 1.0))
+    zpk = c0 + c1 * v + c2 * v**2 + c3 * v**3
+    # bias of the maximum of a noisy curve: var(f'(v)) / (2 |f''(v)|)
+    fit = c0[..., None] + c1[..., None] * u + c2[..., None] * u**2 + c3[..., None] * u**3
     n = wgt.sum(axis=-1)
-    s2 = np.sum(wgt * (z - fit) ** 2, axis=-1) / np.maximum(n - 3, 1)
-    var_c1 = s2 * np.linalg.inv(a)[..., 1, 1]
+    s2 = np.sum(wgt * (z - fit) ** 2, axis=-1) / np.maximum(n - 4, 1)
+    g = np.stack([np.zeros_like(v), np.ones_like(v), 2 * v, 3 * v**2], -1)
+    var_d1 = s2 * np.einsum("...i,...ij,...j->...", g, np.linalg.inv(a), g)
+    curv = 2 * c2 + 6 * c3 * v
     with np.errstate(divide="ignore", invalid="ignore"):
-        zpk = zpk - np.where(c2 < 0, var_c1 / (4 * np.abs(c2)), 0.0)
-    # a vertex far above every pixel in the window is a failed fit, not a peak
+        zpk = zpk - np.where(curv < 0, var_d1 / (2 * np.abs(curv)), 0.0)
+    # a peak far above every pixel in the window is a failed fit, not a peak
     zmax = np.max(np.where(inwin, z, -np.inf), axis=-1)
     zpk = np.minimum(zpk, np.where(zmax > 0, 3 * zmax, zmax + 1.0))
-    return du, zpk, nan_in
+    return v * k, zpk, nan_in
 
 
 def peak_and_fwhm(
@@ -248,9 +258,9 @@ def peak_and_fwhm(
 
     Steps, all vectorized: (1) the maximum of the boxcar-smoothed spectrum inside
     `search_nm`; (2) a rough FWHM from its half-maximum crossings; (3) a least-squares
-    parabola through the pixels within +-0.35 rough FWHM, re-centred on its vertex until
+    cubic through the pixels within +-0.35 rough FWHM, re-centred on its maximum until
     it stays (at most 3 fits), gives the sub-pixel peak and its height (a Gaussian's
-    centre to a few % of a pixel, its height 0.5 % low); (4) the FWHM is the
+    height 0.5 % low; see `_poly_peak`); (4) the FWHM is the
     distance between the crossings of half that height: found on the smoothed spectrum
     searching outward from the maximum, then refined by straight lines fitted to the raw
     pixels within +-0.15 and then +-0.07 FWHM of each (unbiased by noise, unlike a first
@@ -297,12 +307,12 @@ def peak_and_fwhm(
     # the parabola window is re-centred on the fitted vertex (twice): centred on a noisy
     # maximum pixel it would sit asymmetrically on an asymmetric line and bias the vertex
     center = imax
-    for _ in range(3):
-        du, zpk, nan_in = _parabola(y, center, k)
-        new_center = np.clip(np.rint(center + du).astype(int), 0, w - 1)
-        if np.array_equal(new_center, center):
-            break
-        center = np.where(empty, center, new_center)
+    for it in range(3):
+        du, zpk, nan_in = _poly_peak(y, center, k)
+        new_center = np.where(empty, center, np.clip(np.rint(center + du).astype(int), 0, w - 1))
+        if it == 2 or np.array_equal(new_center, center):
+            break  # (du, zpk) belong to `center`
+        center = new_center
     height = zpk
     ppix = center + du
 
