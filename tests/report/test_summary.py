@@ -196,3 +196,13 @@ def test_decays_from_results_picks_linear_fit_nearest_17():
     assert got["533"]["fluence_mJ_cm2"] == 16.5 and got["533"]["polarization"] == "linear"
     assert got["543"]["tau_ns"] == [17.5]
     assert decays_from_results({}) is None and decays_from_results({"decays": []}) is None
+
+
+def test_rows_say_at_which_fluence_peaks_and_widths_were_measured(synth_results):
+    res = copy.deepcopy(synth_results)
+    res["ase_fwhm_nm"]["fluence_mJ_cm2"] = 17.0
+    res["pl_peak_nm"]["fluence_mJ_cm2"] = 8.2
+    rows = summary_rows(res)
+    assert _row(rows, "FWHM above")["note"] == "measured at 17 mJ/cm2"
+    assert _row(rows, "PL peak")["note"] == "measured at 8.2 mJ/cm2"
+    assert _row(rows, "ASE peak")["note"] == ""  # not recorded: nothing claimed

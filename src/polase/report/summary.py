@@ -328,6 +328,17 @@ def delta_pl_pooled(results: Mapping[str, Any], max_fluence: float = DELTA_PL_MA
     return mean, [mean - half, mean + half], n
 
 
+def _measured_at(entry: Any) -> str:
+    """'at F mJ/cm2' when a results entry records the fluence it was measured at."""
+    if (
+        isinstance(entry, Mapping)
+        and entry.get("fluence_mJ_cm2") is not None
+        and entry.get("value") is not None
+    ):
+        return f"measured at {float(entry['fluence_mJ_cm2']):g} mJ/cm2"
+    return ""
+
+
 def summary_rows(
     results: Mapping[str, Any],
     decays: Mapping[Any, Mapping[str, Any]] | None = None,
@@ -353,7 +364,6 @@ def summary_rows(
         One row per observable, in the order of DESIGN.md section 1.
     """
     rows = []
-    pl_fluence_note = f"at {PL_REFERENCE_FLUENCE:g} mJ/cm2"
     v, ci = scalar(results.get("pl_peak_nm"))
     rows.append(
         _row(
@@ -364,13 +374,25 @@ def summary_rows(
             ci,
             _plus_minus(533.0, 1.0),
             "nm",
-            note=pl_fluence_note if v is not None else "",
+            note=_measured_at(results.get("pl_peak_nm")),
         )
     )
     v, ci = scalar(results.get("pl_fwhm_nm"))
-    rows.append(_row("PL FWHM (8.2 mJ/cm2)", 23.0, "23", v, ci, _plus_minus(23.0, 1.5), "nm"))
+    rows.append(
+        _row(
+            "PL FWHM (8.2 mJ/cm2)",
+            23.0,
+            "23",
+            v,
+            ci,
+            _plus_minus(23.0, 1.5),
+            "nm",
+            note=_measured_at(results.get("pl_fwhm_nm")),
+        )
+    )
     v, ci = scalar(results.get("ase_peak_nm"))
-    rows.append(_row("ASE peak", 543.0, "543", v, ci, _plus_minus(543.0, 1.0), "nm"))
+    note = _measured_at(results.get("ase_peak_nm"))
+    rows.append(_row("ASE peak", 543.0, "543", v, ci, _plus_minus(543.0, 1.0), "nm", note=note))
     v, ci = scalar(results.get("threshold_mJ_cm2"))
     method = (
         (results.get("threshold_mJ_cm2") or {}).get("method", "")
@@ -403,7 +425,16 @@ def summary_rows(
     )
     v, ci = scalar(results.get("ase_fwhm_nm"))
     rows.append(
-        _row("FWHM above threshold", 14.0, "~14", v, ci, Tolerance(10.0, 16.0, "10–16"), "nm")
+        _row(
+            "FWHM above threshold",
+            14.0,
+            "~14",
+            v,
+            ci,
+            Tolerance(10.0, 16.0, "10–16"),
+            "nm",
+            note=_measured_at(results.get("ase_fwhm_nm")),
+        )
     )
     v, ci = scalar(results.get("slope_below_threshold"))
     rows.append(
