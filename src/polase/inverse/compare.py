@@ -230,7 +230,7 @@ def compare_mechanisms(
     for i, name in enumerate(names):
         if progress is not None:
             progress(name, i, len(names))
-        results.append(fit(model, obs, name, max_nfev=max_nfev))
+        results.append(fit(model, obs, name, starts=model.extra_starts(name), max_nfev=max_nfev))
     results.sort(key=lambda r: r.bic)
     best = results[0]
     if best.mechanism == "none":

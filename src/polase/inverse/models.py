@@ -74,6 +74,10 @@ class ForwardModel:
     def parameters(self, mechanism: str) -> Parameters:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def extra_starts(self, mechanism: str) -> list[dict]:
+        """Further starting points (values by name) for multimodal fits; none by default."""
+        return []
+
     def _predict(self, mechanism: str, values: dict, fluence, qwp_angle, docp) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - interface
 
@@ -300,6 +304,17 @@ class TwinModel(ForwardModel):
                 )
             )
         return Parameters(out)
+
+    def extra_starts(self, mechanism: str) -> list[dict]:
+        """Orbit-orbit: also start at 3x the coherence density.
+
+        kappa and n_c trade off along a curved valley with a second, shallower minimum at low
+        n_c; a start above the first one reaches the other side.
+        """
+        if "orbit_orbit" not in mechanism_set(mechanism):
+            return []
+        p = self.parameters(mechanism)["mechanism.orbit_orbit.coherence_density_cm3"]
+        return [{p.name: float(min(3.0 * p.value, p.max))}]
 
     def config_for(self, mechanism: str, values: dict) -> dict:
         """The full configuration dict of `mechanism` with parameter `values` applied."""
