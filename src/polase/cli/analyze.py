@@ -65,14 +65,14 @@ def results_tables(results: dict) -> list:
         header_style="bold",
     )
     for name in (
-        "F [mJ/cm2]",
-        "peak [nm]",
-        "FWHM [nm]",
+        "F \\[mJ/cm2]",
+        "peak \\[nm]",
+        "FWHM \\[nm]",
         "I_PL",
         "I_ASE",
-        "Delta_ASE [%]",
+        "Delta_ASE \\[%]",
         "95 %",
-        "Delta_PL [%]",
+        "Delta_PL \\[%]",
         "95 %",
         "sat.",
     ):
@@ -101,12 +101,12 @@ def results_tables(results: dict) -> list:
     if results.get("decays"):
         d = Table(title="decays", title_justify="left", header_style="bold")
         for name in (
-            "F [mJ/cm2]",
+            "F \\[mJ/cm2]",
             "pol.",
-            "λ [nm]",
-            "tau [ns]",
-            "tau_amp [ns]",
-            "tau_int [ns]",
+            "λ \\[nm]",
+            "tau \\[ns]",
+            "tau_amp \\[ns]",
+            "tau_int \\[ns]",
             "red. chi2",
         ):
             d.add_column(name, justify="right")
@@ -136,12 +136,12 @@ def decay_table(fit: dict):
     for name in ("quantity", "value", "95 % interval"):
         t.add_column(name, justify="right" if name != "quantity" else "left")
     for i, (tau, ci, a) in enumerate(zip(fit["tau_ns"], fit["tau_ci95_ns"], fit["amplitudes"]), 1):
-        t.add_row(f"tau{i} [ns]", _fmt(tau, 4), _ci(ci))
-        t.add_row(f"a{i} [counts/ch]", _fmt(a), "")
-    t.add_row("amplitude-weighted tau [ns]", _fmt(fit["tau_amplitude_weighted_ns"], 4), "")
-    t.add_row("intensity-weighted tau [ns]", _fmt(fit["tau_intensity_weighted_ns"], 4), "")
-    t.add_row("IRF shift [ns]", _fmt(fit["irf_shift_ns"], 4), "")
-    t.add_row("background [counts/ch]", _fmt(fit["background"]), "")
+        t.add_row(f"tau{i} \\[ns]", _fmt(tau, 4), _ci(ci))
+        t.add_row(f"a{i} \\[counts/ch]", _fmt(a), "")
+    t.add_row("amplitude-weighted tau \\[ns]", _fmt(fit["tau_amplitude_weighted_ns"], 4), "")
+    t.add_row("intensity-weighted tau \\[ns]", _fmt(fit["tau_intensity_weighted_ns"], 4), "")
+    t.add_row("IRF shift \\[ns]", _fmt(fit["irf_shift_ns"], 4), "")
+    t.add_row("background \\[counts/ch]", _fmt(fit["background"]), "")
     t.add_row("reduced chi2", _fmt(fit["reduced_chi2"]), "")
     return t
 
