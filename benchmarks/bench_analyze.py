@@ -86,16 +86,28 @@ def loop_one_spectrum(wl, y, pl_win, ase_win, refs):
     while right < len(ys) - 1 and ys[right] >= half:
         right += 1
     k = max(2, round(0.35 * (right - left)))
-    u = np.arange(-k, k + 1)
+    u = np.arange(-k, k + 1) / k
     c = i
-    for _ in range(3):  # parabola re-centred on its vertex
-        (c2, c1, c0), res, *_ = np.polyfit(u, y[c - k : c + k + 1], 2, full=True)
-        du = float(np.clip(-c1 / (2 * c2), -k, k)) if c2 < 0 else 0.0
-        if round(c + du) == c:
+    for it in range(3):  # cubic re-centred on its maximum
+        coef, res, *_ = np.polyfit(u, y[c - k : c + k + 1], 3, full=True)
+        c3, c2, c1, _c0 = coef
+        roots = np.roots([3 * c3, 2 * c2, c1])
+        roots = roots[np.isreal(roots)].real
+        roots = roots[(np.abs(roots) <= 1) & (2 * c2 + 6 * c3 * roots < 0)]
+        v = (
+            float(roots[0])
+            if roots.size
+            else (float(np.clip(-c1 / (2 * c2), -1, 1)) if c2 < 0 else 0.0)
+        )
+        du = v * k
+        if it == 2 or round(c + du) == c:
             break
         c = round(c + du)
-    var_c1 = (res[0] / (u.size - 3) if res.size else 0.0) / np.sum(u**2.0)
-    height = c0 + c1 * du + c2 * du**2 - (var_c1 / (4 * abs(c2)) if c2 < 0 else 0.0)
+    cov = np.linalg.inv(np.vander(u, 4, increasing=True).T @ np.vander(u, 4, increasing=True))
+    s2 = res[0] / (u.size - 4) if res.size else 0.0
+    g = np.array([0.0, 1.0, 2 * v, 3 * v**2])
+    curv = 2 * c2 + 6 * c3 * v
+    height = np.polyval(coef, v) - (s2 * g @ cov @ g / (2 * abs(curv)) if curv < 0 else 0.0)
     peak = np.interp(c + du, np.arange(len(wl)), wl)
     # refine each crossing by local straight lines through the raw pixels
     pix = np.arange(len(wl), dtype=float)

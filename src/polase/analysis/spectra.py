@@ -211,9 +211,16 @@ def _poly_peak(y, center, k):
     # normal equations of z = c0 + c1 u + c2 u^2 + c3 u^3, u in units of k (conditioning)
     kf = k.astype(float)[..., None]
     u = offs / kf
-    pw = [np.sum(wgt * u**p, axis=-1) for p in range(7)]
+    pw, rh = [], []
+    up, zp = wgt.copy(), wgt * z  # running w u^p and w z u^p (no pow calls)
+    for p in range(7):
+        pw.append(up.sum(axis=-1))
+        if p < 4:
+            rh.append(zp.sum(axis=-1))
+            zp *= u
+        up *= u
     a = np.stack([np.stack([pw[i + j] for j in range(4)], -1) for i in range(4)], -2)
-    rhs = np.stack([np.sum(wgt * z * u**p, axis=-1) for p in range(4)], -1)
+    rhs = np.stack(rh, -1)
     a = a + np.eye(4) * 1e-12
     # a cubic needs points: below 17 in the window (narrow lines) it is pinned to c3 = 0
     # (a parabola), which would otherwise follow the noise
