@@ -14,7 +14,7 @@ import numpy as np
 from . import __version__
 from .config import SimulationConfig, load_config, model_wavelengths
 from .constants import HC_EV_NM
-from .errors import ConfigError
+from .errors import ConfigError, PolaseError
 from .optics.jones import pump_polarization
 from .optics.pump import spot_profile
 from .physics import ase as _ase
@@ -51,8 +51,12 @@ def build_model(config) -> tuple[_ase.ModelArrays, np.ndarray]:
     lam = model_wavelengths(cfg)
     lsh = lineshape_per_nm(lam, emission_center_ev(mat), mat["pl_fwhm_ev"], mat["pl_red_tail_ev"])
     # stimulated emission: Fuchtbauer-Ladenburg with the gain band, red of the spontaneous band
-    lsh_gain = lineshape_per_nm(lam, emission_center_ev(mat) - mat["gain_shift_ev"], mat["gain_fwhm_ev"])
-    sigma = gain_cross_section(lam, lsh_gain, mat["k_rad"], mat["refractive_index"], mat["gain_scale"])
+    lsh_gain = lineshape_per_nm(
+        lam, emission_center_ev(mat) - mat["gain_shift_ev"], mat["gain_fwhm_ev"]
+    )
+    sigma = gain_cross_section(
+        lam, lsh_gain, mat["k_rad"], mat["refractive_index"], mat["gain_scale"]
+    )
     alpha_abs = absorption_per_cm(lam, mat)
     thickness_cm = smp["rod_thickness_um"] * 1e-4
     n_x = int(num["n_cells"])
@@ -181,6 +185,14 @@ def forward(
         if progress is not None:
             progress(start + k, n_f)
     res = {key: np.concatenate([p[key] for p in parts]) for key in parts[0] if key != "time_ns"}
+    bad = ~np.isfinite(res["ase"]).all(axis=1).reshape(n_f, n_a).all(axis=1)
+    if np.any(bad):
+        f_bad = np.atleast_1d(np.asarray(fluence, dtype=float))[bad]
+        raise PolaseError(
+            f"guided-light gain overflows at fluence {f_bad.tolist()} mJ/cm2: the net gain-length "
+            "product exceeds floating-point range (the orbit-orbit term grows as N^2); the "
+            "calibrated CsPbBr3 set is valid up to about 30 mJ/cm2"
+        )
     shape = (n_f, n_a)
     out = {
         "wavelength": model.wavelength_nm.copy(),

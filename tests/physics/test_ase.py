@@ -64,10 +64,17 @@ def test_fast_solver_matches_reference(small_config):
 def test_photon_budget(small_config):
     # every emitted photon needs an exciton: spontaneous + guided-out photons <= excitons,
     # which are the absorbed pump photons divided by m
-    res = forward(small_config, [5.0, 14.0, 20.0, 40.0], [0.0, 45.0])
+    res = forward(small_config, [5.0, 14.0, 20.0, 30.0], [0.0, 45.0])
     emitted = res["spontaneous_photons"] + res["ase_photons"]
     assert np.all(emitted <= res["excitations"] * (1 + 1e-9))
     assert np.all(res["ase_photons"] > 0)
+
+
+def test_gain_overflow_is_reported(small_config):
+    from polase.errors import PolaseError
+
+    with pytest.raises(PolaseError, match="overflow"):
+        forward(small_config, [60.0], [45.0])
 
 
 def test_no_emission_without_excitation(small_config):
