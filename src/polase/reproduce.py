@@ -44,6 +44,8 @@ DECAY_COMPONENTS: dict[float, int] = {543.0: 2, 533.0: 2}
 #: Fluences whose spectra define the PL and ASE reference peaks. [mJ/cm2]
 PL_REFERENCE_FLUENCE: float = 8.2
 ASE_REFERENCE_FLUENCE: float = 17.0
+#: Half width of the window around 543 nm whose intensity gives the L-L threshold. [nm]
+ASE_BAND_HALF_WIDTH_NM: float = 1.0
 #: Fraction of the detector's full well the brightest spectrum is exposed to. [1]
 EXPOSURE_TARGET: float = 0.7
 #: Re-expose when the optimal integration time exceeds the configured one by this factor. [1]
@@ -399,12 +401,16 @@ def analysis_config(n_bootstrap: int | None = None):
 
     extra = {} if n_bootstrap is None else {"n_bootstrap": int(n_bootstrap)}
 
-    # Delta at the paper's wavelengths (543 nm ASE, 533 nm PL), as the paper defines it
+    # As the paper defines them: Delta at 543 nm (ASE) and 533 nm (PL), and the L-L
+    # threshold from the intensity at the ASE wavelength (543 +- 1 nm), not from a band
+    # that reaches into the PL, whose depletion above threshold softens the kink.
+    ase = DECAY_WAVELENGTHS[0]
     return AnalysisConfig(
         pl_reference_fluence=PL_REFERENCE_FLUENCE,
         ase_reference_fluence=ASE_REFERENCE_FLUENCE,
         pl_wavelength_nm=DECAY_WAVELENGTHS[1],
-        ase_wavelength_nm=DECAY_WAVELENGTHS[0],
+        ase_wavelength_nm=ase,
+        ase_band_nm=(ase - ASE_BAND_HALF_WIDTH_NM, ase + ASE_BAND_HALF_WIDTH_NM),
         **extra,
     )
 
