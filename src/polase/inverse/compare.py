@@ -227,10 +227,17 @@ def compare_mechanisms(
     t0 = time.perf_counter()
     calls0, sec0 = model.n_calls, model.seconds
     results = []
-    for i, name in enumerate(names):
+    by_name: dict[str, FitResult] = {}
+    # simple candidates first: a combination starts from its components' fits
+    for i, name in enumerate(sorted(names, key=lambda n: len(mechanism_set(n)))):
         if progress is not None:
             progress(name, i, len(names))
-        results.append(fit(model, obs, name, starts=model.extra_starts(name), max_nfev=max_nfev))
+        params, starts = _combination_start(model, name, by_name)
+        if params is None:
+            starts = model.extra_starts(name)
+        r = fit(model, obs, name, params, starts=starts, max_nfev=max_nfev)
+        by_name[name] = r
+        results.append(r)
     results.sort(key=lambda r: r.bic)
     best = results[0]
     if best.mechanism == "none":
@@ -252,6 +259,17 @@ def compare_mechanisms(
         if with_m and without:
             evidence[m] = float(min(without) - min(with_m))
     message = _verdict(best, rival, gap, distinguishable, obs)
+    if evidence:
+        words = {True: "needed", False: "not supported"}
+        parts = [
+            f"{m} {v:+.1f} ({words[v > 0] if abs(v) > BIC_DECISIVE else 'undecided'})"
+            for m, v in evidence.items()
+        ]
+        message += (
+            " Evidence per mechanism (min BIC without it - min BIC with it): "
+            + ", ".join(parts)
+            + "."
+        )
     preds = {}
     if predict:
         f = np.linspace(obs.fluence.min(), obs.fluence.max(), 41)
@@ -269,6 +287,26 @@ def compare_mechanisms(
         forward_seconds=model.seconds - sec0,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _combination_start(model: ForwardModel, name: str, done: dict):
+    """Parameters of a combination started at its fitted components' values (best first).
+
+    Returns (params, starts) or (None, None) when `name` is not a combination of fitted
+    candidates.
+    """
+    parts = mechanism_set(name)
+    comps = [done[m] for m in MECHANISMS if m in parts and m in done]
+    if len(parts) < 2 or len(comps) < len(parts):
+        return None, None
+    comps.sort(key=lambda r: r.bic)
+    params = model.parameters(name)
+    merged: dict[str, float] = {}
+    for r in comps:
+        for k in r.params.free_names:
+            if k in params.free_names and k not in merged:
+                merged[k] = r.values[k]
+    return params.with_values(merged), []
 
 
 def _verdict(best: FitResult, rival, gap: float, ok: bool, obs: Observations) -> str:
