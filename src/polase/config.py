@@ -104,9 +104,8 @@ def default_config(material: str = "CsPbBr3") -> dict:
         mech.setdefault(sec, {})[name] = p.value
     mech["dichroism"]["form"] = "docp2"
     spectro = _instrument_defaults(SpectrometerConfig)
-    spectro["integration_time_s"] = (
-        0.001  # FLAME minimum; keeps the 20 mJ/cm2 ASE below 16-bit full scale
-    )
+    # 10 ms: the 20 mJ/cm2 ASE peak at ~2/3 of 16-bit full scale, 4 mJ/cm2 PL ~2000 counts
+    spectro["integration_time_s"] = 0.01
     tcspc = _instrument_defaults(TCSPCConfig)
     excitation = _instrument_defaults(ExcitationConfig, skip=("refractive_index",))
     excitation.update(
