@@ -11,7 +11,7 @@ from polase.inverse.models import fit_numerics
 from polase.inverse.observables import DEFAULT_BANDS
 
 #: Fluence sweep and plate-angle scan of the twin tests. [mJ/cm2], [deg]
-TWIN_FLUENCE = [8.0, 12.0, 14.0, 15.0, 16.0, 17.0, 19.0]
+TWIN_FLUENCE = [10.0, 13.0, 15.0, 16.0, 17.0, 19.0]
 TWIN_ANGLES = [0.0, 22.5, 45.0]
 
 #: Mechanism strengths of the synthetic data (fixed here, independent of the twin's

@@ -70,7 +70,7 @@ def test_twin_paper_design_with_a_realistic_model_error_is_undecided():
     obs = reduce_measurement(ds, windows=DEFAULT_BANDS).with_model_error(0.02)
     model = TwinModel(json.loads(ds.attrs["config"]), windows=obs.windows)
     c = compare_mechanisms(
-        model, obs, ["none", "orbit_orbit", "spin_channel", "dichroism"], max_nfev=40, predict=False
+        model, obs, ["none", "orbit_orbit", "spin_channel", "dichroism"], max_nfev=30, predict=False
     )
     assert c.distinguishable == (c.best.mechanism != "none" and c.rival_delta_bic > BIC_DECISIVE)
     assert not c.distinguishable
