@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import eval_model
+from ._kernels import GAUSSIAN, GAUSSIAN_OFFSET, eval_model, gauss_normal
 
 # status codes, mirrored by polase.fitting.FitStatus
 CONVERGED = 0
@@ -180,14 +180,17 @@ def velocity(A, g, D, lam, p, lo, hi, fixed, work, idx, z):
         nf += 1
     if nf == 0:
         return 2, 0
+    # z holds the scale factors 1/sqrt(D) until the right-hand side replaces them
+    for a in range(nf):
+        z[a] = 1.0 / math.sqrt(D[idx[a]])
     for a in range(nf):
         ia = idx[a]
-        sa = 1.0 / math.sqrt(D[ia])
-        z[a] = g[ia] * sa
+        sa = z[a]
         for b in range(a + 1):
-            ib = idx[b]
-            work[a, b] = A[ia, ib] * sa / math.sqrt(D[ib])
+            work[a, b] = A[ia, idx[b]] * (sa * z[b])
         work[a, a] += lam
+    for a in range(nf):
+        z[a] *= g[idx[a]]
     if _cholesky(work, nf) <= 0.0:
         return 0, nf
     _chol_solve(work, z, nf)
@@ -290,14 +293,13 @@ def clipped(p, trial, lo, hi, idx, nf):
 
 
 @njit(cache=True)
-def predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol):
+def predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, z):
     """Newton-decrement test: the undamped Gauss-Newton model predicts less than ftol * cost of
     further reduction (g^T A^-1 g over the free parameters). Only for steps that no bound
     clipped; False when the undamped system is singular. Saves the last confirming evaluation.
     """
     if nf == 0:
         return False
-    z = np.empty(nf)
     for a in range(nf):
         ia = idx[a]
         sa = 1.0 / math.sqrt(D[ia])
@@ -342,7 +344,7 @@ def update_scaling(A, D):
 
 
 @njit(cache=True)
-def covariance(A, fixed, cov, work, idx):
+def covariance(A, fixed, cov, work, idx, e):
     """cov = inv(A) over the non-fixed parameters (0 rows/columns for fixed); False if singular."""
     npar = A.shape[0]
     nf = 0
@@ -370,8 +372,7 @@ def covariance(A, fixed, cov, work, idx):
             for j in range(npar):
                 cov[i, j] = np.nan
         return False
-    # columns of the inverse of the scaled matrix, then unscale
-    e = np.empty(nf)
+    # columns of the inverse of the scaled matrix, then unscale (e: work vector (P,))
     for b in range(nf):
         for a in range(nf):
             e[a] = 0.0
@@ -385,14 +386,24 @@ def covariance(A, fixed, cov, work, idx):
 
 
 @njit(cache=True)
-def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel, cov):
-    """Fit one problem of compiled model `code` in place; returns (status, n_iter, cost)."""
+def work_size(m, npar):
+    """Length of the float work array `fit_one` needs for M points and P parameters."""
+    return 4 * m + 2 * npar * m + 3 * npar * npar + 6 * npar + 14
+
+
+@njit(cache=True)
+def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel, cov, buf, idx):
+    """Fit one problem of compiled model `code` in place; returns (status, n_iter, cost).
+
+    buf (`work_size(M, P)`,) and idx (P,) int are work arrays, reused across fits: at
+    1e5 fits/s an allocation per fit is a measurable share of the time.
+    """
     m = y.size
     npar = p.size
-    # one allocation for all work arrays (views), the per-fit cost matters at 1e5 fits/s
     pm = npar * m
     pp = npar * npar
-    buf = np.zeros(4 * m + 2 * pm + 2 * pp + 4 * npar)
+    # Gaussian(+offset) least squares: cost, A and g in one fused pass (no Jacobian stored)
+    fused = (code == GAUSSIAN_OFFSET or code == GAUSSIAN) and loss == LSQ and not accel
     f = buf[0:m]
     ft = buf[m : 2 * m]
     wv = buf[2 * m : 3 * m]
@@ -403,18 +414,31 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
     o += 2 * pm
     A = buf[o : o + pp].reshape((npar, npar))
     work = buf[o + pp : o + 2 * pp].reshape((npar, npar))
-    o += 2 * pp
+    At = buf[o + 2 * pp : o + 3 * pp].reshape((npar, npar))
+    o += 3 * pp
     g = buf[o : o + npar]
     D = buf[o + npar : o + 2 * npar]
     trial = buf[o + 2 * npar : o + 3 * npar]
     z = buf[o + 3 * npar : o + 4 * npar]
-    idx = np.empty(npar, dtype=np.int64)
+    gt = buf[o + 4 * npar : o + 5 * npar]
+    vec = buf[o + 5 * npar : o + 6 * npar]
+    sums = buf[o + 6 * npar : o + 6 * npar + 14]
+    if fused:
+        D[:] = 0.0
+    else:
+        buf[:] = 0.0
 
-    eval_model(code, aux, x, p, f, J, True)
-    cost = objective(f, y, w, loss)
+    if fused:
+        cost, ok = gauss_normal(code, x, y, w, p, sums, A, g)
+    else:
+        eval_model(code, aux, x, p, f, J, True)
+        cost = objective(f, y, w, loss)
+        ok = True
     if not math.isfinite(cost):
         return INVALID_INPUT, 0, cost
-    if not normal_eq(f, J, y, w, loss, A, g, wv, r):
+    if not fused:
+        ok = normal_eq(f, J, y, w, loss, A, g, wv, r)
+    if not ok:
         return SINGULAR, 0, cost
     update_scaling(A, D)
     lam = LAM0
@@ -444,25 +468,38 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
             continue
         pred = finish(A, g, D, p, lo, hi, idx, nf, z, trial)
         small = step_small(p, trial, xtol)
+        # the damped step's predicted reduction never exceeds the Newton decrement, so
+        # the decrement test can only pass when pred <= ftol * cost (not so with accel)
         if small or (
-            not clipped(p, trial, lo, hi, idx, nf)
-            and predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol)
+            (accel or pred <= ftol * cost)
+            and not clipped(p, trial, lo, hi, idx, nf)
+            and predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, vec)
         ):
             # below xtol, or an undamped model that predicts less than ftol of further
             # reduction: done whatever the trial gives, so save its evaluation
             status = CONVERGED
             break
-        # the Jacobian costs little next to the exponentials, so take it with the trial
-        eval_model(code, aux, x, trial, ft, Jt, True)
-        ct = objective(ft, y, w, loss)
+        if fused:
+            # normal equations at the trial come with its cost (wasted only on rejection)
+            ct, okt = gauss_normal(code, x, y, w, trial, sums, At, gt)
+        else:
+            # the Jacobian costs little next to the exponentials, so take it with the trial
+            eval_model(code, aux, x, trial, ft, Jt, True)
+            ct = objective(ft, y, w, loss)
+            okt = True
         accepted, conv, lam, nu = judge(cost, ct, pred, small, lam, nu, ftol)
         if accepted:
             for i in range(npar):
                 p[i] = trial[i]
             cost = ct
-            f, ft = ft, f
-            J, Jt = Jt, J
-            if not normal_eq(f, J, y, w, loss, A, g, wv, r):
+            if fused:
+                A, At = At, A
+                g, gt = gt, g
+            else:
+                f, ft = ft, f
+                J, Jt = Jt, J
+                okt = normal_eq(f, J, y, w, loss, A, g, wv, r)
+            if not okt:
                 status = SINGULAR
                 break
             update_scaling(A, D)
@@ -472,7 +509,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
         if lam > LAM_MAX:
             status = CONVERGED if small else MAX_ITER
             break
-    if not covariance(A, fixed, cov, work, idx):
+    if not covariance(A, fixed, cov, work, idx, vec):
         if status == CONVERGED:
             status = SINGULAR
     return status, it, cost
@@ -499,6 +536,8 @@ def _fit_row(
     n_iter,
     cost,
     cov,
+    buf,
+    idx,
 ):
     xi = x[i] if x.shape[0] > 1 else x[0]
     wi = w[i] if w.shape[0] > 1 else w[0]
@@ -506,11 +545,16 @@ def _fit_row(
     hii = hi[i] if hi.shape[0] > 1 else hi[0]
     fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
     s, it, c = fit_one(
-        code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel, cov[i]
-    )
+        code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel, cov[i],
+        buf, idx,
+    )  # fmt: skip
     status[i] = s
     n_iter[i] = it
     cost[i] = c
+
+
+#: fits per block of the parallel loop (one work array per block)
+BLOCK = 64
 
 
 @njit(cache=True, parallel=True)
@@ -535,30 +579,22 @@ def fit_compiled(
     cost,
     cov,
 ):
-    """Fit every row i with todo[i] (x, w, lo, hi, fixed have 1 or N rows), in parallel."""
-    for i in prange(y.shape[0]):
-        if todo[i]:
-            _fit_row(
-                i,
-                code,
-                aux,
-                x,
-                y,
-                w,
-                p,
-                lo,
-                hi,
-                fixed,
-                loss,
-                max_iter,
-                xtol,
-                ftol,
-                accel,
-                status,
-                n_iter,
-                cost,
-                cov,
-            )
+    """Fit every row i with todo[i] (x, w, lo, hi, fixed have 1 or N rows), in parallel.
+
+    prange runs over blocks of `BLOCK` fits, each with one work array.
+    """
+    n = y.shape[0]
+    npar = p.shape[1]
+    size = work_size(y.shape[1], npar)
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        buf = np.empty(size)
+        idx = np.empty(npar, dtype=np.int64)
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            if todo[i]:
+                _fit_row(
+                    i, code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel,
+                    status, n_iter, cost, cov, buf, idx,
+                )  # fmt: skip
 
 
 @njit(cache=True)
@@ -584,29 +620,15 @@ def fit_compiled_serial(
     cov,
 ):
     """`fit_compiled` on one thread: small batches do not pay the thread-pool start-up."""
+    npar = p.shape[1]
+    buf = np.empty(work_size(y.shape[1], npar))
+    idx = np.empty(npar, dtype=np.int64)
     for i in range(y.shape[0]):
         if todo[i]:
             _fit_row(
-                i,
-                code,
-                aux,
-                x,
-                y,
-                w,
-                p,
-                lo,
-                hi,
-                fixed,
-                loss,
-                max_iter,
-                xtol,
-                ftol,
-                accel,
-                status,
-                n_iter,
-                cost,
-                cov,
-            )
+                i, code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel,
+                status, n_iter, cost, cov, buf, idx,
+            )  # fmt: skip
 
 
 # ---- batched steps for Python-callable models -------------------------------------------
@@ -677,12 +699,13 @@ def finish_batch(A, g, D, p, lo, hi, rows, idx, nf, z, xtol, trial, pred, small)
 def predicts_converged_batch(A, g, D, p, lo, hi, trial, rows, idx, nf, cost, ftol, out):
     npar = p.shape[1]
     work = np.empty((npar, npar))
+    z = np.empty(npar)
     for j in range(rows.size):
         i = rows[j]
         loi = lo[i] if lo.shape[0] > 1 else lo[0]
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
         out[j] = not clipped(p[i], trial[j], loi, hii, idx[j], nf[j]) and predicts_converged(
-            A[i], g[i], D[i], p[i], trial[j], idx[j], nf[j], work, cost[i], ftol
+            A[i], g[i], D[i], p[i], trial[j], idx[j], nf[j], work, cost[i], ftol, z
         )
 
 
@@ -703,4 +726,4 @@ def covariance_batch(A, fixed, rows, cov, ok):
         fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
         work = np.empty((npar, npar))
         idx = np.empty(npar, dtype=np.int64)
-        ok[j] = covariance(A[i], fxi, cov[i], work, idx)
+        ok[j] = covariance(A[i], fxi, cov[i], work, idx, np.empty(npar))
