@@ -138,11 +138,12 @@ def _cholesky(M, n):
         minpiv = min(minpiv, s)
         d = math.sqrt(s)
         M[j, j] = d
+        rd = 1.0 / d
         for i in range(j + 1, n):
             t = M[i, j]
             for k in range(j):
                 t -= M[i, k] * M[j, k]
-            M[i, j] = t / d
+            M[i, j] = t * rd
     return minpiv
 
 
@@ -362,27 +363,43 @@ def covariance(A, fixed, cov, work, idx, e):
                 for j in range(npar):
                     cov[i, j] = np.nan
             return False
+    # scale to unit diagonal (e holds the factors), factor, invert L in place
     for a in range(nf):
-        sa = 1.0 / math.sqrt(A[idx[a], idx[a]])
+        e[a] = 1.0 / math.sqrt(A[idx[a], idx[a]])
+    for a in range(nf):
         for b in range(a + 1):
-            work[a, b] = A[idx[a], idx[b]] * sa / math.sqrt(A[idx[b], idx[b]])
+            work[a, b] = A[idx[a], idx[b]] * (e[a] * e[b])
     piv = _cholesky(work, nf)
     if piv <= PIVOT_TOL:
         for i in range(npar):
             for j in range(npar):
                 cov[i, j] = np.nan
         return False
-    # columns of the inverse of the scaled matrix, then unscale (e: work vector (P,))
-    for b in range(nf):
-        for a in range(nf):
-            e[a] = 0.0
-        e[b] = 1.0
-        _chol_solve(work, e, nf)
-        sb = 1.0 / math.sqrt(A[idx[b], idx[b]])
-        for a in range(nf):
-            sa = 1.0 / math.sqrt(A[idx[a], idx[a]])
-            cov[idx[a], idx[b]] = e[a] * sa * sb
+    _tri_inverse(work, nf)
+    # inv(S A S) = L^-T L^-1, then unscale
+    for a in range(nf):
+        for b in range(a + 1):
+            s = 0.0
+            for k in range(a, nf):
+                s += work[k, a] * work[k, b]
+            c = s * e[a] * e[b]
+            cov[idx[a], idx[b]] = c
+            cov[idx[b], idx[a]] = c
     return True
+
+
+@njit(cache=True)
+def _tri_inverse(L, n):
+    """Invert the lower-triangular L[:n, :n] in place (columns right to left)."""
+    for j in range(n - 1, -1, -1):
+        d = 1.0 / L[j, j]
+        L[j, j] = d
+        # rows bottom-up: row i still needs the original L[k, j] for k <= i
+        for i in range(n - 1, j, -1):
+            s = 0.0
+            for k in range(j + 1, i + 1):
+                s += L[i, k] * L[k, j]
+            L[i, j] = -s * d
 
 
 @njit(cache=True)
