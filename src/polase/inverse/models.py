@@ -19,10 +19,9 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import ConfigError
+from ..physics.mechanisms import MECHANISMS, parse_mechanism
 from .observables import DEFAULT_BANDS, Observations, band_intensity, observations_from_samples
 from .parameters import Parameter, Parameters
-
-MECHANISMS: tuple[str, ...] = ("orbit_orbit", "spin_channel", "dichroism")
 
 #: Candidates compared by default: "none", each mechanism, and each pair.
 DEFAULT_CANDIDATES: tuple[str, ...] = (
@@ -38,18 +37,7 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
 
 def mechanism_set(name: str) -> frozenset[str]:
     """Set of active mechanisms of a name like "orbit_orbit+dichroism" (or "none")."""
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError("mechanism", f"must be a non-empty string, got {name!r}")
-    if name.strip() == "none":
-        return frozenset()
-    parts = [p.strip() for p in name.split("+")]
-    bad = [p for p in parts if p not in MECHANISMS]
-    if bad:
-        raise ConfigError(
-            "mechanism",
-            f"unknown mechanism {bad[0]!r}; allowed: 'none' or '+'-joined names from {list(MECHANISMS)}",
-        )
-    return frozenset(parts)
+    return parse_mechanism(name)
 
 
 def canonical_name(name: str) -> str:
