@@ -442,12 +442,64 @@ def _gauss_moments(x, y, w, a, c, s, o, out):
     out[13] = sw
 
 
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _gauss_moments_unit(x, y, a, c, s, o, out):
+    """`_gauss_moments` for unit weights (no weights given): fewer operations per point."""
+    inv_s = 1.0 / s
+    cost = 0.0
+    g0 = 0.0
+    g1 = 0.0
+    g2 = 0.0
+    g3 = 0.0
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    m3 = 0.0
+    m4 = 0.0
+    n0 = 0.0
+    n1 = 0.0
+    n2 = 0.0
+    for k in range(x.size):
+        u = (x[k] - c) * inv_s
+        ek = _exp_neg(0.5 * u * u)
+        eu = ek * u
+        eu2 = eu * u
+        r = y[k] - (a * ek + o)
+        cost += r * r
+        g0 += r * ek
+        g1 += r * eu
+        g2 += r * eu2
+        g3 += r
+        m0 += ek * ek
+        m1 += ek * eu
+        m2 += eu * eu
+        m3 += eu * eu2
+        m4 += eu2 * eu2
+        n0 += ek
+        n1 += eu
+        n2 += eu2
+    out[0] = cost
+    out[1] = g0
+    out[2] = g1
+    out[3] = g2
+    out[4] = g3
+    out[5] = m0
+    out[6] = m1
+    out[7] = m2
+    out[8] = m3
+    out[9] = m4
+    out[10] = n0
+    out[11] = n1
+    out[12] = n2
+    out[13] = x.size
+
+
 @njit(cache=True)
-def gauss_normal(code, x, y, w, p, sums, A, g):
+def gauss_normal(code, x, y, w, unit_w, p, sums, A, g):
     """Fused chi-square, A = J^T W J and g = J^T W (y - f) of the Gaussian(+offset) at p.
 
-    One vectorized pass over the points (`_gauss_moments`); no Jacobian is stored. sums
-    (14,) is a work array. Returns (cost, ok): cost is +inf when not finite, ok is False
+    One vectorized pass over the points (`_gauss_moments`); no Jacobian is stored. unit_w:
+    every weight is 1 (the unweighted loop). sums (14,) is a work array. Returns (cost, ok): cost is +inf when not finite, ok is False
     when A or g is not finite.
     """
     a = p[0]
@@ -455,7 +507,10 @@ def gauss_normal(code, x, y, w, p, sums, A, g):
     s = p[2]
     off = code == GAUSSIAN_OFFSET
     o = p[3] if off else 0.0
-    _gauss_moments(x, y, w, a, c, s, o, sums)
+    if unit_w:
+        _gauss_moments_unit(x, y, a, c, s, o, sums)
+    else:
+        _gauss_moments(x, y, w, a, c, s, o, sums)
     cost = sums[0]
     if not math.isfinite(cost):
         cost = np.inf

@@ -440,13 +440,19 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
     gt = buf[o + 4 * npar : o + 5 * npar]
     vec = buf[o + 5 * npar : o + 6 * npar]
     sums = buf[o + 6 * npar : o + 6 * npar + 14]
+    unit_w = False
     if fused:
         D[:] = 0.0
+        unit_w = True
+        for k in range(m):
+            if w[k] != 1.0:
+                unit_w = False
+                break
     else:
         buf[:] = 0.0
 
     if fused:
-        cost, ok = gauss_normal(code, x, y, w, p, sums, A, g)
+        cost, ok = gauss_normal(code, x, y, w, unit_w, p, sums, A, g)
     else:
         eval_model(code, aux, x, p, f, J, True)
         cost = objective(f, y, w, loss)
@@ -498,7 +504,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
             break
         if fused:
             # normal equations at the trial come with its cost (wasted only on rejection)
-            ct, okt = gauss_normal(code, x, y, w, trial, sums, At, gt)
+            ct, okt = gauss_normal(code, x, y, w, unit_w, trial, sums, At, gt)
         else:
             # the Jacobian costs little next to the exponentials, so take it with the trial
             eval_model(code, aux, x, trial, ft, Jt, True)
