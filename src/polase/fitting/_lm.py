@@ -127,7 +127,10 @@ def normal_eq(f, J, y, w, loss, A, g, wv, r):
 
 @njit(cache=True)
 def _cholesky(M, n):
-    """In-place lower Cholesky of M[:n, :n]; returns the smallest pivot^2 (<= 0: failed)."""
+    """In-place lower Cholesky of M[:n, :n]; returns the smallest pivot^2 (<= 0: failed).
+
+    The diagonal holds the reciprocal pivots 1/L_jj: the solves multiply instead of divide.
+    """
     minpiv = np.inf
     for j in range(n):
         s = M[j, j]
@@ -136,9 +139,8 @@ def _cholesky(M, n):
         if not (s > 0.0):
             return -1.0
         minpiv = min(minpiv, s)
-        d = math.sqrt(s)
-        M[j, j] = d
-        rd = 1.0 / d
+        rd = 1.0 / math.sqrt(s)
+        M[j, j] = rd
         for i in range(j + 1, n):
             t = M[i, j]
             for k in range(j):
@@ -153,12 +155,12 @@ def _chol_solve(L, b, n):
         t = b[i]
         for k in range(i):
             t -= L[i, k] * b[k]
-        b[i] = t / L[i, i]
+        b[i] = t * L[i, i]
     for i in range(n - 1, -1, -1):
         t = b[i]
         for k in range(i + 1, n):
             t -= L[k, i] * b[k]
-        b[i] = t / L[i, i]
+        b[i] = t * L[i, i]
 
 
 @njit(cache=True)
@@ -314,7 +316,7 @@ def predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, z):
         t = z[i]
         for k in range(i):
             t -= work[i, k] * z[k]
-        z[i] = t / work[i, i]
+        z[i] = t * work[i, i]
     dec = 0.0
     for a in range(nf):
         dec += z[a] * z[a]
@@ -390,10 +392,9 @@ def covariance(A, fixed, cov, work, idx, e):
 
 @njit(cache=True)
 def _tri_inverse(L, n):
-    """Invert the lower-triangular L[:n, :n] in place (columns right to left)."""
+    """Invert the lower-triangular `_cholesky` factor in place (its diagonal holds 1/L_jj)."""
     for j in range(n - 1, -1, -1):
-        d = 1.0 / L[j, j]
-        L[j, j] = d
+        d = L[j, j]
         # rows bottom-up: row i still needs the original L[k, j] for k <= i
         for i in range(n - 1, j, -1):
             s = 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -289,10 +290,18 @@ def _fit_chunk(
     nc = yc.shape[0]
     xc = x2 if x_shared else x2[s]
     wc = _rows(w, s)
-    ok_pts = np.isfinite(yc) & np.isfinite(xc)
-    if wc.shape[0] > 1 or not np.isfinite(wc).all():
-        ok_pts &= np.isfinite(wc)
-    if not ok_pts.all():
+    # a sum is finite only if every term is (overflow just takes the exact check below):
+    # one pass without a temporary in the common all-finite case
+    with np.errstate(over="ignore", invalid="ignore"):
+        all_finite = (
+            math.isfinite(float(np.sum(yc)))
+            and math.isfinite(float(np.sum(xc)))
+            and math.isfinite(float(np.sum(wc)))
+        )
+    ok_pts = None
+    if not all_finite:
+        ok_pts = np.isfinite(yc) & np.isfinite(xc) & np.isfinite(wc)
+    if ok_pts is not None and not ok_pts.all():
         if nan_policy == "raise":
             i, k = np.argwhere(~ok_pts)[0]
             raise DataValidationError(
@@ -312,7 +321,10 @@ def _fit_chunk(
             f"loss='poisson' needs counts >= 0; fit {s.start + i} point {k} has {yc[i, k]!r}"
         )
     used = np.broadcast_to(wc > 0, yc.shape)
-    n_valid = used.sum(axis=1)
+    if wc.shape[0] == 1:  # shared weights: count one row
+        n_valid = np.full(nc, np.count_nonzero(wc[0] > 0))
+    else:
+        n_valid = used.sum(axis=1)
     fxc = np.broadcast_to(_rows(fx, s), (nc, fx.shape[1]))
     nfree[s] = n_valid - (~fxc).sum(axis=1)
     st = status[s]
