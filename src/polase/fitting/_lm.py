@@ -453,7 +453,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
         buf[:] = 0.0
 
     if fused:
-        cost, ok = gauss_normal(code, x, y, w, unit_w, p, sums, A, g)
+        cost, ok = gauss_normal(code, x, y, w, unit_w, p, f, sums, A, g)
     else:
         eval_model(code, aux, x, p, f, J, True)
         cost = objective(f, y, w, loss)
@@ -505,7 +505,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
             break
         if fused:
             # normal equations at the trial come with its cost (wasted only on rejection)
-            ct, okt = gauss_normal(code, x, y, w, unit_w, trial, sums, At, gt)
+            ct, okt = gauss_normal(code, x, y, w, unit_w, trial, f, sums, At, gt)
         else:
             # the Jacobian costs little next to the exponentials, so take it with the trial
             eval_model(code, aux, x, trial, ft, Jt, True)
