@@ -12,6 +12,7 @@ loop; 10^6 Gaussian fits with peak resident memory < 2 GB.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -239,7 +240,10 @@ def main() -> None:
     print(
         f"polase.fitting benchmark  (numba threads: {numba.get_num_threads()}, quick={args.quick})"
     )
-    print("rates in fits/s; scipy and lmfit loops timed on a subsample and scaled\n")
+    print("rates in fits/s; scipy and lmfit loops timed on a subsample and scaled")
+    # a shared machine: other processes take cores from polase's threads, not from the
+    # one-thread scipy loop, so the multi-thread ratios depend on this load
+    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
     for case, target in ((gaussian_case, 100), (reconv_case, 50)):
         r = case(n, n_scipy, n_lmfit, rng)
         print(r["case"])
@@ -258,6 +262,7 @@ def main() -> None:
             )
         ok = r["scipy"] / r["polase"] >= target
         print(f"  target >= {target}x the scipy loop: {'met' if ok else 'NOT met'}; {r['note']}\n")
+    print("load average now: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
     print("cost per fit vs batch size (gaussian+offset, 200 points):")
     for k, per in scaling(rng):
         print(f"  N={k:>6}: {per * 1e6:9.1f} us/fit")
