@@ -164,8 +164,10 @@ def _chol_solve(L, b, n):
 
 
 @njit(cache=True)
-def velocity(A, g, D, lam, p, lo, hi, fixed, work, idx, z):
+def velocity(A, g, sD, lam, p, lo, hi, fixed, work, idx, z):
     """Scaled damped Gauss-Newton step z (free coordinates idx[:nf]); L of the system in work.
+
+    sD = 1/sqrt(D), the Marquardt scale factors (P,) (`scale_factors`).
 
     Returns (code, nf): code 1 step computed, 0 factorization failed (raise damping),
     2 no free parameter (every parameter fixed or held at a bound by the gradient).
@@ -183,17 +185,14 @@ def velocity(A, g, D, lam, p, lo, hi, fixed, work, idx, z):
         nf += 1
     if nf == 0:
         return 2, 0
-    # z holds the scale factors 1/sqrt(D) until the right-hand side replaces them
-    for a in range(nf):
-        z[a] = 1.0 / math.sqrt(D[idx[a]])
     for a in range(nf):
         ia = idx[a]
-        sa = z[a]
+        sa = sD[ia]
+        z[a] = g[ia] * sa
         for b in range(a + 1):
-            work[a, b] = A[ia, idx[b]] * (sa * z[b])
+            ib = idx[b]
+            work[a, b] = A[ia, ib] * (sa * sD[ib])
         work[a, a] += lam
-    for a in range(nf):
-        z[a] *= g[idx[a]]
     if _cholesky(work, nf) <= 0.0:
         return 0, nf
     _chol_solve(work, z, nf)
@@ -252,14 +251,14 @@ def geodesic(J, f, fh, y, w, loss, h, D, work, idx, nf, z, alpha):
 
 
 @njit(cache=True)
-def finish(A, g, D, p, lo, hi, idx, nf, z, trial):
-    """trial = p + S z projected on the box; returns the predicted cost reduction."""
+def finish(A, g, sD, p, lo, hi, idx, nf, z, trial):
+    """trial = p + S z (S = diag(sD)) projected on the box; returns the predicted reduction."""
     npar = p.size
     for i in range(npar):
         trial[i] = p[i]
     for a in range(nf):
         ia = idx[a]
-        t = p[ia] + z[a] / math.sqrt(D[ia])
+        t = p[ia] + z[a] * sD[ia]
         if t < lo[ia]:
             t = lo[ia]
         elif t > hi[ia]:
@@ -347,6 +346,13 @@ def update_scaling(A, D):
 
 
 @njit(cache=True)
+def scale_factors(D, sD):
+    """sD = 1/sqrt(D): computed once per change of D, used by every step."""
+    for i in range(D.size):
+        sD[i] = 1.0 / math.sqrt(D[i])
+
+
+@njit(cache=True)
 def covariance(A, fixed, cov, work, idx, e):
     """cov = inv(A) over the non-fixed parameters (0 rows/columns for fixed); False if singular."""
     npar = A.shape[0]
@@ -406,7 +412,7 @@ def _tri_inverse(L, n):
 @njit(cache=True)
 def work_size(m, npar):
     """Length of the float work array `fit_one` needs for M points and P parameters."""
-    return 4 * m + 2 * npar * m + 3 * npar * npar + 6 * npar + 14
+    return 4 * m + 2 * npar * m + 3 * npar * npar + 7 * npar + 14
 
 
 @njit(cache=True)
@@ -440,7 +446,8 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
     z = buf[o + 3 * npar : o + 4 * npar]
     gt = buf[o + 4 * npar : o + 5 * npar]
     vec = buf[o + 5 * npar : o + 6 * npar]
-    sums = buf[o + 6 * npar : o + 6 * npar + 14]
+    sD = buf[o + 6 * npar : o + 7 * npar]
+    sums = buf[o + 7 * npar : o + 7 * npar + 14]
     unit_w = False
     if fused:
         D[:] = 0.0
@@ -465,6 +472,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
     if not ok:
         return SINGULAR, 0, cost
     update_scaling(A, D)
+    scale_factors(D, sD)
     lam = LAM0
     nu = 2.0
     status = MAX_ITER
@@ -473,7 +481,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
         if cost == 0.0:
             status = CONVERGED
             break
-        res, nf = velocity(A, g, D, lam, p, lo, hi, fixed, work, idx, z)
+        res, nf = velocity(A, g, sD, lam, p, lo, hi, fixed, work, idx, z)
         if res == 2:
             status = CONVERGED
             break
@@ -490,7 +498,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
                 status = SINGULAR
                 break
             continue
-        pred = finish(A, g, D, p, lo, hi, idx, nf, z, trial)
+        pred = finish(A, g, sD, p, lo, hi, idx, nf, z, trial)
         small = step_small(p, trial, xtol)
         # the damped step's predicted reduction never exceeds the Newton decrement, so
         # the decrement test can only pass when pred <= ftol * cost (not so with accel)
@@ -527,6 +535,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
                 status = SINGULAR
                 break
             update_scaling(A, D)
+            scale_factors(D, sD)
         if conv:
             status = CONVERGED
             break
@@ -682,12 +691,14 @@ def normal_batch(f, J, y, w, rows, loss, A, g, D, ok):
 @njit(cache=True)
 def velocity_batch(A, g, D, lam, p, lo, hi, fixed, rows, work, idx, z, nf, res):
     """`velocity` for fits rows[j]; per-fit factor, index and step kept in work/idx/z/nf[j]."""
+    sD = np.empty(p.shape[1])
     for j in range(rows.size):
         i = rows[j]
+        scale_factors(D[i], sD)
         loi = lo[i] if lo.shape[0] > 1 else lo[0]
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
         fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
-        r, k = velocity(A[i], g[i], D[i], lam[i], p[i], loi, hii, fxi, work[j], idx[j], z[j])
+        r, k = velocity(A[i], g[i], sD, lam[i], p[i], loi, hii, fxi, work[j], idx[j], z[j])
         res[j] = r
         nf[j] = k
 
@@ -711,11 +722,13 @@ def geodesic_batch(J, f, fh, y, w, rows, loss, h, D, work, idx, nf, z, alpha, ok
 
 @njit(cache=True)
 def finish_batch(A, g, D, p, lo, hi, rows, idx, nf, z, xtol, trial, pred, small):
+    sD = np.empty(p.shape[1])
     for j in range(rows.size):
         i = rows[j]
+        scale_factors(D[i], sD)
         loi = lo[i] if lo.shape[0] > 1 else lo[0]
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
-        pred[j] = finish(A[i], g[i], D[i], p[i], loi, hii, idx[j], nf[j], z[j], trial[j])
+        pred[j] = finish(A[i], g[i], sD, p[i], loi, hii, idx[j], nf[j], z[j], trial[j])
         small[j] = step_small(p[i], trial[j], xtol)
 
 
