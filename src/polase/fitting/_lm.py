@@ -416,8 +416,12 @@ def work_size(m, npar):
 
 
 @njit(cache=True)
-def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel, cov, buf, idx):
+def fit_one(
+    code, aux, x, y, w, unit_w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel, cov, buf, idx
+):
     """Fit one problem of compiled model `code` in place; returns (status, n_iter, cost).
+
+    unit_w: every weight in w is 1 (`unit_rows`), which selects a shorter fused loop.
 
     buf (`work_size(M, P)`,) and idx (P,) int are work arrays, reused across fits: at
     1e5 fits/s an allocation per fit is a measurable share of the time.
@@ -448,14 +452,8 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
     vec = buf[o + 5 * npar : o + 6 * npar]
     sD = buf[o + 6 * npar : o + 7 * npar]
     sums = buf[o + 7 * npar : o + 7 * npar + 14]
-    unit_w = False
     if fused:
         D[:] = 0.0
-        unit_w = True
-        for k in range(m):
-            if w[k] != 1.0:
-                unit_w = False
-                break
     else:
         buf[:] = 0.0
 
@@ -571,19 +569,33 @@ def _fit_row(
     cov,
     buf,
     idx,
+    wunit,
 ):
     xi = x[i] if x.shape[0] > 1 else x[0]
     wi = w[i] if w.shape[0] > 1 else w[0]
+    ui = wunit[i] if wunit.shape[0] > 1 else wunit[0]
     loi = lo[i] if lo.shape[0] > 1 else lo[0]
     hii = hi[i] if hi.shape[0] > 1 else hi[0]
     fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
     s, it, c = fit_one(
-        code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel, cov[i],
+        code, aux, xi, y[i], wi, ui, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel, cov[i],
         buf, idx,
     )  # fmt: skip
     status[i] = s
     n_iter[i] = it
     cost[i] = c
+
+
+@njit(cache=True)
+def unit_rows(w):
+    """Per row of w (1 or N rows): True when every weight is 1 (checked once per batch)."""
+    out = np.ones(w.shape[0], dtype=np.bool_)
+    for i in range(w.shape[0]):
+        for k in range(w.shape[1]):
+            if w[i, k] != 1.0:
+                out[i] = False
+                break
+    return out
 
 
 #: fits per block of the parallel loop (one work array per block)
@@ -619,6 +631,7 @@ def fit_compiled(
     n = y.shape[0]
     npar = p.shape[1]
     size = work_size(y.shape[1], npar)
+    wunit = unit_rows(w)
     for b in prange((n + BLOCK - 1) // BLOCK):
         buf = np.empty(size)
         idx = np.empty(npar, dtype=np.int64)
@@ -626,7 +639,7 @@ def fit_compiled(
             if todo[i]:
                 _fit_row(
                     i, code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel,
-                    status, n_iter, cost, cov, buf, idx,
+                    status, n_iter, cost, cov, buf, idx, wunit,
                 )  # fmt: skip
 
 
@@ -656,11 +669,12 @@ def fit_compiled_serial(
     npar = p.shape[1]
     buf = np.empty(work_size(y.shape[1], npar))
     idx = np.empty(npar, dtype=np.int64)
+    wunit = unit_rows(w)
     for i in range(y.shape[0]):
         if todo[i]:
             _fit_row(
                 i, code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel,
-                status, n_iter, cost, cov, buf, idx,
+                status, n_iter, cost, cov, buf, idx, wunit,
             )  # fmt: skip
 
 
