@@ -15,6 +15,8 @@ subtracted) exactly as the acceptance tests do:
 - I(lambda): spectrum linearly interpolated at lambda;
 - threshold: intersection of two straight lines fitted to I(543 nm) versus fluence
   (linear pump), the split between the two point sets chosen by least total squares;
+  and, as the analysis pipeline finds it, the kink of a hinge fit of log I(543 nm)
+  versus log fluence (`polase.analysis.threshold.hinge_threshold`);
 - slope: least-squares slope of log I(533 nm) against log fluence over 4-12 mJ/cm2;
 - Delta_ASE(F) = I_circ(543) / I_lin(543) - 1 and Delta_PL(F) likewise at 533 nm.
 
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .analysis.threshold import hinge_threshold
 from .config import load_config
 from .materials import calibrated_file, parameter_table
 
@@ -44,6 +47,7 @@ TARGETS: dict[str, tuple[float, float]] = {
     "ase_peak_nm_17": (543.0, 0.5),
     "fwhm_nm_17": (13.0, 0.75),
     "threshold_mJ_cm2": (14.3, 0.2),
+    "threshold_loglog_mJ_cm2": (14.3, 0.3),
     "slope_533_4_12": (1.7, 0.04),
     "delta_ase_pct_15": (11.0, 1.0),
     "delta_ase_pct_16": (14.0, 1.0),
@@ -62,6 +66,7 @@ FREE: dict[str, bool] = {
     "material.gain_scale": True,
     "sample.collection_ase": True,
     "sample.beta_sp": True,
+    "sample.bandgap_spread_ev": False,
     "mechanism.orbit_orbit.kappa": True,
     "mechanism.orbit_orbit.coherence_density_cm3": True,
 }
@@ -78,6 +83,7 @@ _GAIN_KEYS = (
     "material.gain_fwhm_ev",
     "sample.collection_ase",
     "sample.beta_sp",
+    "sample.bandgap_spread_ev",
 )
 _MECH_KEYS = ("mechanism.orbit_orbit.kappa", "mechanism.orbit_orbit.coherence_density_cm3")
 _ASE_TARGETS = (
@@ -86,6 +92,7 @@ _ASE_TARGETS = (
     "ase_peak_nm_17",
     "fwhm_nm_17",
     "threshold_mJ_cm2",
+    "threshold_loglog_mJ_cm2",
 )
 _DELTA_TARGETS = ("delta_ase_pct_15", "delta_ase_pct_16", "delta_ase_pct_17", "threshold_mJ_cm2")
 
@@ -96,6 +103,12 @@ _STAGES: dict[int, tuple] = {
     2: (_GAIN_KEYS, (*_ASE_TARGETS, "pl_peak_nm_8.2", "pl_fwhm_nm_8.2"), "all", 70),
     3: (_MECH_KEYS, _DELTA_TARGETS, "all", 35),
     4: (tuple(FREE), tuple(TARGETS), "all", 80),
+    6: (
+        ("material.gain_scale", "material.k2", *_MECH_KEYS),
+        (*_DELTA_TARGETS, "threshold_loglog_mJ_cm2", "fwhm_nm_17", "slope_533_4_12"),
+        "all",
+        40,
+    ),
 }
 
 
@@ -201,6 +214,10 @@ def observables(config=None, solver: str | None = None, fluence=None) -> dict[st
         out["slope_533_4_12"] = float(np.polyfit(np.log(f[low]), np.log(i533[low, 0]), 1)[0])
     if f.size >= 8 and f.min() <= 6 and f.max() >= 18:
         out["threshold_mJ_cm2"] = two_line_threshold(f, i543[:, 0])
+        # the same kink as the analysis finds it: hinge of log I(543) versus log F
+        out["threshold_loglog_mJ_cm2"] = float(
+            hinge_threshold(f, np.maximum(i543[:, 0], 1e-30))["threshold"]
+        )
     below = f < 12.0
     if below.any():
         out["max_abs_delta_pl_pct_below_12"] = float(
@@ -209,8 +226,15 @@ def observables(config=None, solver: str | None = None, fluence=None) -> dict[st
     return out
 
 
+#: Counts above which the spectrometer is close to its 16-bit full scale (65535): a trial that
+#: saturates it would make every observable meaningless. [counts]
+_MAX_COUNTS = 60000.0
+
+
 def _cost(obs: dict, keys) -> float:
     total = 0.0
+    if obs.get("max_counts", 0.0) > _MAX_COUNTS:
+        total += (obs["max_counts"] / _MAX_COUNTS - 1.0) * 1e3 + 10.0
     for k in keys:
         target, tol = TARGETS[k]
         if k not in obs or not math.isfinite(obs[k]):
@@ -269,7 +293,8 @@ def calibrate(
         Stages to run, in order: 1 spectral shape and annihilation (PL peak, width, slope);
         2 gain band, gain scale and ASE collection (ASE peak, width, threshold);
         3 orbit-orbit coupling (Delta_ASE); 4 all parameters on all targets; 5 gain scale
-        alone by bisection on the FWHM at 17 mJ/cm2.
+        alone by bisection on the FWHM at 17 mJ/cm2; 6 gain scale, annihilation and
+        orbit-orbit coupling together (Delta_ASE, both thresholds, FWHM at 17, slope).
 
     Returns
     -------

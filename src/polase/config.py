@@ -57,6 +57,7 @@ _POSITIVE = {
     "pump.repetition_rate_hz",
     "pump.spot_diameter_um",
     "numerics.n_cells",
+    "numerics.ensemble_nodes",
     "numerics.wavelength_step_nm",
     "numerics.t_end_ns",
     "numerics.time_bin_ns",
@@ -66,7 +67,7 @@ _POSITIVE = {
     "excitation.wavelength_step_nm",
 }
 _NONNEGATIVE_SECTIONS = ("material", "sample", "mechanism")
-_INTEGER = {"sweep.repeats", "sweep.seed", "numerics.n_cells"}
+_INTEGER = {"sweep.repeats", "sweep.seed", "numerics.n_cells", "numerics.ensemble_nodes"}
 
 
 def default_fluences() -> list[float]:
@@ -145,6 +146,7 @@ def default_config(material: str = "CsPbBr3") -> dict:
         "numerics": {
             "solver": "fast",
             "n_cells": 24,
+            "ensemble_nodes": 5,
             "wavelength_min_nm": 490.0,
             "wavelength_max_nm": 600.0,
             "wavelength_step_nm": 1.0,

@@ -153,6 +153,15 @@ _SAMPLE: dict[str, Parameter] = {
         "calibrated",
         (1e-4, 0.05),
     ),
+    "bandgap_spread_ev": Parameter(
+        0.02,
+        "eV",
+        "standard deviation of the rod-to-rod band gap across the microrods in the pump spot"
+        " (edge, emission and gain bands shift together; inhomogeneous broadening of the ensemble;"
+        " single CsPbBr3 microrods and nanowires differ in PL peak by ~10-30 meV)",
+        "calibrated",
+        (0.0, 0.03),
+    ),
     "internal_loss_per_cm": Parameter(
         20.0, "1/cm", "scattering loss alpha_i of the guided mode", "assumed"
     ),

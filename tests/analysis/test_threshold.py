@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from polase.analysis.power_law import loglog_slope, photon_order
-from polase.analysis.threshold import fwhm_threshold, hinge_fit, hinge_threshold
+from polase.analysis.threshold import (
+    FWHM_METHOD,
+    fwhm_onset_threshold,
+    fwhm_threshold,
+    hinge_fit,
+    hinge_threshold,
+)
 from polase.errors import DataValidationError
 
 F = np.array([6.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0])
@@ -53,18 +59,49 @@ def test_nonpositive_intensity_gives_nan_not_a_number():
 
 def test_fwhm_threshold_interpolates_the_midpoint_crossing_in_log_fluence():
     w = np.array([23.0, 23.0, 23.0, 23.0, 23.0, 20.0, 16.0, 14.0, 14.0, 14.0, 14.0])
-    r = fwhm_threshold(F, w)
+    r = fwhm_threshold(F, w, method="midpoint")
     # midpoint 18.5 lies half-way between 20 (12 mJ/cm2) and 16 (13 mJ/cm2) in width
     expected = np.exp(np.log(12.0) + 0.375 * np.log(13.0 / 12.0))
     assert r["midpoint"] == pytest.approx(18.5)
     assert r["threshold"] == pytest.approx(expected, rel=1e-12)
 
 
-def test_fwhm_threshold_without_narrowing_is_nan():
-    assert np.isnan(fwhm_threshold(F, np.full(F.size, 20.0))["threshold"])
+@pytest.mark.parametrize("method", ["onset", "midpoint"])
+def test_fwhm_threshold_without_narrowing_is_nan(method):
+    assert np.isnan(fwhm_threshold(F, np.full(F.size, 20.0), method=method)["threshold"])
     w = np.linspace(23, 14, F.size)
     w[4] = np.nan
-    assert np.isnan(fwhm_threshold(F, w)["threshold"])
+    assert np.isnan(fwhm_threshold(F, w, method=method)["threshold"])
+
+
+@pytest.mark.parametrize("f_on", [12.4, 14.3, 15.0])
+def test_fwhm_onset_is_the_kink_of_a_flat_then_falling_width(f_on):
+    # constant PL width, then gain narrowing linear in log fluence: the onset is exact
+    w = np.where(F < f_on, 23.0, 23.0 - 25.0 * np.log(F / f_on))
+    r = fwhm_threshold(F, w)
+    assert FWHM_METHOD == "fwhm_onset_hinge_fit"
+    assert r["threshold"] == pytest.approx(f_on, rel=1e-9)
+    assert r["fwhm_pl"] == pytest.approx(23.0, rel=1e-9)
+    assert r["slope_below"] == pytest.approx(0.0, abs=1e-9)
+    assert r["slope_above"] == pytest.approx(-25.0, rel=1e-9)
+    assert r["fwhm_ase"] == pytest.approx(w[-1])
+
+
+def test_fwhm_onset_precedes_the_midpoint_and_is_vectorized(rng):
+    w = np.where(F < 14.3, 23.0, 23.0 - 25.0 * np.log(F / 14.3))
+    noisy = w + rng.normal(0.0, 0.2, (40, F.size))
+    on = fwhm_onset_threshold(F, noisy)["threshold"]
+    mid = fwhm_threshold(F, noisy, method="midpoint")["threshold"]
+    assert on.shape == (40,)
+    assert np.all(on < mid)
+    assert abs(np.median(on) - 14.3) < 0.3
+
+
+def test_fwhm_threshold_rejects_unknown_method_and_too_few_points():
+    with pytest.raises(DataValidationError, match="onset"):
+        fwhm_threshold(F, np.full(F.size, 20.0), method="kink")
+    with pytest.raises(DataValidationError, match=">= 7"):
+        fwhm_onset_threshold(F[:5], np.full(5, 20.0))
 
 
 @pytest.mark.parametrize("m", [1.0, 1.7, 2.0, 3.0])
