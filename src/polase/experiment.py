@@ -242,7 +242,7 @@ def forward(
         raise PolaseError(
             f"guided-light gain overflows at fluence {f_bad.tolist()} mJ/cm2: the net gain-length "
             "product exceeds floating-point range (the orbit-orbit term grows as N^2); the "
-            "calibrated CsPbBr3 set is valid up to about 27 mJ/cm2"
+            "calibrated CsPbBr3 set is valid up to about 30 mJ/cm2"
         )
     shape = (n_f, n_a)
     out = {

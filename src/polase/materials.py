@@ -154,7 +154,7 @@ _SAMPLE: dict[str, Parameter] = {
         (1e-4, 0.05),
     ),
     "bandgap_spread_ev": Parameter(
-        0.02,
+        0.0,
         "eV",
         "standard deviation of the rod-to-rod band gap across the microrods in the pump spot"
         " (edge, emission and gain bands shift together; inhomogeneous broadening of the ensemble;"
