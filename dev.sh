@@ -35,6 +35,7 @@ case "$cmd" in
         ensure_venv test
         # a headless browser for the report test; the test skips with a message if absent
         bash scripts/install_browser.sh || echo "dev.sh: headless browser not installed; browser tests will skip"
+        "$VENV/bin/ruff" check src tests benchmarks
         exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@"
         ;;
     *)

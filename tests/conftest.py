@@ -11,7 +11,9 @@ import pytest
 matplotlib.use("Agg")
 
 #: ../shared/external beside the repository (CI and developers have it; a user's clone may not).
-EXTERNAL_DIR = Path(os.environ.get("POLASE_EXTERNAL", Path(__file__).resolve().parents[2] / "shared" / "external"))
+EXTERNAL_DIR = Path(
+    os.environ.get("POLASE_EXTERNAL", Path(__file__).resolve().parents[2] / "shared" / "external")
+)
 
 
 @pytest.fixture(scope="session")
