@@ -240,11 +240,12 @@ def _poly_peak(y, center, k):
     v = np.where(ok, v_cubic, np.clip(np.nan_to_num(v_quad), -1.0, 1.0))
     zpk = c0 + c1 * v + c2 * v**2 + c3 * v**3
     # bias of the maximum of a noisy curve: var(f'(v)) / (2 |f''(v)|)
-    fit = c0[..., None] + c1[..., None] * u + c2[..., None] * u**2 + c3[..., None] * u**3
+    fit = c0[..., None] + u * (c1[..., None] + u * (c2[..., None] + u * c3[..., None]))
     n = wgt.sum(axis=-1)
     s2 = np.sum(wgt * (z - fit) ** 2, axis=-1) / np.maximum(n - 4, 1)
     g = np.stack([np.zeros_like(v), np.ones_like(v), 2 * v, 3 * v**2], -1)
-    var_d1 = s2 * np.einsum("...i,...ij,...j->...", g, np.linalg.inv(a), g)
+    # g^T a^-1 g through a solve (no explicit inverse)
+    var_d1 = s2 * np.sum(g * np.linalg.solve(a, g[..., None])[..., 0], axis=-1)
     curv = 2 * c2 + 6 * c3 * v
     with np.errstate(divide="ignore", invalid="ignore"):
         zpk = zpk - np.where(curv < 0, var_d1 / (2 * np.abs(curv)), 0.0)
