@@ -11,6 +11,7 @@ Mechanism names are those of `polase.physics.mechanisms`: "orbit_orbit", "spin_c
 
 from __future__ import annotations
 
+import abc
 import copy
 import time
 from collections.abc import Sequence
@@ -46,7 +47,7 @@ def canonical_name(name: str) -> str:
     return "+".join(m for m in MECHANISMS if m in s) or "none"
 
 
-class ForwardModel:
+class ForwardModel(abc.ABC):
     """Base class: counts forward evaluations and their wall time.
 
     Subclasses set `bands` and implement `_predict` and `parameters`.
@@ -59,15 +60,17 @@ class ForwardModel:
         self.n_runs = 0
         self.seconds = 0.0
 
-    def parameters(self, mechanism: str) -> Parameters:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def parameters(self, mechanism: str) -> Parameters:
+        """The fit parameters (values, bounds, vary) of `mechanism`."""
 
     def extra_starts(self, mechanism: str) -> list[dict]:
         """Further starting points (values by name) for multimodal fits; none by default."""
         return []
 
+    @abc.abstractmethod
     def _predict(self, mechanism: str, values: dict, fluence, qwp_angle, docp) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover - interface
+        """Band intensities (band, fluence, angle) for parameter `values`."""
 
     def predict(self, mechanism: str, values: dict, fluence, qwp_angle, docp=None) -> np.ndarray:
         """Predicted band intensities, shape (band, fluence, angle), up to a scale per band.
