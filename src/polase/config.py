@@ -44,6 +44,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "sweep.switching": ("alternating", "blocked"),
     "pump.profile": ("gaussian", "flat"),
     "numerics.solver": ("fast", "reference"),
+    "numerics.ensemble": ("convolution", "quadrature"),
     "mechanism.dichroism.form": ("docp2", "abs"),
 }
 
@@ -146,7 +147,8 @@ def default_config(material: str = "CsPbBr3") -> dict:
         "numerics": {
             "solver": "fast",
             "n_cells": 24,
-            "ensemble_nodes": 5,
+            "ensemble": "convolution",
+            "ensemble_nodes": 7,
             "wavelength_min_nm": 490.0,
             "wavelength_max_nm": 600.0,
             "wavelength_step_nm": 1.0,

@@ -7,6 +7,7 @@ the spectrometer, the TCSPC and the excitation spectrum, and assembles the Datas
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -18,6 +19,7 @@ from .errors import ConfigError, PolaseError
 from .optics.jones import pump_polarization
 from .optics.pump import spot_profile
 from .physics import ase as _ase
+from .physics import ensemble as _ensemble
 from .physics.gain import escape_fraction, gain_cross_section, lineshape_per_nm, urbach_absorption
 from .physics.generation import initial_density, multiphoton_coefficient
 from .physics.kinetics import initial_spin_densities
@@ -44,28 +46,59 @@ def absorption_per_cm(wavelength_nm, material: dict):
 
 
 def ensemble_members(config) -> tuple[np.ndarray, np.ndarray]:
-    """Band-gap offsets and weights of the rod ensemble inside the pump spot.
+    """Band-gap offsets and weights of the rods simulated for the ensemble average.
 
     The sample is many solution-grown microrods whose band gaps scatter (size, strain and
     composition): a Gaussian distribution of standard deviation ``sample.bandgap_spread_ev``
-    about the nominal edge. The detected emission is its average, evaluated by
-    Gauss-Hermite quadrature with ``numerics.ensemble_nodes`` nodes (exact for polynomials
-    of degree 2n - 1 in the offset). Each rod lases on its own; only their light adds.
+    about the nominal edge. With ``numerics.ensemble = "convolution"`` (default) one nominal
+    rod is simulated and its spectra are convolved in energy (`polase.physics.ensemble`): a
+    single member. With "quadrature" each of ``numerics.ensemble_nodes`` Gauss-Hermite nodes
+    (exact for polynomials of degree 2n - 1 in the offset) is a rod simulated on its own;
+    only their light adds.
 
     Returns
     -------
     offset_ev : ndarray, shape (K,)
-        Band-gap offset of each member (edge, emission and gain bands shift together). [eV]
+        Band-gap offset of each simulated rod (edge, emission and gain bands shift
+        together). [eV]
     weight : ndarray, shape (K,)
         Quadrature weights, summing to 1. [1]
     """
     cfg = _as_config(config)
     spread = float(cfg["sample"]["bandgap_spread_ev"])
     k = int(cfg["numerics"]["ensemble_nodes"])
-    if spread <= 0.0 or k == 1:
+    if spread <= 0.0 or k == 1 or ensemble_method(cfg) == "convolution":
         return np.zeros(1), np.ones(1)
     x, w = np.polynomial.hermite_e.hermegauss(k)
     return spread * x, w / w.sum()
+
+
+def ensemble_method(config) -> str:
+    """``numerics.ensemble``: "convolution" or "quadrature" (see `ensemble_members`)."""
+    method = str(_as_config(config)["numerics"]["ensemble"])
+    if method not in ("convolution", "quadrature"):
+        raise ConfigError(
+            "numerics.ensemble", f"must be 'convolution' or 'quadrature', got {method!r}"
+        )
+    return method
+
+
+def _convolution_detection(cfg, model) -> tuple[object, np.ndarray, np.ndarray]:
+    """Model recording the nominal rod at the ensemble's detection nodes, and the weights.
+
+    Nodes outside the model grid (far wings, weight < 1e-3) are dropped and the remaining
+    weights of that detection wavelength rescaled to keep their sum.
+    """
+    lam = model.wavelength_nm
+    det = np.asarray(model.detection_nm, dtype=float)
+    lam_k, w_k = _ensemble.detection_nodes(
+        det, float(cfg["sample"]["bandgap_spread_ev"]), int(cfg["numerics"]["ensemble_nodes"])
+    )
+    inside = (lam_k >= lam[0]) & (lam_k <= lam[-1])
+    w_in = np.where(inside, w_k, 0.0)
+    w_in *= w_k.sum(axis=1, keepdims=True) / w_in.sum(axis=1, keepdims=True)
+    nodes = np.where(inside, lam_k, det[:, None])  # placeholders carry zero weight
+    return dataclasses.replace(model, detection_nm=nodes.ravel()), w_in, nodes
 
 
 def _shifted(material: dict, offset_ev: float) -> dict:
@@ -213,6 +246,11 @@ def forward(
     solver = solver or cfg["numerics"]["solver"]
     offsets, weights = ensemble_members(cfg)
     model, _ = build_model(cfg)
+    spread = float(cfg["sample"]["bandgap_spread_ev"])
+    convolve = spread > 0.0 and ensemble_method(cfg) == "convolution"
+    nominal = model
+    if convolve:
+        model, det_weights, _ = _convolution_detection(cfg, model)
     n_up, n_down, docp, intensity = initial_densities(cfg, fluence, qwp_angle)
     n_f, n_a, n_x = n_up.shape
     chunk = n_f if progress is None else max(1, min(4, n_f))
@@ -236,6 +274,15 @@ def forward(
         if progress is not None:
             progress(start + k, n_f)
     res = {key: np.concatenate([p[key] for p in parts]) for key in parts[0] if key != "time_ns"}
+    if convolve:
+        # the ensemble: spectra convolved in energy, traces summed over the shifted nodes
+        kmat = _ensemble.broadening_matrix(model.wavelength_nm, spread)
+        res["pl"] = res["pl"] @ kmat.T
+        res["ase"] = res["ase"] @ kmat.T
+        d = res["decay"]
+        d = d.reshape(d.shape[0], *det_weights.shape, d.shape[-1])
+        res["decay"] = np.einsum("rdkt,dk->rdt", d, det_weights)
+        model = nominal
     bad = ~np.isfinite(res["ase"]).all(axis=1).reshape(n_f, n_a).all(axis=1)
     if np.any(bad):
         f_bad = np.atleast_1d(np.asarray(fluence, dtype=float))[bad]

@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..constants import HC_EV_NM
 from ..errors import ConfigError
 from ..physics.mechanisms import MECHANISMS, parse_mechanism
 from .observables import DEFAULT_BANDS, Observations, band_intensity, observations_from_samples
@@ -193,7 +194,7 @@ class ToyModel(ForwardModel):
 
 #: Parameters fitted for every mechanism (threshold and sub-linearity). name -> (min, max)
 TWIN_COMMON: dict[str, tuple[float, float]] = {
-    "material.gain_scale": (0.3, 50.0),
+    "material.gain_scale": (0.3, 150.0),
     "material.k2": (1e-11, 3e-9),
 }
 #: Parameters fitted when a mechanism is active. name -> (min, max)
@@ -259,7 +260,8 @@ class TwinModel(ForwardModel):
         self.bands = tuple(self.windows)
         base = load_config(config).to_dict()
         if fast:
-            base["numerics"].update(fit_numerics(self.windows, base["numerics"]))
+            spread = float(base["sample"].get("bandgap_spread_ev", 0.0))
+            base["numerics"].update(fit_numerics(self.windows, base["numerics"], spread))
             centres = [0.5 * (w[0] + w[1]) for w in self.windows.values()]
             base["sweep"]["detection_wavelength"] = centres
         self.base = base
@@ -326,18 +328,22 @@ class TwinModel(ForwardModel):
         return np.stack([band_intensity(lam, em, self.windows[b]) for b in self.bands])
 
 
-def fit_numerics(windows: dict, numerics: dict | None = None) -> dict:
+def fit_numerics(windows: dict, numerics: dict | None = None, spread_ev: float = 0.0) -> dict:
     """Numerics of the twin used for fitting (`TwinModel(fast=True)`): a ``numerics`` section.
 
-    Model wavelengths from 10 nm below the bluest band to 12 nm above the reddest in 1 nm
+    Model wavelengths from 10 nm below the bluest band to 12 nm above the reddest, each
+    widened by 3 standard deviations of the rod ensemble's band-gap spread `spread_ev` [eV]
+    (light from there is convolved into the bands), in 1 nm
     steps, the configured rod cells, relative tolerance at least 1e-3, integration to 30 ns
     (7 low-density lifetimes) with steps up to 1 ns. On the default sweep the band
     intensities stay within 0.05 % of the configured numerics, ~10x faster. Simulate synthetic data with these
     numerics to test the inference in isolation from the discretization.
     """
     num = dict(numerics or {})
-    lo = min(w[0] for w in windows.values()) - 10.0
-    hi = max(w[1] for w in windows.values()) + 12.0
+    lo = min(w[0] for w in windows.values())
+    hi = max(w[1] for w in windows.values())
+    lo -= 10.0 + 3.0 * spread_ev * lo**2 / HC_EV_NM
+    hi += 12.0 + 3.0 * spread_ev * hi**2 / HC_EV_NM
     return {
         "wavelength_nm": [],
         "wavelength_min_nm": float(np.floor(lo)),
