@@ -39,7 +39,7 @@ def test_analyze_netcdf_writes_results_features_and_plots(tmp_path, nc_file):
     assert r.exit_code == 0, r.output
     res = json.loads(out.read_text())
     assert res["photon_order"] == 2
-    assert res["threshold_mJ_cm2"]["method"] == "loglog_hinge_fit"
+    assert res["threshold_mJ_cm2"]["method"] == "linear_hinge_fit"
     assert len(res["per_fluence"]) == 12
     assert "ASE threshold" in r.output and "per fluence" in r.output
     import xarray as xr

@@ -21,11 +21,34 @@ F = np.array([6.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0])
 @pytest.mark.parametrize("f_th", [10.3, 12.0, 14.3])
 def test_exact_broken_power_law_gives_its_kink(f_th):
     i = np.where(F < f_th, (F / f_th) ** 1.7, (F / f_th) ** 9.0)
-    r = hinge_threshold(F, 5.0 * i)
+    r = hinge_threshold(F, 5.0 * i, scale="loglog")
     assert r["threshold"] == pytest.approx(f_th, rel=1e-10)
     assert r["slope_below"] == pytest.approx(1.7, rel=1e-10)
     assert r["slope_above"] == pytest.approx(9.0, rel=1e-10)
     assert r["sse"] < 1e-20
+
+
+@pytest.mark.parametrize("f_th", [10.3, 12.0, 14.3])
+def test_linear_hinge_is_the_intersection_of_two_lines(f_th):
+    i = np.where(F < f_th, 2.0 + 0.5 * (F - f_th), 2.0 + 30.0 * (F - f_th))
+    r = hinge_threshold(F, i)
+    assert r["threshold"] == pytest.approx(f_th, rel=1e-10)
+    assert r["slope_below"] == pytest.approx(0.5, rel=1e-10)
+    assert r["slope_above"] == pytest.approx(30.0, rel=1e-10)
+
+
+def test_linear_and_loglog_kinks_differ_on_a_gradual_onset():
+    # a smooth onset (sum of power laws): the log-log kink sits where the rise starts,
+    # the linear one where the steep branch takes over, so it is the larger
+    i = F**1.7 + 1e-9 * F**9.5
+    lin = hinge_threshold(F, i)["threshold"]
+    log = hinge_threshold(F, i, scale="loglog")["threshold"]
+    assert F[0] < log < lin < F[-1]
+
+
+def test_hinge_scale_is_checked():
+    with pytest.raises(DataValidationError, match="scale"):
+        hinge_threshold(F, F, scale="log")
 
 
 def test_hinge_fit_is_vectorized_and_least_squares(rng):
@@ -54,6 +77,8 @@ def test_hinge_needs_enough_finite_points():
 def test_nonpositive_intensity_gives_nan_not_a_number():
     i = (F / 12.0) ** 2
     i[3] = 0.0
+    assert np.isnan(hinge_threshold(F, i, scale="loglog")["threshold"])
+    i[3] = np.nan
     assert np.isnan(hinge_threshold(F, i)["threshold"])
 
 

@@ -20,7 +20,7 @@ from ..errors import ConfigError, DataValidationError
 from . import spectra as sp
 from .delta import delta_contrast, mean_ci
 from .power_law import loglog_slope, photon_order
-from .threshold import FWHM_METHOD, HINGE_METHOD, fwhm_threshold, hinge_threshold
+from .threshold import FWHM_METHOD, HINGE_METHODS, fwhm_threshold, hinge_threshold
 
 SPECTRUM_DIMS = ("fluence", "polarization", "repeat", "wavelength")
 
@@ -72,6 +72,10 @@ class AnalysisConfig:
         clear of the ASE onset, where the first stimulated photons already bend the PL
         curve and where one point more or less (a threshold moved by noise) would change
         the slope in steps. 0.85 x 14.3 mJ/cm2 ~ 12 mJ/cm2, the paper's range. [1]
+    threshold_scale : {"linear", "loglog"}
+        Axes of the two-segment (hinge) fit of the ASE intensity versus fluence that gives
+        the L-L threshold: "linear" is the paper's intersection of two straight lines;
+        "loglog" finds where the superlinear rise starts (see `hinge_threshold`).
     """
 
     reference_polarization: str | None = None
@@ -91,6 +95,7 @@ class AnalysisConfig:
     pl_wavelength_nm: float | None = None
     ase_wavelength_nm: float | None = None
     slope_threshold_fraction: float = 0.85
+    threshold_scale: str = "linear"
 
     def __post_init__(self):
         for key in ("pl_band_nm", "ase_band_nm"):
@@ -107,6 +112,10 @@ class AnalysisConfig:
             raise ConfigError(
                 "slope_threshold_fraction",
                 f"must be in (0, 1], got {self.slope_threshold_fraction!r}",
+            )
+        if self.threshold_scale not in HINGE_METHODS:
+            raise ConfigError(
+                "threshold_scale", f"must be 'linear' or 'loglog', got {self.threshold_scale!r}"
             )
         if self.baseline not in ("auto", "none"):
             raise ConfigError("baseline", f"must be 'auto' or 'none', got {self.baseline!r}")
@@ -556,17 +565,18 @@ def analyze(
     thr = {
         "value": None,
         "ci95": None,
-        "method": HINGE_METHOD,
+        "method": HINGE_METHODS[cfg.threshold_scale],
         "excluded_fluences_mJ_cm2": excluded,
     }
     slope = {"value": None, "ci95": None, "method": "loglog_least_squares_below_threshold"}
     t_point = np.nan
     if use.sum() >= 5:
         fu = fax[use]
-        h = hinge_threshold(fu, m_ase[use])
-        hb = hinge_threshold(fu, b_ase[:, use])
+        sc = cfg.threshold_scale
+        h = hinge_threshold(fu, m_ase[use], scale=sc)
+        hb = hinge_threshold(fu, b_ase[:, use], scale=sc)
         t_point = float(h["threshold"])
-        df = _welch_df(lambda m: hinge_threshold(fu, m)["threshold"], i_ase[use])
+        df = _welch_df(lambda m: hinge_threshold(fu, m, scale=sc)["threshold"], i_ase[use])
         thr.update(
             value=_num(t_point),
             ci95=_boot_ci(t_point, hb["threshold"], df) if r > 1 else None,

@@ -10,8 +10,9 @@ import numpy as np
 
 from ..errors import DataValidationError
 
-#: Method names reported in results.json.
-HINGE_METHOD = "loglog_hinge_fit"
+#: Method names reported in results.json, by the scale of the light-in/light-out hinge fit.
+HINGE_METHODS = {"linear": "linear_hinge_fit", "loglog": "loglog_hinge_fit"}
+HINGE_METHOD = HINGE_METHODS["linear"]
 FWHM_METHOD = "fwhm_onset_hinge_fit"
 FWHM_MIDPOINT_METHOD = "fwhm_midpoint_crossing"
 
@@ -106,32 +107,51 @@ def hinge_fit(x, y, *, min_points: int = 2) -> dict[str, np.ndarray]:
     }
 
 
-def hinge_threshold(fluence, intensity, **kwargs) -> dict[str, np.ndarray]:
-    """Threshold fluence from a hinge fit of log(intensity) versus log(fluence).
+def hinge_threshold(
+    fluence, intensity, *, scale: str = "linear", **kwargs
+) -> dict[str, np.ndarray]:
+    """Threshold fluence: the kink of a continuous two-segment fit of the L-L curve.
+
+    With ``scale="linear"`` (default) the hinge is fitted to intensity versus fluence: the
+    paper's "intersection of two straight-line fits", made continuous and solved exactly.
+    With ``scale="loglog"`` it is fitted to log intensity versus log fluence, which weights
+    the sub-threshold points more and, where the onset is gradual (an inhomogeneous
+    ensemble), finds where the superlinear rise starts rather than where the steep branch
+    takes over.
 
     Parameters
     ----------
     fluence : array_like, shape (n,)
         Pump fluences, strictly increasing. [mJ/cm2]
     intensity : array_like, shape (..., n)
-        ASE-band intensity at each fluence; positive. [any]
+        ASE-band intensity at each fluence; positive for ``scale="loglog"``. [any]
+    scale : {"linear", "loglog"}
+        Axes on which the two segments are straight lines.
     **kwargs
         Passed to `hinge_fit`.
 
     Returns
     -------
     dict of ndarray, each shape (...)
-        ``threshold`` [mJ/cm2], ``slope_below`` and ``slope_above`` (log-log slopes),
-        ``sse``; NaN where an intensity is not positive.
+        ``threshold`` [mJ/cm2], ``slope_below`` and ``slope_above`` (in intensity per
+        mJ/cm2 for "linear", dimensionless log-log slopes for "loglog"), ``sse``; NaN where
+        an intensity is not finite (or, for "loglog", not positive).
     """
+    if scale not in HINGE_METHODS:
+        raise DataValidationError(f"hinge scale must be 'linear' or 'loglog', got {scale!r}")
     f = np.asarray(fluence, dtype=float)
     i = np.asarray(intensity, dtype=float)
-    good = np.all(i > 0, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ly = np.log(np.where(good[..., None], i, 1.0))
-    r = hinge_fit(np.log(f), ly, **kwargs)
+    if scale == "loglog":
+        good = np.all(i > 0, axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x, y = np.log(f), np.log(np.where(good[..., None], i, 1.0))
+    else:
+        good = np.all(np.isfinite(i), axis=-1)
+        x, y = f, np.where(good[..., None], i, 0.0)
+    r = hinge_fit(x, y, **kwargs)
+    b = np.exp(r["breakpoint"]) if scale == "loglog" else r["breakpoint"]
     return {
-        "threshold": np.where(good, np.exp(r["breakpoint"]), np.nan),
+        "threshold": np.where(good, b, np.nan),
         "slope_below": np.where(good, r["slope_below"], np.nan),
         "slope_above": np.where(good, r["slope_above"], np.nan),
         "sse": np.where(good, r["sse"], np.nan),
