@@ -287,9 +287,8 @@ def forward(
     if np.any(bad):
         f_bad = np.atleast_1d(np.asarray(fluence, dtype=float))[bad]
         raise PolaseError(
-            f"guided-light gain overflows at fluence {f_bad.tolist()} mJ/cm2: the net gain-length "
-            "product exceeds floating-point range (the orbit-orbit term grows as N^2); the "
-            "calibrated CsPbBr3 set is valid up to about 30 mJ/cm2"
+            f"the simulated emission is not finite at fluence {f_bad.tolist()} mJ/cm2; check the "
+            "material and mechanism parameters (e.g. a negative or non-finite rate)"
         )
     shape = (n_f, n_a)
     out = {

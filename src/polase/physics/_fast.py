@@ -10,6 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+#: Largest natural log of the guided flux [ln(photons/s/nm)]: the amplification of a cell is
+#: cut so that the flux stays below e^600 ~ 4e260 (see `ase.LOG_FLUX_MAX`).
+LOG_FLUX_MAX = 600.0
+
 
 @njit(cache=True)
 def _rhs(
@@ -84,6 +88,15 @@ def _rhs(
                 sdx_i = src_pref * spdens[c, i]
                 for w in range(n_w):
                     u = (gd_i * sigma[w] - alpha[w]) * dx
+                    s = sdx_i * lsh[w]
+                    f = flux[w]
+                    keep = 1.0
+                    if u > 100.0 or f > 1e150:
+                        room = LOG_FLUX_MAX - np.log(max(f, s, 1.0))
+                        if u > room:
+                            # cut the gain, and the stimulated emission it stands for
+                            keep = max(room, 0.0) / u
+                            u = max(room, 0.0)
                     if abs(u) < 1e-4:
                         phi1 = 1.0 + u * (0.5 + u / 6.0)
                         phi2 = 0.5 + u * (1.0 / 6.0 + u / 24.0)
@@ -92,9 +105,7 @@ def _rhs(
                         e = np.exp(u)
                         phi1 = (e - 1.0) / u
                         phi2 = (phi1 - 1.0) / u
-                    s = sdx_i * lsh[w]
-                    f = flux[w]
-                    phibar[i, w] += f * phi1 + s * phi2
+                    phibar[i, w] += (f * phi1 + s * phi2) * keep
                     flux[w] = f * e + s * phi1
             for w in range(n_w):
                 ase_rate[w] += flux[w]
@@ -386,6 +397,8 @@ def _solve_one(
             e = h * (-5.0 / 72.0 * k1[i] + 1.0 / 12.0 * k2v[i] + 1.0 / 9.0 * k3v[i] - 0.125 * k4[i])
             sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
             err = max(err, abs(e) / sc)
+            if not np.isfinite(e):
+                err = np.inf  # max() would skip a NaN: reject the step instead
         if err <= 1.0:
             b1 = 2.0 / 9.0 * h
             b2 = 1.0 / 3.0 * h
@@ -410,7 +423,10 @@ def _solve_one(
                 a1[w] = a4[w]
             s1 = s4
             steps += 1
-        fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** (-1.0 / 3.0)))
+        if not np.isfinite(err):
+            fac = 0.2
+        else:
+            fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** (-1.0 / 3.0)))
         h = min(h * fac, max_step)
     stats[0] = steps
 

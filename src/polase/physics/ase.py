@@ -27,6 +27,14 @@ from . import _fast
 from .kinetics import spin_relaxation, total_loss_rate
 from .mechanisms import channel_densities, cooperative_density
 
+#: Largest natural log of the guided flux [ln(photons/s/nm)]. Far above threshold (circular
+#: pump, orbit-orbit gain ~ N^2) the gain-length product of the instantaneously created
+#: population can pass 700, where exp overflows; a cell's amplification is then cut so that
+#: the flux stays below e^600 ~ 4e260. Such a flux empties the population above transparency
+#: in far less than any time resolved here, so the emitted photons do not depend on the cut;
+#: below it (every fluence of the default sweep) nothing changes.
+LOG_FLUX_MAX = _fast.LOG_FLUX_MAX
+
 
 @dataclass(frozen=True)
 class ModelArrays:
@@ -99,24 +107,46 @@ def propagate(gain_per_cm, source, dx_cm: float):
         Cell-averaged flux, both directions summed. [photons/s/nm]
     out : ndarray, shape (W,)
         Flux leaving both rod ends. [photons/s/nm]
+
+    Notes
+    -----
+    A cell's amplification is cut so that the flux stays below exp(`LOG_FLUX_MAX`); its
+    contribution to ``phibar`` (which sets the stimulated emission drawn from the cell) is
+    scaled by the same factor, so that photons are still conserved.
     """
     n_x = gain_per_cm.shape[0]
     u = gain_per_cm * dx_cm
-    small = np.abs(u) < 1e-4
-    us = np.where(small, 1.0, u)
-    e = np.exp(u)
-    phi1 = np.where(small, 1.0 + u / 2 + u * u / 6, np.expm1(us) / us)
-    phi2 = np.where(small, 0.5 + u / 6 + u * u / 24, (phi1 - 1.0) / us)
+    e, phi1, phi2 = _amplification(u)
     sdx = source * dx_cm
     phibar = np.zeros_like(gain_per_cm)
     out = np.zeros(gain_per_cm.shape[1])
     for order in (range(n_x), range(n_x - 1, -1, -1)):
         flux = np.zeros(gain_per_cm.shape[1])
         for i in order:
-            phibar[i] += flux * phi1[i] + sdx[i] * phi2[i]
-            flux = flux * e[i] + sdx[i] * phi1[i]
+            e_i, p1_i, p2_i = e[i], phi1[i], phi2[i]
+            room = LOG_FLUX_MAX - np.log(np.maximum(np.maximum(flux, sdx[i]), 1.0))
+            cut = u[i] > room
+            keep = 1.0
+            if cut.any():
+                u_cut = np.where(cut, np.maximum(room, 0.0), u[i])
+                e_i, p1_i, p2_i = _amplification(u_cut)
+                # the stimulated emission drawn from the cell shrinks with its gain
+                keep = np.where(cut, u_cut / np.where(cut, u[i], 1.0), 1.0)
+            phibar[i] += (flux * p1_i + sdx[i] * p2_i) * keep
+            flux = flux * e_i + sdx[i] * p1_i
         out += flux
     return phibar, out
+
+
+def _amplification(u):
+    """exp(u), (exp(u) - 1) / u and (phi1 - 1) / u, with series near u = 0."""
+    small = np.abs(u) < 1e-4
+    us = np.where(small, 1.0, u)
+    with np.errstate(over="ignore"):
+        e = np.exp(u)
+        phi1 = np.where(small, 1.0 + u / 2 + u * u / 6, np.expm1(us) / us)
+    phi2 = np.where(small, 0.5 + u / 6 + u * u / 24, (phi1 - 1.0) / us)
+    return e, phi1, phi2
 
 
 def rhs_reference(y, m: ModelArrays):
