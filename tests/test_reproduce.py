@@ -29,11 +29,6 @@ from polase.reproduce import (
 )
 
 FIGURE_NAMES = ("fig1b", "fig2a", "fig2b", "fig2c", "fig3", "delta")
-#: Rows that fail because of the digital twin's documented limitation (docs/model.md,
-#: "Calibration result and known limitation"): its spectrum narrows at ~17 mJ/cm2, from
-#: ~17 nm to under 10 nm, instead of narrowing to ~14 nm from 14.3-14.7 mJ/cm2.
-KNOWN_TWIN_LIMITATIONS = frozenset({"ASE threshold (FWHM narrowing)", "FWHM above threshold"})
-TWIN_LIMITATION = "digital twin known limitation (spectral narrowing at ~17 mJ/cm2, docs/model.md)"
 
 
 # ----------------------------------------------------------------------------- folder
@@ -217,10 +212,7 @@ def test_every_row_passes_with_the_default_seed(reproduced):
     bad = [(r["observable"], r["value"], r["tolerance"]) for r in measured if r["pass"] is not True]
     (spin,) = [r for r in summary["rows"] if r["kind"] == "input"]
     assert spin["value"] == pytest.approx(8.0, rel=0.3) and "input, not measured" in spin["note"]
-    unexpected = [b for b in bad if b[0] not in KNOWN_TWIN_LIMITATIONS]
-    assert unexpected == [], f"rows outside tolerance with seed {DEFAULT_SEED}: {bad}"
-    if bad:
-        pytest.xfail(f"{TWIN_LIMITATION}: {bad}")
+    assert bad == [], f"rows outside tolerance with seed {DEFAULT_SEED}: {bad}"
 
 
 def test_report_command_rebuilds_the_report_from_the_folder(reproduced, tmp_path):

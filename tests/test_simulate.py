@@ -69,12 +69,6 @@ def test_ase_peak_at_543(ds, fluence):
     assert abs(_peak(s) - 543.0) <= 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation of the default single-rod calibration: PL + ASE width at 17 mJ/cm2 "
-    "jumps from ~17 nm to ~9.8 nm; the rod-ensemble model (sample.bandgap_spread_ev) fixes it "
-    "but its calibration is not yet the default, see docs/model.md",
-)
 def test_spectrum_narrows_at_17(ds):
     s = _spectra(ds).sel(fluence=17.0, polarization="linear")
     assert 10.0 <= _fwhm(s) <= 16.0

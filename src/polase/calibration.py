@@ -290,7 +290,7 @@ def calibrate(
     maxiter: int | None = None,
     log: Callable[[str], None] | None = print,
     material: str = "CsPbBr3",
-    stages: tuple[int, ...] = (1, 2, 3, 2, 3, 2, 3, 5),
+    stages: tuple[int, ...] = (1, 2, 3, 2, 3, 6, 7),
 ) -> dict:
     """Fit the calibrated parameters to `TARGETS` and write them as TOML with provenance.
 
@@ -423,7 +423,9 @@ def calibrate(
     for stage in stages:
         if stage == 5:
             _tune_width(current, log)
-            write_text_atomic(path, _render(current, {}, material, evals["n"]), overwrite=True)
+            write_text_atomic(
+                path, _render(current, {}, material, evals["n"], stages), overwrite=True
+            )
             continue
         keys, targets, fluence, iters = _STAGES[stage]
         log(f"stage {stage}: {', '.join(k.split('.')[-1] for k in keys)}")
@@ -435,9 +437,9 @@ def calibrate(
             lsq=stage in _LSQ_STAGES,
         )
         # checkpoint: a long calibration can be resumed from the last completed stage
-        write_text_atomic(path, _render(current, {}, material, evals["n"]), overwrite=True)
+        write_text_atomic(path, _render(current, {}, material, evals["n"], stages), overwrite=True)
     final = observables(_nested(current))
-    write_text_atomic(path, _render(current, final, material, evals["n"]), overwrite=True)
+    write_text_atomic(path, _render(current, final, material, evals["n"], stages), overwrite=True)
     targets = {k: {"model": final.get(k, float("nan")), "target": TARGETS[k][0]} for k in TARGETS}
     return {"path": str(path), "parameters": dict(current), "targets": targets}
 
@@ -487,7 +489,7 @@ def _simplex(x0: np.ndarray, step: float = 0.08) -> np.ndarray:
     return np.array(pts)
 
 
-def _render(params: dict, obs: dict, material: str, n_evals: int) -> str:
+def _render(params: dict, obs: dict, material: str, n_evals: int, stages=()) -> str:
     import tomli_w
 
     from . import __version__
@@ -498,7 +500,12 @@ def _render(params: dict, obs: dict, material: str, n_evals: int) -> str:
         "polase_version": __version__,
         "date_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "material": material,
-        "method": "Nelder-Mead on tolerance-weighted squared misfits, bounded normalised space",
+        "method": (
+            "tolerance-weighted squared misfits in a bounded normalised space: Nelder-Mead "
+            "stages and trust-region least squares (stage 7), warm-started from the previous "
+            "data file"
+        ),
+        "stages": [int(k) for k in stages],
         "evaluations": n_evals,
         "targets": {k: float(v[0]) for k, v in TARGETS.items()},
         "model": {k: float(v) for k, v in obs.items()},

@@ -58,13 +58,23 @@ def test_schema_keys_and_json(result):
     assert json.loads(text)["photon_order"] == 2
 
 
+def test_loglog_threshold_sits_at_the_onset(result):
+    ds, feats, r = result
+    rl = analyze(ds, AnalysisConfig(threshold_scale="loglog", n_bootstrap=200), features=feats)
+    assert rl["threshold_mJ_cm2"]["method"] == "loglog_hinge_fit"
+    assert 0.9 * F_TH < rl["threshold_mJ_cm2"]["value"] < 1.05 * F_TH
+    assert rl["threshold_mJ_cm2"]["value"] < r["threshold_mJ_cm2"]["value"]
+
+
 def test_values_match_the_synthetic_truth(result):
     _, _, r = result
     assert r["pl_peak_nm"]["value"] == pytest.approx(PL_PEAK, abs=0.5)
     assert r["pl_fwhm_nm"]["value"] == pytest.approx(PL_FWHM, rel=0.03)
     assert r["ase_peak_nm"]["value"] == pytest.approx(ASE_PEAK, abs=1.0)
-    # the ASE band only rises above F_TH; the log-log kink sits just below it
-    assert 0.9 * F_TH < r["threshold_mJ_cm2"]["value"] < 1.05 * F_TH
+    # the ASE band rises as (F - F_TH)^1.5 above F_TH: two straight lines meet a little
+    # above the onset (the log-log kink sits just below it, see the next test)
+    assert r["threshold_mJ_cm2"]["method"] == "linear_hinge_fit"
+    assert F_TH < r["threshold_mJ_cm2"]["value"] < 1.1 * F_TH
     assert r["threshold_fwhm_mJ_cm2"]["value"] > r["threshold_mJ_cm2"]["value"]
     lo, hi = r["slope_below_threshold"]["ci95"]
     assert lo < 1.7 < hi

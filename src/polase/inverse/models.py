@@ -200,7 +200,7 @@ TWIN_COMMON: dict[str, tuple[float, float]] = {
 #: Parameters fitted when a mechanism is active. name -> (min, max)
 TWIN_MECHANISM: dict[str, dict[str, tuple[float, float]]] = {
     "orbit_orbit": {
-        "mechanism.orbit_orbit.kappa": (0.0, 20.0),
+        "mechanism.orbit_orbit.kappa": (0.0, 60.0),
         "mechanism.orbit_orbit.coherence_density_cm3": (1e16, 3e18),
     },
     "spin_channel": {"material.orientation_efficiency": (0.0, 1.0)},
