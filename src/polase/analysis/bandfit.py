@@ -119,12 +119,14 @@ def gaussian_band_fit(
         offs = np.arange(-k, k + 1)
         pos = np.clip(np.rint(ic).astype(int)[:, None] + offs, 0, wl.size - 1)
         x = wl[pos]
-        yy = np.take_along_axis(y2[rows], pos, axis=1)
+        # one flat gather of the windows (no copy of the selected rows)
+        yraw = np.take(y2.reshape(-1), pos + (rows * wl.size)[:, None])
         inwin = np.abs(x - pk[rows, None]) <= half_window_fwhm * fw[rows, None]
         # duplicated edge pixels (clipped positions) must count once
         first = np.concatenate([np.ones((rows.size, 1), bool), np.diff(pos, axis=1) != 0], axis=1)
-        w = (inwin & first & np.isfinite(yy)).astype(float)
-        yy = np.where(w > 0, yy, 0.0)
+        finite = np.isfinite(yraw)
+        w = (inwin & first & finite).astype(float)
+        yy = np.where(w > 0, yraw, 0.0)
         sig = fw[rows] / GAUSS_FWHM_PER_SIGMA
         p0 = np.stack([h[rows], pk[rows], sig], axis=1)
         lo = np.stack([np.zeros(rows.size), pk[rows] - fw[rows], sig / 20], axis=1)
@@ -132,7 +134,7 @@ def gaussian_band_fit(
         fit = curve_fit_batch("gaussian", x, yy, p0, weights=w, bounds=(lo, hi), max_iter=max_iter)
         a, c, s = fit.params[:, 0], fit.params[:, 1], np.abs(fit.params[:, 2])
         # a masked pixel inside the window makes the fit NaN: never a silent number
-        hit = np.any(inwin & ~np.isfinite(np.take_along_axis(y2[rows], pos, axis=1)), axis=1)
+        hit = np.any(inwin & ~finite, axis=1)
         good = np.isfinite(fit.params).all(axis=1) & ~hit
         res["amplitude"][rows] = np.where(good, a, np.nan)
         res["center_nm"][rows] = np.where(good, c, np.nan)

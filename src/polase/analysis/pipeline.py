@@ -180,11 +180,38 @@ def _nearest(fluence: np.ndarray, value: float, key: str) -> int:
 # ----------------------------------------------------------------------------- features
 
 
-def _references(wl, y, fluence, ipol, cfg):
-    """PL and ASE reference peaks/widths from repeat-mean spectra of the reference polarization."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-        mean_spec = np.nanmean(y[:, ipol], axis=1)  # (F, W)
+def _repeat_mean(y_raw, sat, base, ipol) -> np.ndarray:
+    """Mean over repeats of the masked, baseline-subtracted spectra of one polarization.
+
+    Equal (bit for bit) to ``np.nanmean(masked(y_raw[:, ipol]) - base[:, ipol, :, None],
+    axis=1)``, accumulated one repeat at a time so the (F, R, W) difference is never
+    formed (it is the size of half the data). NaN pixels are left out of the mean; a
+    pixel NaN in every repeat stays NaN.
+
+    Returns
+    -------
+    ndarray, shape (F, W)
+    """
+    n_rep = y_raw.shape[2]
+    acc = None
+    n_bad = 0  # masked repeats per pixel (an array once one is seen)
+    for r in range(n_rep):
+        d = y_raw[:, ipol, r] - base[:, ipol, r, None]
+        bad = np.isnan(d) if sat is None else np.isnan(d) | sat[:, ipol, r]
+        if bad.any():
+            d[bad] = 0.0
+            n_bad = n_bad + bad
+        if acc is None:
+            acc = d
+        else:
+            acc += d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return acc / (n_rep - n_bad)
+
+
+def _references(wl, mean_spec, fluence, cfg):
+    """PL and ASE reference peaks/widths from the repeat-mean spectra (F, W) of the
+    reference polarization."""
     ref = sp.peak_and_fwhm(wl, mean_spec, smooth_px=cfg.smooth_px)
     if cfg.pl_reference_fluence is None:
         valid = np.flatnonzero(np.isfinite(ref["fwhm_nm"]))
@@ -313,12 +340,8 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
         excl = None
         base = np.zeros(y_raw.shape[:-1])
 
-    # reference spectra need only the reference polarization
-    y_ref = (
-        _apply_mask(y_raw[:, ipol], None if sat is None else sat[:, ipol]) - base[:, ipol, :, None]
-    )
-    y = y_ref[:, None]  # (F, 1, R, W): what _references reads
-    refs = _references(wl, y, fluence, 0, cfg)
+    # reference spectra need only the repeat mean of the reference polarization
+    refs = _references(wl, _repeat_mean(y_raw, sat, base, ipol), fluence, cfg)
     pl_win, ase_win = _band_windows(refs, cfg, wl)
     # analysis region: both bands with 2.5 reference FWHM on either side
     lo = min(refs["pl_peak"] - 2.5 * refs["pl_fwhm"], refs["ase_peak"] - 2.5 * refs["ase_fwhm"])

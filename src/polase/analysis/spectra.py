@@ -72,16 +72,30 @@ def baseline_level(
     idx = np.flatnonzero(outside)
     if idx.size > max_pixels:  # evenly spaced subset: the median needs no more
         idx = idx[np.linspace(0, idx.size - 1, max_pixels).astype(int)]
-    vals = y[..., idx]
+    vals = np.take(y, idx, axis=-1)  # a fresh copy, faster than y[..., idx]
     if mask is not None:
-        vals = np.where(np.asarray(mask, dtype=bool)[..., idx], np.nan, vals)
+        vals = np.where(np.take(np.asarray(mask, dtype=bool), idx, axis=-1), np.nan, vals)
     if np.isnan(vals).any():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             base = np.nanmedian(vals, axis=-1)
     else:
-        base = np.median(vals, axis=-1)
+        base = _median_inplace(vals)
     return np.nan_to_num(base, nan=0.0)
+
+
+def _median_inplace(vals: np.ndarray) -> np.ndarray:
+    """np.median(vals, axis=-1) (same values) by one in-place partition of `vals`.
+
+    One selection at n // 2 instead of numpy's two; for an even count the lower middle
+    value is then the maximum of the lower half (no NaN allowed in `vals`).
+    """
+    n = vals.shape[-1]
+    h = n // 2
+    vals.partition(h, axis=-1)
+    if n % 2:
+        return vals[..., h].copy()
+    return (vals[..., :h].max(axis=-1) + vals[..., h]) / 2
 
 
 def smooth_boxcar(spectra, width_px: int = 5) -> np.ndarray:
@@ -105,16 +119,32 @@ def smooth_boxcar(spectra, width_px: int = 5) -> np.ndarray:
     h = width_px // 2
     bad = np.isnan(y)
     any_bad = bad.any()
-    y0 = np.where(bad, 0.0, y) if any_bad else y
-    pad = [(0, 0)] * (y.ndim - 1) + [(1, 0)]
-    cs = np.pad(np.cumsum(y0, axis=-1), pad)
+    out = _window_sums(np.where(bad, 0.0, y) if any_bad else y, h)
     w = y.shape[-1]
-    hi = np.minimum(np.arange(w) + h + 1, w)
-    lo = np.maximum(np.arange(w) - h, 0)
-    out = (cs[..., hi] - cs[..., lo]) / (hi - lo)
+    cnt = np.minimum(np.arange(w) + h + 1, w) - np.maximum(np.arange(w) - h, 0)
+    out /= cnt
     if any_bad:
-        cb = np.pad(np.cumsum(bad, axis=-1), pad)
-        out[(cb[..., hi] - cb[..., lo]) > 0] = np.nan
+        out[_window_sums(bad.astype(float), h) > 0] = np.nan
+    return out
+
+
+def _window_sums(y: np.ndarray, h: int) -> np.ndarray:
+    """Sums of y over the pixels j-h..j+h (those that exist) along the last axis.
+
+    Differences of one cumulative sum: contiguous slices in the interior, index arrays
+    only for the 2h edge pixels.
+    """
+    w = y.shape[-1]
+    cs = np.empty((*y.shape[:-1], w + 1))
+    cs[..., 0] = 0.0
+    np.cumsum(y, axis=-1, out=cs[..., 1:])
+    out = np.empty(y.shape)
+    if w > 2 * h:
+        np.subtract(cs[..., 2 * h + 1 :], cs[..., : w - 2 * h], out=out[..., h : w - h])
+    edge = np.flatnonzero((np.arange(w) < h) | (np.arange(w) >= w - h))
+    hi = np.minimum(edge + h + 1, w)
+    lo = np.maximum(edge - h, 0)
+    out[..., edge] = cs[..., hi] - cs[..., lo]
     return out
 
 
@@ -122,8 +152,21 @@ def _gather(y: np.ndarray, idx: np.ndarray, offsets: np.ndarray) -> tuple[np.nda
     """y[..., idx + offsets] with out-of-range positions marked invalid."""
     pos = idx[..., None] + offsets
     valid = (pos >= 0) & (pos < y.shape[-1])
-    vals = np.take_along_axis(y, np.clip(pos, 0, y.shape[-1] - 1), axis=-1)
-    return vals, valid
+    np.clip(pos, 0, y.shape[-1] - 1, out=pos)
+    return np.take(y.reshape(-1), _flat_rows(y, pos)), valid
+
+
+def _flat_rows(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """pos (..., K) turned into indices of a.reshape(-1) for a (..., W), in place."""
+    w = a.shape[-1]
+    lead = a.shape[:-1]
+    pos += (np.arange(int(np.prod(lead))) * w).reshape(*lead, 1)
+    return pos
+
+
+def _pick(a: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """a[..., i] for one index per row (a flat take: faster than take_along_axis)."""
+    return np.take(a.reshape(-1), _flat_rows(a, i[..., None].astype(np.intp)))[..., 0]
 
 
 def _crossings(ys: np.ndarray, imax: np.ndarray, level: np.ndarray):
@@ -136,16 +179,18 @@ def _crossings(ys: np.ndarray, imax: np.ndarray, level: np.ndarray):
     pix = np.arange(w)
     lev = level[..., None]
     stop = (ys < lev) | np.isnan(ys)
-    left_stop = np.where(stop & (pix < imax[..., None]), pix, -1).max(axis=-1)
-    right_stop = np.where(stop & (pix > imax[..., None]), pix, w).min(axis=-1)
+    # nearest stop on either side: first True of a boolean row (argmax stops there)
+    mr = stop & (pix > imax[..., None])
+    right_stop = np.argmax(mr, axis=-1)
+    right_stop = np.where(_pick(mr, right_stop), right_stop, w)
+    ml = (stop & (pix < imax[..., None]))[..., ::-1]
+    left_stop = np.argmax(ml, axis=-1)
+    left_stop = np.where(_pick(ml, left_stop), w - 1 - left_stop, -1)
     ok = (left_stop >= 0) & (right_stop < w)
     li = np.clip(left_stop, 0, w - 2)
     ri = np.clip(right_stop, 1, w - 1)
-    take = np.take_along_axis
-    yl0 = take(ys, li[..., None], -1)[..., 0]
-    yl1 = take(ys, (li + 1)[..., None], -1)[..., 0]
-    yr0 = take(ys, (ri - 1)[..., None], -1)[..., 0]
-    yr1 = take(ys, ri[..., None], -1)[..., 0]
+    yl0, yl1 = _pick(ys, li), _pick(ys, li + 1)
+    yr0, yr1 = _pick(ys, ri - 1), _pick(ys, ri)
     ok &= np.isfinite(yl0) & np.isfinite(yr1)
     with np.errstate(invalid="ignore", divide="ignore"):
         fl = np.clip((level - yl0) / (yl1 - yl0), 0.0, 1.0)
@@ -305,7 +350,7 @@ def peak_and_fwhm(
     masked_search = np.where(search, ys, -np.inf)
     masked_search = np.where(np.isnan(masked_search), -np.inf, masked_search)
     imax = np.argmax(masked_search, axis=-1)
-    ymax = np.take_along_axis(masked_search, imax[..., None], -1)[..., 0]
+    ymax = _pick(masked_search, imax)
     empty = ~np.isfinite(ymax) | (ymax <= 0)
 
     # rough width -> parabola half-window
