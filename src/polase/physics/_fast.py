@@ -16,38 +16,35 @@ LOG_FLUX_MAX = 600.0
 
 
 @njit(cache=True)
-def _rhs(
-    y,
-    n_x,
-    sigma,
-    alpha,
-    lsh,
-    esc,
-    dlam,
-    dx,
-    gamma,
-    area,
-    beta_sp,
-    k_rad,
-    k_nr,
-    k2,
-    k3,
-    inv2taus,
-    kappa,
-    n_c,
-    n_ch,
-    sel,
-    symmetric,
-    neff,
-    gdens,
-    spdens,
-    flux,
-    phibar,
-    q,
-    dy,
-    pl_rate,
-    ase_rate,
-):
+def _rhs(y, prm, work, dy, pl_rate, ase_rate):
+    """dy/dt of the spin densities and the escaping PL and guided-out ASE rates.
+
+    prm: the model constants (see `_solve_one`); work: scratch arrays; returns the
+    spontaneous photon rate [photons/s].
+    """
+    (
+        n_x,
+        sigma,
+        alpha,
+        lsh,
+        esc,
+        dlam,
+        dx,
+        gamma,
+        area,
+        beta_sp,
+        k_rad,
+        k_nr,
+        k2,
+        k3,
+        inv2taus,
+        kappa,
+        n_c,
+        n_ch,
+        sel,
+        symmetric,
+    ) = prm
+    neff, gdens, spdens, flux, phibar, q = work
     n_w = sigma.size
     for i in range(n_x):
         nu = max(y[i], 0.0)
@@ -252,8 +249,7 @@ def _solve_one(
     if ymax <= 0.0:
         return
     atol = atol_rel * ymax
-    s1 = _rhs(
-        y,
+    prm = (
         n_x,
         sigma,
         alpha,
@@ -274,16 +270,9 @@ def _solve_one(
         n_ch,
         sel,
         symmetric,
-        neff,
-        gdens,
-        spdens,
-        flux,
-        phibar,
-        q,
-        k1,
-        p1,
-        a1,
     )
+    work = (neff, gdens, spdens, flux, phibar, q)
+    s1 = _rhs(y, prm, work, k1, p1, a1)
     t = 0.0
     h = 1e-15
     steps = 0
@@ -292,106 +281,13 @@ def _solve_one(
             h = t_end - t
         for i in range(n):
             ytmp[i] = y[i] + 0.5 * h * k1[i]
-        s2 = _rhs(
-            ytmp,
-            n_x,
-            sigma,
-            alpha,
-            lsh,
-            esc,
-            dlam,
-            dx,
-            gamma,
-            area,
-            beta_sp,
-            k_rad,
-            k_nr,
-            k2,
-            k3,
-            inv2taus,
-            kappa,
-            n_c,
-            n_ch,
-            sel,
-            symmetric,
-            neff,
-            gdens,
-            spdens,
-            flux,
-            phibar,
-            q,
-            k2v,
-            p2,
-            a2,
-        )
+        s2 = _rhs(ytmp, prm, work, k2v, p2, a2)
         for i in range(n):
             ytmp[i] = y[i] + 0.75 * h * k2v[i]
-        s3 = _rhs(
-            ytmp,
-            n_x,
-            sigma,
-            alpha,
-            lsh,
-            esc,
-            dlam,
-            dx,
-            gamma,
-            area,
-            beta_sp,
-            k_rad,
-            k_nr,
-            k2,
-            k3,
-            inv2taus,
-            kappa,
-            n_c,
-            n_ch,
-            sel,
-            symmetric,
-            neff,
-            gdens,
-            spdens,
-            flux,
-            phibar,
-            q,
-            k3v,
-            p3,
-            a3,
-        )
+        s3 = _rhs(ytmp, prm, work, k3v, p3, a3)
         for i in range(n):
             ynew[i] = y[i] + h * (2.0 / 9.0 * k1[i] + 1.0 / 3.0 * k2v[i] + 4.0 / 9.0 * k3v[i])
-        s4 = _rhs(
-            ynew,
-            n_x,
-            sigma,
-            alpha,
-            lsh,
-            esc,
-            dlam,
-            dx,
-            gamma,
-            area,
-            beta_sp,
-            k_rad,
-            k_nr,
-            k2,
-            k3,
-            inv2taus,
-            kappa,
-            n_c,
-            n_ch,
-            sel,
-            symmetric,
-            neff,
-            gdens,
-            spdens,
-            flux,
-            phibar,
-            q,
-            k4,
-            p4,
-            a4,
-        )
+        s4 = _rhs(ynew, prm, work, k4, p4, a4)
         err = 0.0
         for i in range(n):
             e = h * (-5.0 / 72.0 * k1[i] + 1.0 / 12.0 * k2v[i] + 1.0 / 9.0 * k3v[i] - 0.125 * k4[i])
