@@ -356,7 +356,9 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
     )
     region = (wl >= lo) & (wl <= hi)
     wr = wl[region]
-    yr = (
+    # C-contiguous (a boolean index on the last axis is not): the feature kernels gather
+    # windows from the flat array
+    yr = np.ascontiguousarray(
         _apply_mask(y_raw[..., region], None if sat is None else sat[..., region]) - base[..., None]
     )
 

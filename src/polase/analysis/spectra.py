@@ -339,6 +339,7 @@ def peak_and_fwhm(
         maximum made the result NaN).
     """
     wl, y = _check_axis(wavelength, spectra)
+    y = np.ascontiguousarray(y)  # the window gathers index the flat array
     w = wl.size
     pix = np.arange(w, dtype=float)
     ys = smooth_boxcar(y, smooth_px)
