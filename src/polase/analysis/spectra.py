@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from numba import njit
 
 from ..errors import DataValidationError
 
@@ -131,42 +132,31 @@ def smooth_boxcar(spectra, width_px: int = 5) -> np.ndarray:
 def _window_sums(y: np.ndarray, h: int) -> np.ndarray:
     """Sums of y over the pixels j-h..j+h (those that exist) along the last axis.
 
-    Differences of one cumulative sum: contiguous slices in the interior, index arrays
-    only for the 2h edge pixels.
+    Differences of one running (cumulative) sum per row, in the order of np.cumsum.
     """
     w = y.shape[-1]
-    cs = np.empty((*y.shape[:-1], w + 1))
-    cs[..., 0] = 0.0
-    np.cumsum(y, axis=-1, out=cs[..., 1:])
     out = np.empty(y.shape)
-    if w > 2 * h:
-        np.subtract(cs[..., 2 * h + 1 :], cs[..., : w - 2 * h], out=out[..., h : w - h])
-    edge = np.flatnonzero((np.arange(w) < h) | (np.arange(w) >= w - h))
-    hi = np.minimum(edge + h + 1, w)
-    lo = np.maximum(edge - h, 0)
-    out[..., edge] = cs[..., hi] - cs[..., lo]
+    _window_sum_rows(np.ascontiguousarray(y).reshape(-1, w), h, out.reshape(-1, w))
     return out
 
 
-def _gather(y: np.ndarray, idx: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """y[..., idx + offsets] with out-of-range positions marked invalid."""
-    pos = idx[..., None] + offsets
-    valid = (pos >= 0) & (pos < y.shape[-1])
-    np.clip(pos, 0, y.shape[-1] - 1, out=pos)
-    return np.take(y.reshape(-1), _flat_rows(y, pos)), valid
-
-
-def _flat_rows(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """pos (..., K) turned into indices of a.reshape(-1) for a (..., W), in place."""
-    w = a.shape[-1]
-    lead = a.shape[:-1]
-    pos += (np.arange(int(np.prod(lead))) * w).reshape(*lead, 1)
-    return pos
+@njit(cache=True)
+def _window_sum_rows(y, h, out):  # pragma: no cover - compiled
+    w = y.shape[1]
+    cs = np.empty(w + 1)
+    cs[0] = 0.0
+    for i in range(y.shape[0]):
+        for j in range(w):
+            cs[j + 1] = cs[j] + y[i, j]
+        for j in range(w):
+            out[i, j] = cs[min(j + h + 1, w)] - cs[max(j - h, 0)]
 
 
 def _pick(a: np.ndarray, i: np.ndarray) -> np.ndarray:
     """a[..., i] for one index per row (a flat take: faster than take_along_axis)."""
-    return np.take(a.reshape(-1), _flat_rows(a, i[..., None].astype(np.intp)))[..., 0]
+    w = a.shape[-1]
+    flat = np.asarray(i, np.intp) + w * np.arange(np.size(i)).reshape(np.shape(i))
+    return np.take(np.ascontiguousarray(a).reshape(-1), flat)
 
 
 def _crossings(ys: np.ndarray, imax: np.ndarray, level: np.ndarray):
@@ -175,29 +165,56 @@ def _crossings(ys: np.ndarray, imax: np.ndarray, level: np.ndarray):
     Returns (left, right, ok): NaN positions (ok False) when the search meets a NaN pixel
     or the array edge before crossing.
     """
+    lead = np.shape(imax)
     w = ys.shape[-1]
-    pix = np.arange(w)
-    lev = level[..., None]
-    stop = (ys < lev) | np.isnan(ys)
-    # nearest stop on either side: first True of a boolean row (argmax stops there)
-    mr = stop & (pix > imax[..., None])
-    right_stop = np.argmax(mr, axis=-1)
-    right_stop = np.where(_pick(mr, right_stop), right_stop, w)
-    ml = (stop & (pix < imax[..., None]))[..., ::-1]
-    left_stop = np.argmax(ml, axis=-1)
-    left_stop = np.where(_pick(ml, left_stop), w - 1 - left_stop, -1)
-    ok = (left_stop >= 0) & (right_stop < w)
-    li = np.clip(left_stop, 0, w - 2)
-    ri = np.clip(right_stop, 1, w - 1)
-    yl0, yl1 = _pick(ys, li), _pick(ys, li + 1)
-    yr0, yr1 = _pick(ys, ri - 1), _pick(ys, ri)
-    ok &= np.isfinite(yl0) & np.isfinite(yr1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fl = np.clip((level - yl0) / (yl1 - yl0), 0.0, 1.0)
-        fr = np.clip((yr0 - level) / (yr0 - yr1), 0.0, 1.0)
-    left = np.where(ok, li + fl, np.nan)
-    right = np.where(ok, ri - 1 + fr, np.nan)
-    return left, right, ok
+    m = int(np.prod(lead))
+    left, right, ok = np.empty(m), np.empty(m), np.empty(m, dtype=np.bool_)
+    _crossing_rows(
+        np.ascontiguousarray(ys).reshape(-1, w),
+        np.asarray(imax, np.int64).reshape(-1),
+        np.broadcast_to(np.asarray(level, float), lead).reshape(-1),
+        left,
+        right,
+        ok,
+    )
+    return left.reshape(lead), right.reshape(lead), ok.reshape(lead)
+
+
+@njit(cache=True, error_model="numpy")
+def _crossing_rows(ys, imax, level, left, right, ok):  # pragma: no cover - compiled
+    """`_crossings` for rows of ys (N, W): walk out from the maximum to the first stop."""
+    w = ys.shape[1]
+    for i in range(ys.shape[0]):
+        lev = level[i]
+        ls = imax[i] - 1  # nearest pixel left of the maximum below the level (or NaN)
+        while ls >= 0 and not (ys[i, ls] < lev or np.isnan(ys[i, ls])):
+            ls -= 1
+        rs = imax[i] + 1
+        while rs < w and not (ys[i, rs] < lev or np.isnan(ys[i, rs])):
+            rs += 1
+        li = min(max(ls, 0), w - 2)
+        ri = min(max(rs, 1), w - 1)
+        yl0, yl1 = ys[i, li], ys[i, li + 1]
+        yr0, yr1 = ys[i, ri - 1], ys[i, ri]
+        good = ls >= 0 and rs < w and np.isfinite(yl0) and np.isfinite(yr1)
+        ok[i] = good
+        if not good:
+            left[i] = np.nan
+            right[i] = np.nan
+            continue
+        fl = (lev - yl0) / (yl1 - yl0)
+        fr = (yr0 - lev) / (yr0 - yr1)
+        # clipped to [0, 1]; NaN stays NaN (as np.clip)
+        if fl < 0.0:
+            fl = 0.0
+        elif fl > 1.0:
+            fl = 1.0
+        if fr < 0.0:
+            fr = 0.0
+        elif fr > 1.0:
+            fr = 1.0
+        left[i] = li + fl
+        right[i] = ri - 1 + fr
 
 
 def _refine_crossing(y, pos, level, hw, sign):
@@ -207,28 +224,66 @@ def _refine_crossing(y, pos, level, hw, sign):
     Falls back to `pos` when the line is flat or has the wrong sign; a crossing outside
     the window is clipped to its edge. NaN when a pixel in the window is NaN.
     """
+    lead = np.shape(pos)
     w = y.shape[-1]
-    center = np.rint(np.nan_to_num(pos, nan=0.0)).astype(int)
-    kmax = int(hw.max()) if hw.size else 2
-    offs = np.arange(-kmax, kmax + 1)
-    vals, valid = _gather(y, center, offs)
-    inwin = valid & (np.abs(offs) <= hw[..., None])
-    nan_in = np.any(inwin & np.isnan(vals), axis=-1)
-    wgt = (inwin & np.isfinite(vals)).astype(float)
-    v = np.where(wgt > 0, vals, 0.0)
-    u = offs.astype(float)
-    n = wgt.sum(-1)
-    mu = (wgt * u).sum(-1) / np.maximum(n, 1)
-    mv = (wgt * v).sum(-1) / np.maximum(n, 1)
-    du = np.where(wgt > 0, u - mu[..., None], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (du * (v - mv[..., None])).sum(-1) / (du * du).sum(-1)
-        ucross = mu + (level - mv) / slope
-    # a crossing beyond the window moves the estimate to the window edge (the next pass
-    # continues from there) rather than back to the biased first passage
-    good = (sign * slope > 0) & np.isfinite(ucross)
-    out = np.where(good, np.clip(center + np.clip(ucross, -hw - 1, hw + 1), 0, w - 1), pos)
-    return np.where(nan_in | ~np.isfinite(pos), np.nan, out)
+    out = np.empty(int(np.prod(lead)))
+    _refine_rows(
+        np.ascontiguousarray(y).reshape(-1, w),
+        np.asarray(pos, float).reshape(-1),
+        np.broadcast_to(np.asarray(level, float), lead).reshape(-1),
+        np.broadcast_to(np.asarray(hw, np.int64), lead).reshape(-1),
+        float(sign),
+        out,
+    )
+    return out.reshape(lead)
+
+
+@njit(cache=True, error_model="numpy")
+def _refine_rows(y, pos, level, hw, sign, out):  # pragma: no cover - compiled
+    """`_refine_crossing` for rows of y (N, W): one pass for the means, one for the slope."""
+    w = y.shape[1]
+    for i in range(y.shape[0]):
+        p = pos[i]
+        if not np.isfinite(p):
+            out[i] = np.nan
+            continue
+        c = int(np.rint(p))
+        h = hw[i]
+        lo, hi = max(c - h, 0), min(c + h, w - 1)
+        n = 0.0
+        su = 0.0
+        sv = 0.0
+        nan_in = False
+        for j in range(lo, hi + 1):
+            val = y[i, j]
+            if np.isnan(val):
+                nan_in = True
+            elif np.isfinite(val):
+                n += 1.0
+                su += j - c
+                sv += val
+        if nan_in:
+            out[i] = np.nan
+            continue
+        mu = su / max(n, 1.0)
+        mv = sv / max(n, 1.0)
+        sxy = 0.0
+        sxx = 0.0
+        for j in range(lo, hi + 1):
+            val = y[i, j]
+            if np.isfinite(val):
+                du = (j - c) - mu
+                sxy += du * (val - mv)
+                sxx += du * du
+        slope = sxy / sxx
+        ucross = mu + (level[i] - mv) / slope
+        # a crossing beyond the window moves the estimate to the window edge (the next
+        # pass continues from there) rather than back to the biased first passage
+        if sign * slope > 0 and np.isfinite(ucross):
+            x = c + min(max(ucross, -h - 1.0), h + 1.0)
+            out[i] = min(max(x, 0.0), w - 1.0)
+        else:
+            out[i] = p
 
 
 def _poly_peak(y, center, k):
@@ -246,58 +301,128 @@ def _poly_peak(y, center, k):
     maximum of a noisy curve, var(f') / 2|f''| at the peak, from the fit residuals) and
     whether a NaN pixel lies in the window.
     """
-    kmax = int(k.max()) if k.size else 2
-    offs = np.arange(-kmax, kmax + 1)
-    vals, valid = _gather(y, center, offs)
-    inwin = valid & (np.abs(offs) <= k[..., None])
-    nan_in = np.any(inwin & np.isnan(vals), axis=-1)
-    z = np.where(inwin & np.isfinite(vals), vals, 0.0)
-    wgt = inwin.astype(float)
-    # normal equations of z = c0 + c1 u + c2 u^2 + c3 u^3, u in units of k (conditioning)
-    kf = k.astype(float)[..., None]
-    u = offs / kf
-    pw, rh = [], []
-    up, zp = wgt.copy(), wgt * z  # running w u^p and w z u^p (no pow calls)
-    for p in range(7):
-        pw.append(up.sum(axis=-1))
-        if p < 4:
-            rh.append(zp.sum(axis=-1))
-            zp *= u
-        up *= u
-    a = np.stack([np.stack([pw[i + j] for j in range(4)], -1) for i in range(4)], -2)
-    rhs = np.stack(rh, -1)
-    a = a + np.eye(4) * 1e-12
-    # a cubic needs points: below 17 in the window (narrow lines) it is pinned to c3 = 0
-    # (a parabola), which would otherwise follow the noise
-    pin = (2 * k + 1) < 17
-    a[..., 3, 3] += np.where(pin, 1e12 * (pw[6] + 1.0), 0.0)
-    coef = np.linalg.solve(a, rhs[..., None])[..., 0]
-    c0, c1, c2, c3 = (coef[..., i] for i in range(4))
-    # stationary points: c1 + 2 c2 v + 3 c3 v^2 = 0, maximum where 2 c2 + 6 c3 v < 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        disc = c2**2 - 3 * c1 * c3
-        root = np.sqrt(np.where(disc >= 0, disc, np.nan))
-        # the root (-c2 - root) / (3 c3), whose curvature 2 c2 + 6 c3 v = -2 root <= 0,
-        # written without cancellation (it tends to -c1 / 2 c2 as c3 -> 0)
-        v_cubic = c1 / (root - c2)
-        v_quad = np.where(c2 < 0, -c1 / (2 * c2), 0.0)
-    ok = np.isfinite(v_cubic) & (np.abs(v_cubic) <= 1.0)
-    v = np.where(ok, v_cubic, np.clip(np.nan_to_num(v_quad), -1.0, 1.0))
-    zpk = c0 + c1 * v + c2 * v**2 + c3 * v**3
-    # bias of the maximum of a noisy curve: var(f'(v)) / (2 |f''(v)|)
-    fit = c0[..., None] + u * (c1[..., None] + u * (c2[..., None] + u * c3[..., None]))
-    n = wgt.sum(axis=-1)
-    s2 = np.sum(wgt * (z - fit) ** 2, axis=-1) / np.maximum(n - 4, 1)
-    g = np.stack([np.zeros_like(v), np.ones_like(v), 2 * v, 3 * v**2], -1)
-    # g^T a^-1 g through a solve (no explicit inverse)
-    var_d1 = s2 * np.sum(g * np.linalg.solve(a, g[..., None])[..., 0], axis=-1)
-    curv = 2 * c2 + 6 * c3 * v
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zpk = zpk - np.where(curv < 0, var_d1 / (2 * np.abs(curv)), 0.0)
-    # a peak far above every pixel in the window is a failed fit, not a peak
-    zmax = np.max(np.where(inwin, z, -np.inf), axis=-1)
-    zpk = np.minimum(zpk, np.where(zmax > 0, 3 * zmax, zmax + 1.0))
-    return v * k, zpk, nan_in
+    lead = np.shape(center)
+    w = y.shape[-1]
+    m = int(np.prod(lead))
+    du, zpk, nan_in = np.empty(m), np.empty(m), np.empty(m, dtype=np.bool_)
+    _poly_peak_rows(
+        np.ascontiguousarray(y).reshape(-1, w),
+        np.asarray(center, np.int64).reshape(-1),
+        np.broadcast_to(np.asarray(k, np.int64), lead).reshape(-1),
+        du,
+        zpk,
+        nan_in,
+    )
+    return du.reshape(lead), zpk.reshape(lead), nan_in.reshape(lead)
+
+
+@njit(cache=True)
+def _lu4(a, piv):  # pragma: no cover - compiled
+    """In-place LU factorization with partial pivoting of a 4 x 4 matrix (as LAPACK getrf)."""
+    for c in range(4):
+        p = c
+        for r in range(c + 1, 4):
+            if abs(a[r, c]) > abs(a[p, c]):
+                p = r
+        piv[c] = p
+        if p != c:
+            for s in range(4):
+                a[c, s], a[p, s] = a[p, s], a[c, s]
+        for r in range(c + 1, 4):
+            a[r, c] /= a[c, c]
+            for s in range(c + 1, 4):
+                a[r, s] -= a[r, c] * a[c, s]
+
+
+@njit(cache=True)
+def _lu4_solve(lu, piv, b):  # pragma: no cover - compiled
+    """Solve in place with the factors of `_lu4`."""
+    for c in range(4):
+        p = piv[c]
+        if p != c:
+            b[c], b[p] = b[p], b[c]
+    for r in range(1, 4):
+        for s in range(r):
+            b[r] -= lu[r, s] * b[s]
+    for r in range(3, -1, -1):
+        for s in range(r + 1, 4):
+            b[r] -= lu[r, s] * b[s]
+        b[r] /= lu[r, r]
+
+
+@njit(cache=True, error_model="numpy")
+def _poly_peak_rows(y, center, k, du_out, zpk_out, nan_out):  # pragma: no cover - compiled
+    """`_poly_peak` for rows of y (N, W): normal equations of the cubic in u = offset / k."""
+    w = y.shape[1]
+    a = np.empty((4, 4))
+    piv = np.empty(4, np.int64)
+    pw = np.empty(7)
+    coef = np.empty(4)
+    g = np.empty(4)
+    for i in range(y.shape[0]):
+        c = center[i]
+        ki = k[i]
+        kf = float(ki)
+        lo, hi = max(c - ki, 0), min(c + ki, w - 1)
+        pw[:] = 0.0
+        coef[:] = 0.0
+        nan_in = False
+        zmax = -np.inf
+        for j in range(lo, hi + 1):
+            val = y[i, j]
+            if np.isnan(val):
+                nan_in = True
+            z = val if np.isfinite(val) else 0.0
+            zmax = max(zmax, z)
+            u = (j - c) / kf
+            up = 1.0
+            for p in range(7):
+                pw[p] += up
+                if p < 4:
+                    coef[p] += z * up
+                up *= u
+        for r in range(4):
+            for s in range(4):
+                a[r, s] = pw[r + s]
+            a[r, r] += 1e-12
+        # a cubic needs points: below 17 in the window (narrow lines) it is pinned to
+        # c3 = 0 (a parabola), which would otherwise follow the noise
+        if 2 * ki + 1 < 17:
+            a[3, 3] += 1e12 * (pw[6] + 1.0)
+        _lu4(a, piv)
+        _lu4_solve(a, piv, coef)
+        c0, c1, c2, c3 = coef[0], coef[1], coef[2], coef[3]
+        # stationary points: c1 + 2 c2 v + 3 c3 v^2 = 0, maximum where 2 c2 + 6 c3 v < 0;
+        # the root (-c2 - root) / (3 c3), whose curvature is -2 root <= 0, written without
+        # cancellation (it tends to -c1 / 2 c2 as c3 -> 0)
+        disc = c2 * c2 - 3.0 * c1 * c3
+        v = c1 / (np.sqrt(disc) - c2) if disc >= 0 else np.nan
+        if not (np.isfinite(v) and abs(v) <= 1.0):
+            v = -c1 / (2.0 * c2) if c2 < 0 else 0.0
+            v = 0.0 if np.isnan(v) else min(max(v, -1.0), 1.0)
+        zpk = c0 + v * (c1 + v * (c2 + v * c3))
+        # bias of the maximum of a noisy curve: var(f'(v)) / (2 |f''(v)|)
+        ss = 0.0
+        for j in range(lo, hi + 1):
+            val = y[i, j]
+            z = val if np.isfinite(val) else 0.0
+            u = (j - c) / kf
+            r = z - (c0 + u * (c1 + u * (c2 + u * c3)))
+            ss += r * r
+        s2 = ss / max(pw[0] - 4.0, 1.0)
+        g[0], g[1], g[2], g[3] = 0.0, 1.0, 2.0 * v, 3.0 * v * v
+        _lu4_solve(a, piv, g)
+        var_d1 = s2 * (g[1] + 2.0 * v * g[2] + 3.0 * v * v * g[3])
+        curv = 2.0 * c2 + 6.0 * c3 * v
+        if curv < 0:
+            zpk -= var_d1 / (2.0 * abs(curv))
+        # a peak far above every pixel in the window is a failed fit, not a peak
+        cap = 3.0 * zmax if zmax > 0 else zmax + 1.0
+        if cap < zpk:
+            zpk = cap
+        du_out[i] = v * ki
+        zpk_out[i] = zpk
+        nan_out[i] = nan_in
 
 
 def peak_and_fwhm(
@@ -383,10 +508,13 @@ def peak_and_fwhm(
         right = _refine_crossing(y, right, 0.5 * height, hw, -1)
     ok &= np.isfinite(left) & np.isfinite(right)
     # a NaN pixel between the crossings (or a failed crossing) masks the result
-    between = (pix >= np.floor(np.nan_to_num(left, nan=0.0))[..., None]) & (
-        pix <= np.ceil(np.nan_to_num(right, nan=w - 1.0))[..., None]
-    )
-    nan_region = np.any(between & np.isnan(y), axis=-1) | nan_in
+    nan_px = np.isnan(y)
+    nan_region = nan_in.copy()
+    if nan_px.any():
+        between = (pix >= np.floor(np.nan_to_num(left, nan=0.0))[..., None]) & (
+            pix <= np.ceil(np.nan_to_num(right, nan=w - 1.0))[..., None]
+        )
+        nan_region |= np.any(between & nan_px, axis=-1)
     bad = empty | nan_region
     peak_nm = np.where(bad, np.nan, np.interp(ppix, pix, wl))
     left_nm = np.where(bad | ~ok, np.nan, np.interp(np.nan_to_num(left), pix, wl))
