@@ -51,8 +51,9 @@ def interpolation_weights(acq_ref, acq_other) -> np.ndarray:
     hi = np.clip(np.searchsorted(xs, ao, side="right"), 1, n - 1)
     lo = hi - 1
     frac = np.clip((ao - xs[lo]) / (xs[hi] - xs[lo]), 0.0, 1.0)  # clamped at both ends
-    np.add.at(w, (rows, order[lo]), 1.0 - frac)
-    np.add.at(w, (rows, order[hi]), frac)
+    # hi = lo + 1: the two columns of a row differ, so plain assignments suffice (no add.at)
+    w[rows, order[lo]] = 1.0 - frac
+    w[rows, order[hi]] = frac
     return w
 
 
