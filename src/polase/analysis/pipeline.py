@@ -355,6 +355,9 @@ def extract_features(ds: xr.Dataset, config: AnalysisConfig | None = None) -> xr
         hi, pl_win[1], ase_win[1], lam_pl + 2 * cfg.peak_window_nm, lam_ase + 2 * cfg.peak_window_nm
     )
     region = (wl >= lo) & (wl <= hi)
+    idx = np.flatnonzero(region)
+    if idx.size and idx[-1] - idx[0] + 1 == idx.size:  # a pixel range: a view, no gather
+        region = slice(int(idx[0]), int(idx[-1]) + 1)
     wr = wl[region]
     # C-contiguous (a boolean index on the last axis is not): the feature kernels gather
     # windows from the flat array
