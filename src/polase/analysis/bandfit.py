@@ -26,12 +26,13 @@ def _best_of(model, x, y, starts, w, bounds, max_iter, fixed=None, polish=True):
 
     n = y.shape[0]
     k = len(starts)
+    # one start: no stacked copies of the data
     res = curve_fit_batch(
         model,
         x,
-        np.concatenate([y] * k),
-        np.concatenate(starts),
-        weights=np.concatenate([w] * k),
+        y if k == 1 else np.concatenate([y] * k),
+        starts[0] if k == 1 else np.concatenate(starts),
+        weights=w if k == 1 or w.ndim == 1 else np.concatenate([w] * k),
         bounds=bounds,
         fixed=fixed,
         max_iter=max_iter,
@@ -194,10 +195,19 @@ def two_band_decomposition(
     lo_nm = min(cp - window_fwhm * wp, ca - window_fwhm * wa)
     hi_nm = max(cp + window_fwhm * wp, ca + window_fwhm * wa)
     sel = (wl >= lo_nm) & (wl <= hi_nm)
+    idx = np.flatnonzero(sel)
+    if idx.size and idx[-1] - idx[0] + 1 == idx.size:  # a pixel range: a view, no gather
+        sel = slice(int(idx[0]), int(idx[-1]) + 1)
     x = wl[sel]
     yy = y2[:, sel]
-    w = np.isfinite(yy).astype(float)
-    yy = np.where(w > 0, yy, 0.0)
+    finite = np.isfinite(yy)
+    rows_ok = finite.all(axis=1)  # any masked pixel: NaN results
+    if rows_ok.all():  # nothing masked: shared unit weights, the data as they are
+        w = np.ones(x.size)
+        yy = np.ascontiguousarray(yy)
+    else:
+        w = finite.astype(float)
+        yy = np.where(finite, yy, 0.0)
     n = yy.shape[0]
     sp_, sa = wp / GAUSS_FWHM_PER_SIGMA, wa / GAUSS_FWHM_PER_SIGMA
     model = band_sum_model(["gaussian", "gaussian"], baseline="constant")
@@ -218,7 +228,7 @@ def two_band_decomposition(
     fixed = np.array([False, False, False, False, True, True, False])
     fit = _best_of(model, x, yy, [p0], w, (lo, hi), max_iter, fixed, polish=False)
     p = fit.params
-    good = np.isfinite(p).all(axis=1) & (w.min(axis=1) > 0)  # any masked pixel: NaN
+    good = np.isfinite(p).all(axis=1) & rows_ok
     nan = np.nan
 
     def pick(v):
