@@ -218,3 +218,21 @@ def test_simulated_sweep_with_decays_end_to_end():
     # the polarizations of one fluence and wavelength are separate fits
     keys = {(d["fluence_mJ_cm2"], d["polarization"], d["detection_wavelength_nm"]) for d in decays}
     assert len(keys) == len(decays)
+
+
+def test_repeat_mean_equals_nanmean_of_the_masked_spectra(rng):
+    from polase.analysis.pipeline import _repeat_mean
+
+    y = rng.normal(size=(3, 2, 4, 16)) * 10 + 100
+    base = rng.normal(size=(3, 2, 4))
+    y[0, 1, 2, 5] = np.nan
+    y[1, 1, :, 7] = np.nan  # NaN in every repeat: stays NaN
+    sat = np.zeros(y.shape, bool)
+    sat[2, 1, 0, 3:6] = True
+    for mask in (None, sat):
+        masked = y if mask is None else np.where(mask, np.nan, y)
+        with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+            expected = np.nanmean(masked[:, 1] - base[:, 1, :, None], axis=1)
+        got = _repeat_mean(y, mask, base, 1)
+        assert np.array_equal(got, expected, equal_nan=True)
+        assert np.isnan(got[1, 7]) and np.isfinite(got[0, 5])

@@ -147,3 +147,42 @@ def test_asymmetric_line_peak_is_near_its_maximum():
     width = np.sqrt(2 * np.log(2)) * (s_blue + s_red)
     assert c < r["peak_nm"] < c + 0.012 * width
     assert r["fwhm_nm"] == pytest.approx(width, rel=0.006)
+
+
+@pytest.mark.parametrize("width", [1, 3, 5, 9])
+def test_smooth_boxcar_is_the_mean_of_the_pixels_that_exist(rng, width):
+    y = rng.normal(size=(3, 40))
+    y[1, 17] = np.nan
+    s = sp.smooth_boxcar(y, width)
+    h = width // 2
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            ref = y[i, max(j - h, 0) : j + h + 1].mean()  # NaN inside -> NaN
+            np.testing.assert_allclose(s[i, j], ref, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("n_out", [31, 32])  # odd and even pixel counts
+def test_baseline_level_is_the_median_of_the_outside_pixels(rng, n_out):
+    wl = np.arange(100.0)
+    y = rng.normal(size=(4, 2, 100)) * 10 + rng.normal(size=(4, 2, 1)) * 100
+    excl = (float(n_out) - 0.5, 99.5)  # pixels 0 .. n_out-1 lie outside
+    expected = np.median(y[..., :n_out], axis=-1)
+    assert np.array_equal(sp.baseline_level(wl, y, excl), expected)
+    # a masked outside pixel is left out of the median
+    mask = np.zeros(y.shape, bool)
+    mask[0, 0, 3] = True
+    got = sp.baseline_level(wl, y, excl, mask=mask)
+    assert got[0, 0] == np.median(np.delete(y[0, 0, :n_out], 3))
+    assert np.array_equal(got[1:], expected[1:])
+
+
+def test_half_maximum_crossings_by_walking_out_from_the_maximum():
+    ys = np.array([[0.0, 1.0, 3.0, 5.0, 4.0, 2.0, 1.0], [0.0, 4.0, 2.0, 5.0, 4.0, 3.0, 3.0]])
+    left, right, ok = sp._crossings(ys, np.array([3, 3]), np.array([2.5, 2.5]))
+    np.testing.assert_allclose(left[0], 1.75)  # between 1.0 at 1 and 3.0 at 2
+    np.testing.assert_allclose(right[0], 4.75)  # between 4.0 at 4 and 2.0 at 5
+    assert ok[0] and not ok[1] and np.isnan(left[1])  # row 1 never falls below on the right
+    # a NaN pixel stops the walk and fails the crossing
+    ys[0, 1] = np.nan
+    left, _, ok = sp._crossings(ys[:1], np.array([3]), np.array([0.5]))
+    assert not ok[0] and np.isnan(left[0])
