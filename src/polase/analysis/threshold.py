@@ -21,11 +21,9 @@ def _fixed_break(x, y, b):
     """Exact least squares of the hinge with breakpoint(s) b; returns coef (..., 3), sse."""
     d = x - b[..., None]
     des = np.stack([np.ones_like(d), np.minimum(d, 0.0), np.maximum(d, 0.0)], axis=-1)
-    c = np.linalg.solve(
-        np.einsum("...nk,...nl->...kl", des, des) + 1e-12 * np.eye(3),
-        np.einsum("...nk,...n->...k", des, y)[..., None],
-    )[..., 0]
-    res = y - np.einsum("...nk,...k->...n", des, c)
+    dt = np.swapaxes(des, -1, -2)
+    c = np.linalg.solve(dt @ des + 1e-12 * np.eye(3), dt @ y[..., None])[..., 0]
+    res = y - (des @ c[..., None])[..., 0]
     return c, np.sum(res**2, axis=-1)
 
 
