@@ -574,6 +574,27 @@ def test_fused_gaussian_kernel_matches_generic_path(rng, variant):
         assert np.all(fx.stderr[:, 2] == 0.0)
 
 
+def test_fused_gaussian_without_offset_matches_generic_path(rng):
+    """The fused kernel with P = 3 (gaussian) against a one-band sum without baseline, on the
+    one-thread and the parallel kernel (a batch above the parallel threshold)."""
+    n = 6000  # n x M x P = 2.2e6 >= _PARALLEL_MIN_WORK
+    p_true = np.column_stack(
+        [rng.uniform(4, 8, n), rng.uniform(-1, 1, n), rng.uniform(0.5, 1.5, n)]
+    )
+    y = get_model("gaussian")(X, p_true) + 0.2 * rng.normal(size=(n, X.size))
+    p0 = guess("gaussian", X, y)
+    kw = {"xtol": 1e-14, "ftol": 1e-15, "bounds": ([0, -np.inf, 0.6], np.inf)}
+    p0[:, 2] = np.maximum(p0[:, 2], 0.6)
+    generic = curve_fit_batch(band_sum_model(["gaussian"], "none"), X, y, p0, **kw)
+    for rows in (slice(0, 20), slice(None)):  # serial and parallel kernel
+        fused = curve_fit_batch("gaussian", X, y[rows], p0[rows], **kw)
+        np.testing.assert_array_equal(fused.status, generic.status[rows])
+        np.testing.assert_allclose(fused.params, generic.params[rows], rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(fused.cost, generic.cost[rows], rtol=1e-9)
+        np.testing.assert_allclose(fused.stderr, generic.stderr[rows], rtol=1e-6)
+    assert np.all(fused.params[:, 2] >= 0.6) and fused.success.mean() > 0.99
+
+
 def test_vectorizable_exp_matches_libm():
     """The fused kernel's exp(-v): ~ulp accuracy, subnormal tail, inf -> 0, NaN -> NaN."""
     from numba import njit

@@ -376,14 +376,17 @@ def _exp_neg(v):
     return res if v == v else v
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
-def _gauss_moments(x, y, w, a, c, s, o, out):
+@njit(cache=True, inline="always", fastmath={"reassoc", "contract"})
+def gauss_moments(x, y, w, a, c, s, o):
     """Weighted sums over the points for the fused Gaussian(+offset) normal equations.
 
     With u = (x - c)/s and the unit Gaussian e = exp(-u^2/2), the Jacobian columns are
-    e, (a/s) e u, (a/s) e u^2 and 1, so the cost, J^T W J and J^T W r reduce to 14 sums.
-    One pass, no stored Jacobian; reassociation lets the loop vectorize (the sums change
-    at the rounding level only).
+    e, (a/s) e u, (a/s) e u^2 and 1, so the cost, J^T W J and J^T W r reduce to 14 sums,
+    returned as a tuple: cost, sum w r (e, e u, e u^2, 1), sum w (e e, e eu, eu eu, eu eu^2,
+    eu^2 eu^2), sum w (e, eu, eu^2), sum w. One pass, no stored Jacobian.
+
+    Inlined (numba IR) into `gauss_sums`, compiled with ``fastmath={"reassoc", "contract"}``:
+    reassociation lets the loop vectorize (the sums change at the rounding level only).
     """
     inv_s = 1.0 / s
     cost = 0.0
@@ -426,25 +429,12 @@ def _gauss_moments(x, y, w, a, c, s, o, out):
         n1 += weu
         n2 += weu2
         sw += wk
-    out[0] = cost
-    out[1] = g0
-    out[2] = g1
-    out[3] = g2
-    out[4] = g3
-    out[5] = m0
-    out[6] = m1
-    out[7] = m2
-    out[8] = m3
-    out[9] = m4
-    out[10] = n0
-    out[11] = n1
-    out[12] = n2
-    out[13] = sw
+    return cost, g0, g1, g2, g3, m0, m1, m2, m3, m4, n0, n1, n2, sw
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
-def _gauss_moments_unit(x, y, a, c, s, o, e, out):
-    """`_gauss_moments` for unit weights (no weights given): fewer operations per point, and
+@njit(cache=True, inline="always", fastmath={"reassoc", "contract"})
+def gauss_moments_unit(x, y, a, c, s, o, e):
+    """`gauss_moments` for unit weights (no weights given): fewer operations per point, and
     the exps in a first pass into e (M,) (two short loops keep their values in registers)."""
     inv_s = 1.0 / s
     cost = 0.0
@@ -482,59 +472,50 @@ def _gauss_moments_unit(x, y, a, c, s, o, e, out):
         n0 += ek
         n1 += eu
         n2 += eu2
-    out[0] = cost
-    out[1] = g0
-    out[2] = g1
-    out[3] = g2
-    out[4] = g3
-    out[5] = m0
-    out[6] = m1
-    out[7] = m2
-    out[8] = m3
-    out[9] = m4
-    out[10] = n0
-    out[11] = n1
-    out[12] = n2
-    out[13] = x.size
+    return cost, g0, g1, g2, g3, m0, m1, m2, m3, m4, n0, n1, n2, float(x.size)
 
 
-@njit(cache=True)
-def gauss_normal(code, x, y, w, unit_w, p, e, sums, A, g):
-    """Fused chi-square, A = J^T W J and g = J^T W (y - f) of the Gaussian(+offset) at p.
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def gauss_sums(x, y, w, unit_w, a, c, s, o, e):
+    """The 14 sums of `gauss_moments` (unit_w: every weight is 1, `gauss_moments_unit` with
+    the work array e (M,)) for amplitude a, center c, sigma s and offset o."""
+    if unit_w:
+        return gauss_moments_unit(x, y, a, c, s, o, e)
+    return gauss_moments(x, y, w, a, c, s, o)
 
-    One vectorized pass over the points (`_gauss_moments`); no Jacobian is stored. unit_w:
-    every weight is 1 (the unweighted loop). e (M,) and sums (14,) are work arrays. Returns (cost, ok): cost is +inf when not finite, ok is False
-    when A or g is not finite.
+
+@njit(cache=True, inline="always")
+def gauss_normal(off, x, y, w, unit_w, p, e, A, g):
+    """Fused chi-square, A = J^T W J and g = J^T W (y - f) of the Gaussian (off: + offset) at p.
+
+    One vectorized pass over the points (`gauss_sums`); no Jacobian is stored. unit_w:
+    every weight is 1 (the unweighted loop); e (M,) is a work array. Returns (cost, ok): cost
+    is +inf when not finite, ok is False when A or g is not finite.
     """
     a = p[0]
-    c = p[1]
     s = p[2]
-    off = code == GAUSSIAN_OFFSET
-    o = p[3] if off else 0.0
-    if unit_w:
-        _gauss_moments_unit(x, y, a, c, s, o, e, sums)
-    else:
-        _gauss_moments(x, y, w, a, c, s, o, sums)
-    cost = sums[0]
+    S = gauss_sums(x, y, w, unit_w, a, p[1], s, p[3] if off else 0.0, e)
+    cost = S[0]
     if not math.isfinite(cost):
         cost = np.inf
     b = a / s
-    g[0] = sums[1]
-    g[1] = b * sums[2]
-    g[2] = b * sums[3]
-    A[0, 0] = sums[5]
-    A[1, 0] = b * sums[6]
-    A[2, 0] = b * sums[7]
-    A[1, 1] = b * b * sums[7]
-    A[2, 1] = b * b * sums[8]
-    A[2, 2] = b * b * sums[9]
+    g[0] = S[1]
+    g[1] = b * S[2]
+    g[2] = b * S[3]
+    A[0, 0] = S[5]
+    A[1, 0] = b * S[6]
+    A[2, 0] = b * S[7]
+    A[1, 1] = b * b * S[7]
+    A[2, 1] = b * b * S[8]
+    A[2, 2] = b * b * S[9]
+    npar = 3
     if off:
-        g[3] = sums[4]
-        A[3, 0] = sums[10]
-        A[3, 1] = b * sums[11]
-        A[3, 2] = b * sums[12]
-        A[3, 3] = sums[13]
-    npar = A.shape[0]
+        npar = 4
+        g[3] = S[4]
+        A[3, 0] = S[10]
+        A[3, 1] = b * S[11]
+        A[3, 2] = b * S[12]
+        A[3, 3] = S[13]
     # one finiteness test: a sum of magnitudes is finite only if every term is
     tot = 0.0
     for i in range(npar):

@@ -3,9 +3,13 @@
 One algorithm, two drivers:
 
 * `fit_compiled` runs whole fits of a compiled built-in model, one fit per prange
-  iteration (no Python in the loop);
-* `propose_batch` / `update_batch` / `normal_batch` are the same per-fit steps applied to a
-  batch, for models that are Python callables evaluated on the whole batch at once.
+  iteration (no Python in the loop): `fit_one`, or `fit_gauss` (the same steps with the
+  fused Gaussian normal equations, every step inlined) for Gaussian(+offset) least squares;
+* `velocity_batch` / `finish_batch` / `normal_batch` ... are the same per-fit steps applied
+  to a batch, for models that are Python callables evaluated on the whole batch at once.
+
+The per-fit steps are inlined (numba ``inline="always"``) into their callers: a call with
+a dozen array arguments costs reference counting of each, as much as the 4 x 4 arithmetic.
 
 Algorithm (per fit): the objective is chi-square ``sum w (y - f)^2`` (loss 0) or the Poisson
 deviance ``2 sum w (f - y - y ln(f/y))`` (loss 1, Fisher scoring: normal equations with
@@ -412,16 +416,12 @@ def _tri_inverse(L, n):
 @njit(cache=True)
 def work_size(m, npar):
     """Length of the float work array `fit_one` needs for M points and P parameters."""
-    return 4 * m + 2 * npar * m + 3 * npar * npar + 7 * npar + 14
+    return 4 * m + 2 * npar * m + 2 * npar * npar + 6 * npar
 
 
 @njit(cache=True)
-def fit_one(
-    code, aux, x, y, w, unit_w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel, cov, buf, idx
-):
+def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel, cov, buf, idx):
     """Fit one problem of compiled model `code` in place; returns (status, n_iter, cost).
-
-    unit_w: every weight in w is 1 (`unit_rows`), which selects a shorter fused loop.
 
     buf (`work_size(M, P)`,) and idx (P,) int are work arrays, reused across fits: at
     1e5 fits/s an allocation per fit is a measurable share of the time.
@@ -430,8 +430,6 @@ def fit_one(
     npar = p.size
     pm = npar * m
     pp = npar * npar
-    # Gaussian(+offset) least squares: cost, A and g in one fused pass (no Jacobian stored)
-    fused = (code == GAUSSIAN_OFFSET or code == GAUSSIAN) and loss == LSQ and not accel
     f = buf[0:m]
     ft = buf[m : 2 * m]
     wv = buf[2 * m : 3 * m]
@@ -442,32 +440,20 @@ def fit_one(
     o += 2 * pm
     A = buf[o : o + pp].reshape((npar, npar))
     work = buf[o + pp : o + 2 * pp].reshape((npar, npar))
-    At = buf[o + 2 * pp : o + 3 * pp].reshape((npar, npar))
-    o += 3 * pp
+    o += 2 * pp
     g = buf[o : o + npar]
     D = buf[o + npar : o + 2 * npar]
     trial = buf[o + 2 * npar : o + 3 * npar]
     z = buf[o + 3 * npar : o + 4 * npar]
-    gt = buf[o + 4 * npar : o + 5 * npar]
-    vec = buf[o + 5 * npar : o + 6 * npar]
-    sD = buf[o + 6 * npar : o + 7 * npar]
-    sums = buf[o + 7 * npar : o + 7 * npar + 14]
-    if fused:
-        D[:] = 0.0
-    else:
-        buf[:] = 0.0
+    vec = buf[o + 4 * npar : o + 5 * npar]
+    sD = buf[o + 5 * npar : o + 6 * npar]
+    buf[:] = 0.0
 
-    if fused:
-        cost, ok = gauss_normal(code, x, y, w, unit_w, p, f, sums, A, g)
-    else:
-        eval_model(code, aux, x, p, f, J, True)
-        cost = objective(f, y, w, loss)
-        ok = True
+    eval_model(code, aux, x, p, f, J, True)
+    cost = objective(f, y, w, loss)
     if not math.isfinite(cost):
         return INVALID_INPUT, 0, cost
-    if not fused:
-        ok = normal_eq(f, J, y, w, loss, A, g, wv, r)
-    if not ok:
+    if not normal_eq(f, J, y, w, loss, A, g, wv, r):
         return SINGULAR, 0, cost
     update_scaling(A, D)
     scale_factors(D, sD)
@@ -509,27 +495,17 @@ def fit_one(
             # reduction: done whatever the trial gives, so save its evaluation
             status = CONVERGED
             break
-        if fused:
-            # normal equations at the trial come with its cost (wasted only on rejection)
-            ct, okt = gauss_normal(code, x, y, w, unit_w, trial, f, sums, At, gt)
-        else:
-            # the Jacobian costs little next to the exponentials, so take it with the trial
-            eval_model(code, aux, x, trial, ft, Jt, True)
-            ct = objective(ft, y, w, loss)
-            okt = True
+        # the Jacobian costs little next to the exponentials, so take it with the trial
+        eval_model(code, aux, x, trial, ft, Jt, True)
+        ct = objective(ft, y, w, loss)
         accepted, conv, lam, nu = judge(cost, ct, pred, small, lam, nu, ftol)
         if accepted:
             for i in range(npar):
                 p[i] = trial[i]
             cost = ct
-            if fused:
-                A, At = At, A
-                g, gt = gt, g
-            else:
-                f, ft = ft, f
-                J, Jt = Jt, J
-                okt = normal_eq(f, J, y, w, loss, A, g, wv, r)
-            if not okt:
+            f, ft = ft, f
+            J, Jt = Jt, J
+            if not normal_eq(f, J, y, w, loss, A, g, wv, r):
                 status = SINGULAR
                 break
             update_scaling(A, D)
@@ -546,44 +522,157 @@ def fit_one(
     return status, it, cost
 
 
+def _inlined(f):
+    """A twin of the njit function f that numba inlines into its callers (same source)."""
+    return njit(cache=True, inline="always")(f.py_func)
+
+
+_velocity = _inlined(velocity)
+_finish = _inlined(finish)
+_step_small = _inlined(step_small)
+_clipped = _inlined(clipped)
+_predicts_converged = _inlined(predicts_converged)
+_judge = _inlined(judge)
+_update_scaling = _inlined(update_scaling)
+_scale_factors = _inlined(scale_factors)
+_covariance = _inlined(covariance)
+
+
+@njit(cache=True, inline="always")
+def fit_gauss(
+    off, x, y, w, unit_w, p, lo, hi, fixed, max_iter, xtol, ftol, cov, e, A, At, work, g, gt, D,
+    sD, trial, z, vec, idx,
+):  # fmt: skip
+    """`fit_one` for the Gaussian (off: + offset) by least squares, without geodesic
+    acceleration: the same algorithm, with the fused normal equations (`gauss_normal`).
+
+    Every step is inlined into the caller (`_gauss_rows`), which runs whole blocks of fits:
+    no call per fit or per step, so no reference counting of array arguments, which cost
+    as much as the LM arithmetic itself. The work arrays (A, At, work (P, P); g, gt, D, sD,
+    trial, z, vec (P,); idx (P,) int; e (M,)) are reused across fits.
+    """
+    npar = p.size
+    for i in range(npar):
+        D[i] = 0.0
+    cost, ok = gauss_normal(off, x, y, w, unit_w, p, e, A, g)
+    if not math.isfinite(cost):
+        return INVALID_INPUT, 0, cost
+    if not ok:
+        return SINGULAR, 0, cost
+    _update_scaling(A, D)
+    _scale_factors(D, sD)
+    lam = LAM0
+    nu = 2.0
+    status = MAX_ITER
+    it = 0
+    while it < max_iter:
+        if cost == 0.0:
+            status = CONVERGED
+            break
+        res, nf = _velocity(A, g, sD, lam, p, lo, hi, fixed, work, idx, z)
+        if res == 2:
+            status = CONVERGED
+            break
+        it += 1
+        if res == 0:
+            lam *= nu
+            nu *= 2.0
+            if lam > LAM_MAX:
+                status = SINGULAR
+                break
+            continue
+        pred = _finish(A, g, sD, p, lo, hi, idx, nf, z, trial)
+        small = _step_small(p, trial, xtol)
+        if small or (
+            pred <= ftol * cost
+            and not _clipped(p, trial, lo, hi, idx, nf)
+            and _predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, vec)
+        ):
+            status = CONVERGED
+            break
+        # normal equations at the trial come with its cost (wasted only on rejection)
+        ct, okt = gauss_normal(off, x, y, w, unit_w, trial, e, At, gt)
+        accepted, conv, lam, nu = _judge(cost, ct, pred, small, lam, nu, ftol)
+        if accepted:
+            for i in range(npar):
+                p[i] = trial[i]
+                g[i] = gt[i]
+                for j in range(npar):
+                    A[i, j] = At[i, j]
+            cost = ct
+            if not okt:
+                status = SINGULAR
+                break
+            _update_scaling(A, D)
+            _scale_factors(D, sD)
+        if conv:
+            status = CONVERGED
+            break
+        if lam > LAM_MAX:
+            status = CONVERGED if small else MAX_ITER
+            break
+    if not _covariance(A, fixed, cov, work, idx, vec):
+        if status == CONVERGED:
+            status = SINGULAR
+    return status, it, cost
+
+
 @njit(cache=True)
-def _fit_row(
-    i,
-    code,
-    aux,
-    x,
-    y,
-    w,
-    p,
-    lo,
-    hi,
-    fixed,
-    loss,
-    max_iter,
-    xtol,
-    ftol,
-    accel,
-    status,
-    n_iter,
-    cost,
-    cov,
-    buf,
-    idx,
-    wunit,
-):
-    xi = x[i] if x.shape[0] > 1 else x[0]
-    wi = w[i] if w.shape[0] > 1 else w[0]
-    ui = wunit[i] if wunit.shape[0] > 1 else wunit[0]
-    loi = lo[i] if lo.shape[0] > 1 else lo[0]
-    hii = hi[i] if hi.shape[0] > 1 else hi[0]
-    fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
-    s, it, c = fit_one(
-        code, aux, xi, y[i], wi, ui, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel, cov[i],
-        buf, idx,
-    )  # fmt: skip
-    status[i] = s
-    n_iter[i] = it
-    cost[i] = c
+def _gauss_rows(
+    r0, r1, off, x, y, w, wunit, p, lo, hi, fixed, todo, max_iter, xtol, ftol, status, n_iter,
+    cost, cov,
+):  # fmt: skip
+    """`fit_gauss` for rows r0 <= i < r1 with todo[i]; one set of work arrays."""
+    npar = p.shape[1]
+    e = np.empty(y.shape[1])
+    A = np.zeros((npar, npar))
+    At = np.zeros((npar, npar))
+    work = np.zeros((npar, npar))
+    vecs = np.zeros((7, npar))
+    idx = np.zeros(npar, dtype=np.int64)
+    g, gt, D, sD, trial, z, vec = vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5], vecs[6]
+    for i in range(r0, r1):
+        if not todo[i]:
+            continue
+        xi = x[i] if x.shape[0] > 1 else x[0]
+        wi = w[i] if w.shape[0] > 1 else w[0]
+        ui = wunit[i] if wunit.shape[0] > 1 else wunit[0]
+        loi = lo[i] if lo.shape[0] > 1 else lo[0]
+        hii = hi[i] if hi.shape[0] > 1 else hi[0]
+        fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
+        s, it, c = fit_gauss(
+            off, xi, y[i], wi, ui, p[i], loi, hii, fxi, max_iter, xtol, ftol, cov[i], e, A, At,
+            work, g, gt, D, sD, trial, z, vec, idx,
+        )  # fmt: skip
+        status[i] = s
+        n_iter[i] = it
+        cost[i] = c
+
+
+@njit(cache=True)
+def _generic_rows(
+    r0, r1, code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel,
+    status, n_iter, cost, cov,
+):  # fmt: skip
+    """`fit_one` for rows r0 <= i < r1 with todo[i]; one work array."""
+    npar = p.shape[1]
+    buf = np.empty(work_size(y.shape[1], npar))
+    idx = np.empty(npar, dtype=np.int64)
+    for i in range(r0, r1):
+        if not todo[i]:
+            continue
+        xi = x[i] if x.shape[0] > 1 else x[0]
+        wi = w[i] if w.shape[0] > 1 else w[0]
+        loi = lo[i] if lo.shape[0] > 1 else lo[0]
+        hii = hi[i] if hi.shape[0] > 1 else hi[0]
+        fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
+        s, it, c = fit_one(
+            code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel,
+            cov[i], buf, idx,
+        )  # fmt: skip
+        status[i] = s
+        n_iter[i] = it
+        cost[i] = c
 
 
 @njit(cache=True)
@@ -598,84 +687,63 @@ def unit_rows(w):
     return out
 
 
-#: fits per block of the parallel loop (one work array per block)
+@njit(cache=True)
+def _rows(
+    r0, r1, code, aux, x, y, w, wunit, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel,
+    status, n_iter, cost, cov,
+):  # fmt: skip
+    """Fit rows r0 <= i < r1: Gaussian(+offset) least squares without geodesic acceleration
+    through the fused `fit_gauss`, every other case through `fit_one`."""
+    if (code == GAUSSIAN or code == GAUSSIAN_OFFSET) and loss == LSQ and not accel:
+        _gauss_rows(
+            r0, r1, code == GAUSSIAN_OFFSET, x, y, w, wunit, p, lo, hi, fixed, todo, max_iter,
+            xtol, ftol, status, n_iter, cost, cov,
+        )  # fmt: skip
+    else:
+        _generic_rows(
+            r0, r1, code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol,
+            accel, status, n_iter, cost, cov,
+        )  # fmt: skip
+
+
+#: fits per block of the parallel loop (one set of work arrays per block)
 BLOCK = 64
 
 
 @njit(cache=True, parallel=True)
 def fit_compiled(
-    code,
-    aux,
-    x,
-    y,
-    w,
-    p,
-    lo,
-    hi,
-    fixed,
-    todo,
-    loss,
-    max_iter,
-    xtol,
-    ftol,
-    accel,
-    status,
-    n_iter,
-    cost,
-    cov,
-):
+    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
+    n_iter, cost, cov,
+):  # fmt: skip
     """Fit every row i with todo[i] (x, w, lo, hi, fixed have 1 or N rows), in parallel.
 
-    prange runs over blocks of `BLOCK` fits, each with one work array.
+    prange runs over blocks of `BLOCK` fits, each with one set of work arrays.
     """
     n = y.shape[0]
-    npar = p.shape[1]
-    size = work_size(y.shape[1], npar)
     wunit = unit_rows(w)
     for b in prange((n + BLOCK - 1) // BLOCK):
-        buf = np.empty(size)
-        idx = np.empty(npar, dtype=np.int64)
-        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            if todo[i]:
-                _fit_row(
-                    i, code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel,
-                    status, n_iter, cost, cov, buf, idx, wunit,
-                )  # fmt: skip
+        _rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, wunit, p, lo, hi, fixed,
+            todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+        )  # fmt: skip
 
 
 @njit(cache=True)
 def fit_compiled_serial(
-    code,
-    aux,
-    x,
-    y,
-    w,
-    p,
-    lo,
-    hi,
-    fixed,
-    todo,
-    loss,
-    max_iter,
-    xtol,
-    ftol,
-    accel,
-    status,
-    n_iter,
-    cost,
-    cov,
-):
-    """`fit_compiled` on one thread: small batches do not pay the thread-pool start-up."""
-    npar = p.shape[1]
-    buf = np.empty(work_size(y.shape[1], npar))
-    idx = np.empty(npar, dtype=np.int64)
+    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
+    n_iter, cost, cov,
+):  # fmt: skip
+    """`fit_compiled` on one thread: small batches do not pay the thread-pool start-up.
+
+    Same blocks as `fit_compiled`, so both call one compilation of `_rows`.
+    """
+    n = y.shape[0]
     wunit = unit_rows(w)
-    for i in range(y.shape[0]):
-        if todo[i]:
-            _fit_row(
-                i, code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel,
-                status, n_iter, cost, cov, buf, idx, wunit,
-            )  # fmt: skip
+    for b in range((n + BLOCK - 1) // BLOCK):
+        _rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, wunit, p, lo, hi, fixed,
+            todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+        )  # fmt: skip
 
 
 # ---- batched steps for Python-callable models -------------------------------------------
