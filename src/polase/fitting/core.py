@@ -184,6 +184,10 @@ def curve_fit_batch(
         raise DataValidationError(
             f"x has shape {xa.shape}; y is {y.shape}: allowed x shapes ({m},) or ({n}, {m})"
         )
+    if not x2.flags.writeable:
+        # a read-only x (an xarray coordinate, a broadcast view) would make numba compile
+        # every kernel a second time for the read-only array type
+        x2 = x2.copy()
     mdl.check_x(x2)
     if mdl.code in (K.GAUSSIAN, K.GAUSSIAN_OFFSET) and _uniform_rows(x2):
         # uniform grid: the kernel computes the Gaussian by an exp recurrence (same values)
@@ -287,6 +291,8 @@ def _fit_chunk(
     status, n_iter, cost, cov, nfree, finite_p,
 ):  # fmt: skip
     yc = np.ascontiguousarray(y[s], dtype=float)
+    if not yc.flags.writeable:  # one compiled signature for every caller (see x2 above)
+        yc = yc.copy()
     nc = yc.shape[0]
     xc = x2 if x_shared else x2[s]
     wc = _rows(w, s)
