@@ -129,7 +129,7 @@ def normal_eq(f, J, y, w, loss, A, g, wv, r):
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cholesky(M, n):
     """In-place lower Cholesky of M[:n, :n]; returns the smallest pivot^2 (<= 0: failed).
 
@@ -153,7 +153,7 @@ def _cholesky(M, n):
     return minpiv
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _chol_solve(L, b, n):
     for i in range(n):
         t = b[i]
@@ -400,7 +400,7 @@ def covariance(A, fixed, cov, work, idx, e):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _tri_inverse(L, n):
     """Invert the lower-triangular `_cholesky` factor in place (its diagonal holds 1/L_jj)."""
     for j in range(n - 1, -1, -1):
