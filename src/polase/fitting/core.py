@@ -343,12 +343,9 @@ def _fit_chunk(
         st[fin & empty] = FitStatus.INVALID_INPUT
     todo = st == FitStatus.MAX_ITER
     status[s] = st
-    pc = np.ascontiguousarray(p[s])
     loc, hic, fxr = _rows(lo, s), _rows(hi, s), np.ascontiguousarray(_rows(fx, s))
-    stc = status[s].copy()
-    itc = np.zeros(nc, dtype=np.int32)
-    cc = np.full(nc, np.nan)
-    covc = np.full((nc, p.shape[1], p.shape[1]), np.nan)
+    # the fits write their results in place: row slices of the (C-contiguous) outputs
+    pc, stc, itc, cc, covc = p[s], status[s], n_iter[s], cost[s], cov[s]
     if todo.any():
         if mdl.compiled:
             work = int(todo.sum()) * yc.shape[1] * pc.shape[1]
@@ -362,11 +359,6 @@ def _fit_chunk(
                 mdl, xc, x_shared, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol, accel,
                 stc, itc, cc, covc,
             )  # fmt: skip
-    p[s] = pc
-    status[s] = stc
-    n_iter[s] = itc
-    cost[s] = cc
-    cov[s] = covc
 
 
 def _eval(mdl: Model, x, params, n_expected: int, m: int, jac: bool, free=None):
