@@ -306,12 +306,15 @@ def predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, z):
     """
     if nf == 0:
         return False
+    # z holds sqrt(D) until row a is built (rows bottom-up: row a needs z[:a + 1])
     for a in range(nf):
+        z[a] = math.sqrt(D[idx[a]])
+    for a in range(nf - 1, -1, -1):
         ia = idx[a]
-        sa = 1.0 / math.sqrt(D[ia])
-        z[a] = g[ia] * sa
+        sa = 1.0 / z[a]
         for b in range(a + 1):
-            work[a, b] = A[ia, idx[b]] * sa / math.sqrt(D[idx[b]])
+            work[a, b] = A[ia, idx[b]] * sa / z[b]
+        z[a] = g[ia] * sa
     if _cholesky(work, nf) <= PIVOT_TOL:
         return False
     # decrement = |L^-1 S g|^2
@@ -347,6 +350,18 @@ def update_scaling(A, D):
         D[i] = max(D[i], A[i, i])
         if not (D[i] > 0.0):
             D[i] = 1.0
+
+
+@njit(cache=True)
+def rescale(A, D, sD):
+    """`update_scaling` and `scale_factors` in one pass, the square root only where D changed."""
+    for i in range(D.size):
+        d = max(D[i], A[i, i])
+        if not (d > 0.0):
+            d = 1.0
+        if d != D[i]:
+            D[i] = d
+            sD[i] = 1.0 / math.sqrt(d)
 
 
 @njit(cache=True)
@@ -455,8 +470,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
         return INVALID_INPUT, 0, cost
     if not normal_eq(f, J, y, w, loss, A, g, wv, r):
         return SINGULAR, 0, cost
-    update_scaling(A, D)
-    scale_factors(D, sD)
+    rescale(A, D, sD)
     lam = LAM0
     nu = 2.0
     status = MAX_ITER
@@ -508,8 +522,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
             if not normal_eq(f, J, y, w, loss, A, g, wv, r):
                 status = SINGULAR
                 break
-            update_scaling(A, D)
-            scale_factors(D, sD)
+            rescale(A, D, sD)
         if conv:
             status = CONVERGED
             break
@@ -533,8 +546,7 @@ _step_small = _inlined(step_small)
 _clipped = _inlined(clipped)
 _predicts_converged = _inlined(predicts_converged)
 _judge = _inlined(judge)
-_update_scaling = _inlined(update_scaling)
-_scale_factors = _inlined(scale_factors)
+_rescale = _inlined(rescale)
 _covariance = _inlined(covariance)
 
 
@@ -559,8 +571,7 @@ def fit_gauss(
         return INVALID_INPUT, 0, cost
     if not ok:
         return SINGULAR, 0, cost
-    _update_scaling(A, D)
-    _scale_factors(D, sD)
+    _rescale(A, D, sD)
     lam = LAM0
     nu = 2.0
     status = MAX_ITER
@@ -603,8 +614,7 @@ def fit_gauss(
             if not okt:
                 status = SINGULAR
                 break
-            _update_scaling(A, D)
-            _scale_factors(D, sD)
+            _rescale(A, D, sD)
         if conv:
             status = CONVERGED
             break
