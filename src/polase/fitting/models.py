@@ -129,7 +129,7 @@ class Model:
             xa = np.atleast_2d(np.asarray(x, dtype=float))
             self.check_x(xa)
             f, _ = K.eval_batch(
-                self.code, self.aux, np.ascontiguousarray(xa), np.ascontiguousarray(p2), False
+                self.code, self.aux, _writable(xa), _writable(p2), False
             )
         else:
             f = np.asarray(self.func(np.asarray(x, dtype=float), p2), dtype=float)
@@ -143,7 +143,7 @@ class Model:
         if self.compiled:
             xa = np.atleast_2d(np.asarray(x, dtype=float))
             _, J = K.eval_batch(
-                self.code, self.aux, np.ascontiguousarray(xa), np.ascontiguousarray(p), True
+                self.code, self.aux, _writable(xa), _writable(p), True
             )
             return np.moveaxis(J, 1, 2)
         if self.jac is not None:
@@ -184,12 +184,19 @@ def _voigt_values(x, p):
         return a * special.voigt_profile(x - c, s, g) / special.voigt_profile(0.0, s, g)
 
 
+def _writable(a: np.ndarray) -> np.ndarray:
+    """C-contiguous and writable: a read-only array (an xarray coordinate) would make numba
+    compile the kernels a second time for the read-only type."""
+    a = np.ascontiguousarray(a)
+    return a if a.flags.writeable else a.copy()
+
+
 def _band_values(kind: str, x, p):
     if kind == "voigt":
         return _voigt_values(x, p)
     m = get_model(kind)
     xa = np.atleast_2d(np.asarray(x, dtype=float))
-    return K.eval_batch(m.code, m.aux, np.ascontiguousarray(xa), np.ascontiguousarray(p), False)[0]
+    return K.eval_batch(m.code, m.aux, _writable(xa), _writable(p), False)[0]
 
 
 def _python_band_sum(bands: Sequence[str], baseline: str, names: list[str]) -> Model:
