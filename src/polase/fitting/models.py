@@ -128,9 +128,7 @@ class Model:
         if self.compiled:
             xa = np.atleast_2d(np.asarray(x, dtype=float))
             self.check_x(xa)
-            f, _ = K.eval_batch(
-                self.code, self.aux, _writable(xa), _writable(p2), False
-            )
+            f, _ = K.eval_batch(self.code, self.aux, _writable(xa), _writable(p2), False)
         else:
             f = np.asarray(self.func(np.asarray(x, dtype=float), p2), dtype=float)
             if f.ndim == 1:
@@ -142,9 +140,7 @@ class Model:
         p = np.atleast_2d(np.asarray(params, dtype=float))
         if self.compiled:
             xa = np.atleast_2d(np.asarray(x, dtype=float))
-            _, J = K.eval_batch(
-                self.code, self.aux, _writable(xa), _writable(p), True
-            )
+            _, J = K.eval_batch(self.code, self.aux, _writable(xa), _writable(p), True)
             return np.moveaxis(J, 1, 2)
         if self.jac is not None:
             J = np.asarray(self.jac(np.asarray(x, dtype=float), p), dtype=float)
