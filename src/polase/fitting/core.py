@@ -18,9 +18,11 @@ from .result import BatchFitResult, FitStatus
 
 #: working-memory budget per chunk (y, weights, Jacobians) [bytes]
 _CHUNK_BYTES = 64 * 2**20
-#: batches with less work than this (fits x points x parameters, ~ms of one core) run on one
-#: thread: waking the pool costs more than it saves, much more on a busy machine
-_PARALLEL_MIN_WORK = 2_000_000
+#: batches with less work than this (fits x points x parameters, a few ms of one core) run on
+#: one thread: waking the pool costs about what it saves, much more on a busy machine, and a
+#: run that never needs the parallel kernel (e.g. `polase reproduce`) does not compile it
+#: (~14 s on a cold numba cache)
+_PARALLEL_MIN_WORK = 8_000_000
 _LOSSES = {"lsq": _lm.LSQ, "poisson": _lm.POISSON}
 
 
