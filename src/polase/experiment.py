@@ -83,7 +83,7 @@ def ensemble_method(config) -> str:
     return method
 
 
-def _convolution_detection(cfg, model) -> tuple[object, np.ndarray, np.ndarray]:
+def _convolution_detection(cfg, model) -> tuple[object, np.ndarray]:
     """Model recording the nominal rod at the ensemble's detection nodes, and the weights.
 
     Nodes outside the model grid (far wings, weight < 1e-3) are dropped and the remaining
@@ -97,8 +97,9 @@ def _convolution_detection(cfg, model) -> tuple[object, np.ndarray, np.ndarray]:
     inside = (lam_k >= lam[0]) & (lam_k <= lam[-1])
     w_in = np.where(inside, w_k, 0.0)
     w_in *= w_k.sum(axis=1, keepdims=True) / w_in.sum(axis=1, keepdims=True)
-    nodes = np.where(inside, lam_k, det[:, None])  # placeholders carry zero weight
-    return dataclasses.replace(model, detection_nm=nodes.ravel()), w_in, nodes
+    # a dropped node records the detection wavelength itself, with zero weight
+    nodes = np.where(inside, lam_k, det[:, None])
+    return dataclasses.replace(model, detection_nm=nodes.ravel()), w_in
 
 
 def _shifted(material: dict, offset_ev: float) -> dict:
@@ -250,7 +251,7 @@ def forward(
     convolve = spread > 0.0 and ensemble_method(cfg) == "convolution"
     nominal = model
     if convolve:
-        model, det_weights, _ = _convolution_detection(cfg, model)
+        model, det_weights = _convolution_detection(cfg, model)
     n_up, n_down, docp, intensity = initial_densities(cfg, fluence, qwp_angle)
     n_f, n_a, n_x = n_up.shape
     chunk = n_f if progress is None else max(1, min(4, n_f))

@@ -19,7 +19,7 @@ LOG_FLUX_MAX = 600.0
 def _rhs(y, prm, work, dy, pl_rate, ase_rate):
     """dy/dt of the spin densities and the escaping PL and guided-out ASE rates.
 
-    prm: the model constants (see `_solve_one`); work: scratch arrays; returns the
+    prm: the model constants (built once by `solve_batch`); work: scratch arrays; returns the
     spontaneous photon rate [photons/s].
     """
     (
@@ -178,25 +178,7 @@ def _bin_linear(t0, t1, r0, r1, dt_bin, n_bins, decay):
 @njit(cache=True)
 def _solve_one(
     y0,
-    sigma,
-    alpha,
-    lsh,
-    esc,
-    dlam,
-    dx,
-    gamma,
-    area,
-    beta_sp,
-    k_rad,
-    k_nr,
-    k2,
-    k3,
-    tau_s,
-    kappa,
-    n_c,
-    n_ch,
-    sel,
-    symmetric,
+    prm,
     collect_pl,
     collect_ase,
     det_idx,
@@ -212,11 +194,11 @@ def _solve_one(
     decay,
     stats,
 ):
+    """Integrate one run from the initial densities y0 (see `_rhs` for `prm`)."""
+    n_x, sigma, dlam, dx, area = prm[0], prm[1], prm[5], prm[6], prm[8]
     n = y0.size
-    n_x = n // 2
     n_w = sigma.size
     n_d = det_idx.size
-    inv2taus = 0.5 / tau_s
     neff = np.empty((2, n_x))
     gdens = np.empty((2, n_x))
     spdens = np.empty((2, n_x))
@@ -249,28 +231,6 @@ def _solve_one(
     if ymax <= 0.0:
         return
     atol = atol_rel * ymax
-    prm = (
-        n_x,
-        sigma,
-        alpha,
-        lsh,
-        esc,
-        dlam,
-        dx,
-        gamma,
-        area,
-        beta_sp,
-        k_rad,
-        k_nr,
-        k2,
-        k3,
-        inv2taus,
-        kappa,
-        n_c,
-        n_ch,
-        sel,
-        symmetric,
-    )
     work = (neff, gdens, spdens, flux, phibar, q)
     s1 = _rhs(y, prm, work, k1, p1, a1)
     t = 0.0
@@ -367,6 +327,29 @@ def solve_batch(
     ase = np.zeros((n_runs, n_w))
     decay = np.zeros((n_runs, det_idx.size, n_bins))
     stats = np.zeros((n_runs, 4))
+    # the model constants, in the order `_rhs` unpacks them
+    prm = (
+        n_x,
+        sigma,
+        alpha,
+        lsh,
+        esc,
+        dlam,
+        dx,
+        gamma,
+        area,
+        beta_sp,
+        k_rad,
+        k_nr,
+        k2,
+        k3,
+        0.5 / tau_s,
+        kappa,
+        n_c,
+        n_ch,
+        sel,
+        symmetric,
+    )
     for r in prange(n_runs):
         y0 = np.empty(2 * n_x)
         for i in range(n_x):
@@ -374,25 +357,7 @@ def solve_batch(
             y0[n_x + i] = n0_down[r, i]
         _solve_one(
             y0,
-            sigma,
-            alpha,
-            lsh,
-            esc,
-            dlam,
-            dx,
-            gamma,
-            area,
-            beta_sp,
-            k_rad,
-            k_nr,
-            k2,
-            k3,
-            tau_s,
-            kappa,
-            n_c,
-            n_ch,
-            sel,
-            symmetric,
+            prm,
             collect_pl,
             collect_ase,
             det_idx,
