@@ -355,31 +355,36 @@ def calibrate(
     def run_stage(keys, targets, fluence, iters, lsq=False):
         x0 = np.array([to_unit(k, current[k]) for k in keys])
 
-        def fun(x):
+        def observe(x):
+            """Observables of the trial at unit coordinates x; None if the model fails."""
             trial = dict(current)
             trial.update({k: from_unit(k, u) for k, u in zip(keys, x)})
-            pen = float(np.sum(np.clip(-x, 0, None) ** 2 + np.clip(x - 1, 0, None) ** 2)) * 1e3
             try:
                 obs = observables(_nested(trial), fluence=fluence)
             except Exception:  # a trial the model cannot run counts as very bad
-                return 1e6
+                return None
             evals["n"] += 1
-            c = _cost(obs, targets) + pen
+            return obs
+
+        def report(cost):
             if evals["n"] % 20 == 0:
-                log(f"  eval {evals['n']}: cost {c:.3g}")
+                log(f"  eval {evals['n']}: cost {cost:.3g}")
+
+        def fun(x):
+            obs = observe(x)
+            if obs is None:
+                return 1e6
+            pen = float(np.sum(np.clip(-x, 0, None) ** 2 + np.clip(x - 1, 0, None) ** 2)) * 1e3
+            c = _cost(obs, targets) + pen
+            report(c)
             return c
 
         def resid(x):
-            trial = dict(current)
-            trial.update({k: from_unit(k, u) for k, u in zip(keys, x)})
-            try:
-                obs = observables(_nested(trial), fluence=fluence)
-            except Exception:  # a trial the model cannot run counts as very bad
+            obs = observe(x)
+            if obs is None:
                 return np.full(len(targets) + 1, 100.0)
-            evals["n"] += 1
             r = _residuals(obs, targets)
-            if evals["n"] % 20 == 0:
-                log(f"  eval {evals['n']}: cost {float(r @ r):.3g}")
+            report(float(r @ r))
             return r
 
         if lsq:
