@@ -17,15 +17,15 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+from polase._files import staged_folder
+from polase.analysis.decay import decay_fit_curve
 from polase.errors import OutputExistsError, PolaseError
-from polase.reproduce import (
+from polase.instruments.acquisition import exposure_for
+from polase.paper.photonics2022.reproduce import (
     DEFAULT_REPEATS,
     DEFAULT_SEED,
-    decay_fit_curve,
-    exposure_for,
     reproduce,
     spin_relaxation_ns,
-    staged_folder,
 )
 
 FIGURE_NAMES = ("fig1b", "fig2a", "fig2b", "fig2c", "fig3", "delta")

@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from polase.reproduce import DEFAULT_REPEATS, DEFAULT_SEED, run_pipeline, simulate_experiment
+from polase.paper.photonics2022.reproduce import (
+    DEFAULT_REPEATS,
+    DEFAULT_SEED,
+    run_pipeline,
+    simulate_experiment,
+)
 
 N_SEEDS = 10
 

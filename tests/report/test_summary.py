@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
+from polase.paper.photonics2022 import summary_rows
 from polase.report.summary import (
     one_over_e_time,
     pass_fraction,
     per_fluence_entry,
     scalar,
-    summary_rows,
     verdict,
 )
 

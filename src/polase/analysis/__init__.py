@@ -1,4 +1,4 @@
-"""polase.analysis: from a measurement Dataset to the numbers the paper reports, with intervals.
+"""polase.analysis: from a measurement Dataset to the ASE observables, with 95 % intervals.
 
 Plain functions, vectorized over whole Datasets:
 

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import PolaseError
-from ..reproduce import DEFAULT_REPEATS, DEFAULT_SEED
+from ..paper.photonics2022.reproduce import DEFAULT_REPEATS, DEFAULT_SEED
 
 #: Stages of `polase reproduce`, in order, as shown by the progress bars.
 STAGES = ("simulate", "write raw files", "analyze spectra", "fit decays", "figures")
@@ -34,7 +34,13 @@ def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "paper vs pola
         ("tolerance", {}),
     ):
         table.add_column(name, **kw)
-    styles = {"pass": "green", "FAIL": "bold red", "input": "dim italic", "n/a": "yellow"}
+    styles = {
+        "pass": "green",
+        "FAIL": "bold red",
+        "input": "dim italic",
+        "n/a": "yellow",
+        "–": "dim",
+    }
     for r in rows:
         v = verdict(r)
         table.add_row(
@@ -127,7 +133,7 @@ def reproduce_cmd(
     """
     from rich.console import Console
 
-    from ..reproduce import reproduce
+    from ..paper.photonics2022.reproduce import reproduce
 
     err = Console(stderr=True)
     out = Console()
@@ -165,26 +171,37 @@ def reproduce_cmd(
     help="HTML file to write (self-contained).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def report_cmd(source: Path, output: Path, overwrite: bool) -> None:
+@click.option(
+    "--targets",
+    "targets",
+    default=None,
+    metavar="NAME|FILE",
+    help="Grade against a target set: a study name (photonics2022) or a target TOML file. "
+    "Without it the observables are reported, not graded.",
+)
+def report_cmd(source: Path, output: Path, overwrite: bool, targets: str | None) -> None:
     """Build the HTML report from any analysis.
 
     SOURCE is a `polase reproduce` folder, a folder with a results.json from
     `polase analyze` (a NetCDF measurement beside it adds the spectra figures),
     or a results.json / summary.json file. Figures that need data the analysis
-    lacks are left out and the report says so.
+    lacks are left out and the report says so. Pass/fail is judged only against
+    a target set (--targets); a reproduce folder keeps the rows it was graded with.
     """
     from rich.console import Console
 
+    from ..paper import load_target_set
     from ..report import report_from_path
 
     out = Console()
     try:
-        report = report_from_path(source, output, overwrite=overwrite)
+        tset = load_target_set(targets) if targets else None
+        report = report_from_path(source, output, overwrite=overwrite, targets=tset)
     except PolaseError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
-    out.print(summary_table(report.rows))
+    out.print(summary_table(report.rows, title="polase report"))
     for name, _, reason in report.omitted:
         out.print(f"[yellow]figure {name} left out:[/] {reason}")
     out.print(f"report: {output}")
