@@ -35,7 +35,7 @@ def test_describe_rows_judge_nothing(synth_results, synth_decays):
     n = sum(e.get("delta_ase") is not None for e in synth_results["per_fluence"])
     assert len(d) == n and all(r["unit"] == "%" and "mJ/cm2" in r["observable"] for r in d)
     r16 = _row(rows, "Δ_ASE (16 mJ/cm2)")
-    entry16 = [e for e in synth_results["per_fluence"] if e["fluence_mJ_cm2"] == 16.0][0]
+    entry16 = next(e for e in synth_results["per_fluence"] if e["fluence_mJ_cm2"] == 16.0)
     assert r16["value"] == pytest.approx(100 * entry16["delta_ase"])
     assert any(x["observable"].startswith("decay 1/e time at 543") for x in rows)
 

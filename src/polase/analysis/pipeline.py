@@ -16,10 +16,12 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from .._json import to_jsonable
 from ..errors import ConfigError, DataValidationError
 from . import spectra as sp
 from .delta import delta_contrast, mean_ci
 from .power_law import loglog_slope, photon_order
+from .result import SCHEMA, AnalysisResult
 from .threshold import FWHM_METHOD, HINGE_METHODS, fwhm_threshold, hinge_threshold
 
 SPECTRUM_DIMS = ("fluence", "polarization", "repeat", "wavelength")
@@ -533,8 +535,8 @@ def _summary_stat(values: np.ndarray) -> dict[str, Any]:
 
 def analyze(
     ds: xr.Dataset, config: AnalysisConfig | None = None, features: xr.Dataset | None = None
-) -> dict:
-    """Analyze a measurement Dataset; returns the results.json content (docs/results.md).
+) -> AnalysisResult:
+    """Analyze a measurement Dataset; returns the typed result (docs/results.md).
 
     Parameters
     ----------
@@ -547,8 +549,9 @@ def analyze(
 
     Returns
     -------
-    dict
-        JSON-ready results; NaN values are None.
+    AnalysisResult
+        Typed results (also a read-only mapping over the results.json content; NaN
+        values are None).
     """
     cfg = config or AnalysisConfig()
     feats = features if features is not None else extract_features(ds, cfg)
@@ -564,7 +567,7 @@ def analyze(
     i_ase, i_pl, fwhm = ref("intensity_ase"), ref("intensity_pl"), ref("fwhm_nm")
     r = i_ase.shape[1]
     results: dict[str, Any] = {
-        "schema": "polase.results/1",
+        "schema": SCHEMA,
         "source": str(ds.attrs.get("source", "unknown")),
         "reference_polarization": ref_pol,
         "n_repeats": int(r),
@@ -746,21 +749,4 @@ def analyze(
 
         results["decays"] = fit_dataset_decays(ds, n_components=cfg.decay_components)
     results["config"] = dataclasses.asdict(cfg)
-    return results
-
-
-def to_jsonable(obj):
-    """Recursively convert numpy types to Python and non-finite floats to None."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
+    return AnalysisResult.from_dict(to_jsonable(results))

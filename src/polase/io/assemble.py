@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
+from .._json import to_jsonable
 from ..errors import ConfigError, InputFileError
 from .das6 import read_tcspc
 from .detect import read_spectrum
@@ -68,20 +69,6 @@ def _saturation_level(sf: SpectrumFile, override: float | None) -> float:
         ):
             return value
     return DEFAULT_SATURATION_LEVEL
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -682,5 +669,5 @@ def assemble_measurement(
             np.array([pol_info[p][1] for p in pol_all]),
             {"units": "1"},
         )
-    attrs["provenance"] = json.dumps(_jsonable(provenance))
+    attrs["provenance"] = json.dumps(to_jsonable(provenance, nonfinite="str"))
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -9,10 +9,10 @@ self-contained HTML report.
 
 from __future__ import annotations
 
+from .._json import dumps_json
 from .build import (
     Report,
     build_report,
-    dumps_json,
     load_report_inputs,
     report_from_path,
     write_figures,

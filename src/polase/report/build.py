@@ -11,13 +11,10 @@ curves add the decay figure. Without a target set the table reports the observab
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from .._files import write_text_atomic
 from ..errors import InputFileError, PolaseError
@@ -150,29 +147,6 @@ def write_figures(report: Report, folder: str | Path, overwrite: bool = False) -
     return written
 
 
-def _jsonable(x: Any) -> Any:
-    """Numpy scalars/arrays and non-finite floats -> JSON-safe Python objects."""
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    return x
-
-
-def dumps_json(obj: Any) -> str:
-    """JSON text of `obj` with numpy types converted and NaN/inf as null."""
-    return json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n"
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -245,7 +219,7 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         json_path = p
     data = _read_json(json_path)
     if "results" in data and isinstance(data["results"], Mapping):  # summary.json
-        results = dict(data["results"])
+        results = _typed(data["results"], json_path)
         decays = data.get("decays") or None
         spin = data.get("spin_relaxation_ns")
         facts = [tuple(f) for f in data.get("facts", [])]
@@ -253,7 +227,7 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         rows = data.get("rows") if isinstance(data.get("rows"), list) else None
         target_name = data.get("targets") if isinstance(data.get("targets"), str) else None
     elif "per_fluence" in data or "threshold_mJ_cm2" in data:  # results.json
-        results, decays, spin, details = data, None, None, None
+        results, decays, spin, details = _typed(data, json_path), None, None, None
         rows, target_name = None, None
         facts = [("source", f"analysis results ({data.get('source', 'unknown')})")]
     else:
@@ -287,6 +261,17 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         "targets": target_name,
         "source": [str(json_path)] + ([str(ds_path)] if ds is not None else []),
     }
+
+
+def _typed(data: Mapping[str, Any], path: Path):
+    """The analysis in a JSON file as an `AnalysisResult` (schema checked)."""
+    from ..analysis.result import AnalysisResult
+    from ..errors import DataValidationError
+
+    try:
+        return AnalysisResult.from_dict(data, str(path))
+    except DataValidationError as exc:
+        raise InputFileError(path, str(exc).removeprefix(f"{path}: ")) from None
 
 
 def _load_analyzed_input(recorded: str, folder: Path):

@@ -35,7 +35,7 @@ class ReportContent:
     title
         Page title.
     rows
-        Summary rows from `polase.report.summary.summary_rows`.
+        Table rows (`polase.report.describe_rows` or `polase.report.grade`).
     figures
         Rendered figures, in display order.
     omitted

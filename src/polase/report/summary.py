@@ -60,8 +60,6 @@ def decays_from_results(
         ``{"543": fit, "533": fit, ...}``; None without decay fits.
     """
     fits = results.get("decays")
-    if isinstance(fits, Mapping):
-        return {str(k): dict(v) for k, v in fits.items() if isinstance(v, Mapping)} or None
     if not isinstance(fits, Sequence) or not fits:
         return None
     out: dict[str, dict[str, Any]] = {}

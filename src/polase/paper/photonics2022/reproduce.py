@@ -28,6 +28,7 @@ import numpy as np
 
 from ..._files import staged_folder
 from ...analysis.decay import fit_decay_files
+from ...analysis.result import AnalysisResult
 from ...errors import DataValidationError, OutputExistsError
 from ...instruments.acquisition import exposure_for
 from ...io.raw import decay_files, read_excitation_csv, write_raw
@@ -65,7 +66,7 @@ class PipelineResult:
     measurement
         The Dataset assembled back from the raw files.
     results
-        `polase.analysis.analyze` output for `measurement`.
+        `polase.analysis.analyze` output for `measurement` (an `AnalysisResult`).
     decays
         Decay fits keyed by detection wavelength (``"543"``, ``"533"``), each the
         `fit_decay` output plus ``time_ns``, ``counts``, ``irf``, ``fit`` and
@@ -78,7 +79,7 @@ class PipelineResult:
 
     simulated: Any
     measurement: Any
-    results: dict[str, Any]
+    results: AnalysisResult
     decays: dict[str, dict[str, Any]]
     rows: list[dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
@@ -220,10 +221,10 @@ def analyze_raw(
     Returns
     -------
     measurement : xarray.Dataset
-    results : dict
+    results : AnalysisResult
     decays : dict
     """
-    from ...analysis import analyze, extract_features, to_jsonable
+    from ...analysis import analyze, extract_features
     from ...io import load_measurement
 
     # as `polase analyze MANIFEST`: load (assemble + validate), features, analysis
@@ -235,7 +236,7 @@ def analyze_raw(
         progress("analyze spectra", 0.0)
     cfg = analysis_config(n_bootstrap)
     spectra = meas if fit_all_decays else meas.drop_vars(["decay", "irf"], errors="ignore")
-    results = to_jsonable(analyze(spectra, cfg, features=extract_features(spectra, cfg)))
+    results = analyze(spectra, cfg, features=extract_features(spectra, cfg))
     if progress is not None:
         progress("fit decays", 0.0)
     irf, files = decay_files(manifest, DECAY_FLUENCE)
@@ -405,7 +406,7 @@ def reproduce(
             "facts": facts,
             "figures": [f.name for f in report.figures],
             "figures_omitted": [{"name": n, "reason": r} for n, _, r in report.omitted],
-            "results": res.results,
+            "results": res.results.to_dict(),
             "decays": _decay_summary(res.decays, curves=True),
             "timings_s": res.timings,
         }
