@@ -102,6 +102,8 @@ def _linear_label(ds) -> str:
 def band_intensity(spectrum, center_nm: float, half_width_nm: float = BAND_HALF_WIDTH_NM):
     """Mean of `spectrum` over ``center ± half_width`` along ``wavelength``, NaN-aware.
 
+    `polase.analysis.spectra.window_mean` (with ``skipna``) on a DataArray.
+
     Parameters
     ----------
     spectrum : xarray.DataArray
@@ -116,12 +118,17 @@ def band_intensity(spectrum, center_nm: float, half_width_nm: float = BAND_HALF_
     xarray.DataArray
         Band-averaged intensity, ``wavelength`` reduced away.
     """
-    wl = spectrum["wavelength"].values
-    mask = np.abs(wl - center_nm) <= half_width_nm
-    if not mask.any():
-        mask = np.zeros_like(wl, dtype=bool)
-        mask[int(np.argmin(np.abs(wl - center_nm)))] = True
-    return spectrum.isel(wavelength=np.flatnonzero(mask)).mean("wavelength", skipna=True)
+    import xarray as xr
+
+    from ..analysis.spectra import window_mean
+
+    return xr.apply_ufunc(
+        window_mean,
+        spectrum["wavelength"],
+        spectrum,
+        kwargs={"center_nm": center_nm, "half_width_nm": half_width_nm, "skipna": True},
+        input_core_dims=[["wavelength"], ["wavelength"]],
+    )
 
 
 def mean_spectrum(ds, fluence: float, polarization: str = "linear"):
