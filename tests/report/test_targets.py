@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 from click.testing import CliRunner
@@ -34,7 +35,7 @@ def test_describe_rows_judge_nothing(synth_results, synth_decays):
     d = [r for r in rows if r["observable"].startswith("Δ_ASE")]
     n = sum(e.get("delta_ase") is not None for e in synth_results["per_fluence"])
     assert len(d) == n and all(r["unit"] == "%" and "mJ/cm2" in r["observable"] for r in d)
-    r16 = _row(rows, "Δ_ASE (16 mJ/cm2)")
+    r16 = _row(rows, "Δ_ASE at 543 nm (16 mJ/cm2)")
     entry16 = next(e for e in synth_results["per_fluence"] if e["fluence_mJ_cm2"] == 16.0)
     assert r16["value"] == pytest.approx(100 * entry16["delta_ase"])
     assert any(x["observable"].startswith("decay 1/e time at 543") for x in rows)
@@ -149,3 +150,54 @@ def test_the_paper_table_is_one_row_per_observable():
     for t in TARGETS.targets:
         assert t.unit and t.figure and t.measure
         assert t.kind == "input" or t.tolerance is not None
+
+
+NEW_ROWS = {  # key: unit of the rows issue 11 asks for (Fig. 3 and curve shapes)
+    "delta_533_15": "%",
+    "delta_533_16": "%",
+    "delta_533_17": "%",
+    "delta_ase_trend": "%",
+    "fwhm_below_threshold": "nm",
+    "slope_curvature": "1",
+}
+
+
+def _by_key(rows):
+    return {r["key"]: r for r in rows}
+
+
+def test_new_rows_are_computed_from_the_analysis(synth_results, synth_decays):
+    rows = _by_key(summary_rows(synth_results, synth_decays))
+    for key, unit in NEW_ROWS.items():
+        r = rows[key]
+        assert r["unit"] == unit and r["kind"] == "measured" and r["group"] in ("fig3", "shape")
+        assert r["value"] is not None and math.isfinite(r["value"]), key
+        assert r["pass"] is True, (key, r["value"])
+    per = {e["fluence_mJ_cm2"]: e for e in synth_results["per_fluence"]}
+    assert rows["delta_533_16"]["value"] == pytest.approx(100 * per[16.0]["delta_pl"])
+    assert rows["delta_533_16"]["observable"] == "Δ at 533 nm (PL) at 16 mJ/cm2"
+    steps = [100 * (per[b]["delta_ase"] - per[a]["delta_ase"]) for a, b in ((15, 16), (16, 17))]
+    assert rows["delta_ase_trend"]["value"] == pytest.approx(min(steps))
+    below = [e["fwhm_nm"] for f, e in per.items() if f < synth_results["threshold_mJ_cm2"]["value"]]
+    assert rows["fwhm_below_threshold"]["value"] == max(below)
+    assert rows["slope_curvature"]["value"] == 0.0
+
+
+def test_new_rows_fail_where_the_data_contradict_the_paper(synth_results):
+    res = copy.deepcopy(synth_results)
+    for e in res["per_fluence"]:
+        if e["fluence_mJ_cm2"] == 16.0:
+            e["delta_pl"] = -0.414  # the circular PL collapses (today's twin at 16 mJ/cm2)
+            e["delta_ase"] = 0.20  # and Delta_ASE peaks at 16: not rising to 17
+        if e["fluence_mJ_cm2"] == 13.0:
+            e["fwhm_nm"] = 26.0  # the band broadens before it narrows
+    res["slope_local"] = {**res["slope_local"], "local": [1.88, 1.5, 1.15], "max_deviation": 0.55}
+    rows = _by_key(summary_rows(res))
+    assert rows["delta_533_16"]["value"] == pytest.approx(-41.4)
+    for key in ("delta_533_16", "delta_ase_trend", "fwhm_below_threshold", "slope_curvature"):
+        assert rows[key]["pass"] is False, key
+    assert rows["fwhm_below_threshold"]["fluence_mJ_cm2"] == 13.0
+    # a Delta taken at another wavelength is not the 533 nm one: not available, with a reason
+    res["windows"] = {**res["windows"], "delta_pl_wavelength_nm": 528.0}
+    r = _by_key(summary_rows(res))["delta_533_15"]
+    assert r["value"] is None and "528 nm, not at 533 nm" in r["note"]

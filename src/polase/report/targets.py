@@ -34,6 +34,8 @@ Measures (``measure = ...``; parameters as further keys of the target):
 ``per_fluence``
     ``field`` of the per-fluence entry nearest ``fluence`` [mJ/cm2] (within 0.26), its
     interval from ``field + "_ci95"``, times ``scale``. The label may hold ``{fluence}``.
+    With ``wavelength_nm``, a Delta field is only taken when the analysis measured it at
+    that wavelength (within 0.5 nm; ``windows.delta_*_wavelength_nm``).
 ``pooled_below``
     Intensity-weighted mean of ``field`` over the fluences below ``max_fluence`` [mJ/cm2]
     (`delta_pl_pooled`), times ``scale``.
@@ -65,6 +67,8 @@ from ..errors import InputFileError
 
 #: Tolerance on a fluence key when looking up per-fluence results. [mJ/cm2]
 FLUENCE_MATCH_TOL: float = 0.26
+#: Largest distance between a target's wavelength and the one the analysis used. [nm]
+WAVELENGTH_MATCH_TOL: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,21 @@ def _m_per_fluence(t: Target, results, decays, context) -> Measured:
     entry = per_fluence_entry(results, want)
     if entry is None:
         return Measured(None, None, want, f"no per-fluence result at {want:g} mJ/cm2")
+    lam = t.param("wavelength_nm")
+    if lam is not None:
+        # the target names a wavelength: the analysis must have taken this Delta there
+        wkey = (
+            "delta_pl_wavelength_nm" if name.startswith("delta_pl") else "delta_ase_wavelength_nm"
+        )
+        got = (results.get("windows") or {}).get(wkey)
+        if got is None or abs(float(got) - float(lam)) > WAVELENGTH_MATCH_TOL:
+            where = "an unrecorded wavelength" if got is None else f"{float(got):.4g} nm"
+            return Measured(
+                None,
+                None,
+                float(entry["fluence_mJ_cm2"]),
+                f"the analysis took {name} at {where}, not at {float(lam):g} nm",
+            )
     v, ci = scalar({"value": entry.get(name), "ci95": entry.get(f"{name}_ci95")})
     v, ci = _scaled(v, ci, float(t.param("scale", 1.0)))
     return Measured(v, ci, float(entry["fluence_mJ_cm2"]))
