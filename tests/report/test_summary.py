@@ -200,11 +200,17 @@ def test_decays_from_results_picks_linear_fit_nearest_17():
         for w in (533.0, 543.0)
     ]
     fits = [x for x in fits if not (x["polarization"] == "linear" and x["fluence_mJ_cm2"] == 17.5)]
-    got = decays_from_results({"decays": fits})
+    got = decays_from_results({"decays": fits}, fluence=17.0)
     assert set(got) == {"533", "543"}
     assert got["533"]["fluence_mJ_cm2"] == 16.5 and got["533"]["polarization"] == "linear"
     assert got["543"]["tau_ns"] == [17.5]
     assert decays_from_results({}) is None and decays_from_results({"decays": []}) is None
+    # without a fluence: the analysis's ASE reference fluence, else the highest one
+    windows = {"ase_reference_fluence_mJ_cm2": 14.0}
+    assert (
+        decays_from_results({"decays": fits, "windows": windows})["533"]["fluence_mJ_cm2"] == 14.0
+    )
+    assert decays_from_results({"decays": fits})["533"]["fluence_mJ_cm2"] == 20.0
 
 
 def test_rows_say_at_which_fluence_peaks_and_widths_were_measured(synth_results):

@@ -59,10 +59,10 @@ class AnalysisConfig:
         The power law is fitted to fluences below this fraction of the fitted threshold,
         clear of the ASE onset, where the first stimulated photons already bend the PL
         curve and where one point more or less (a threshold moved by noise) would change
-        the slope in steps. 0.85 x 14.3 mJ/cm2 ~ 12 mJ/cm2, the paper's range. [1]
+        the slope in steps (e.g. 0.85 x a 14 mJ/cm2 threshold ~ 12 mJ/cm2). [1]
     threshold_scale : {"linear", "loglog"}
         Axes of the two-segment (hinge) fit of the ASE intensity versus fluence that gives
-        the L-L threshold: "linear" is the paper's intersection of two straight lines;
+        the L-L threshold: "linear" is the usual intersection of two straight lines;
         "loglog" finds where the superlinear rise starts (see `hinge_threshold`).
     """
 

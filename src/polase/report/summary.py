@@ -37,7 +37,7 @@ __all__ = [
 
 
 def decays_from_results(
-    results: Mapping[str, Any], fluence: float = 17.0, polarization: str = "linear"
+    results: Mapping[str, Any], fluence: float | None = None, polarization: str = "linear"
 ) -> dict[str, dict[str, Any]] | None:
     """Decay fits keyed by detection wavelength from an analysis's ``decays`` list.
 
@@ -50,7 +50,8 @@ def decays_from_results(
     results
         Analysis results with an optional ``decays`` list.
     fluence
-        Preferred fluence. [mJ/cm2]
+        Preferred fluence [mJ/cm2]; None: the ASE reference fluence of the analysis
+        (``windows.ase_reference_fluence_mJ_cm2``), else the highest fluence with a fit.
     polarization
         Preferred polarization label.
 
@@ -62,6 +63,16 @@ def decays_from_results(
     fits = results.get("decays")
     if not isinstance(fits, Sequence) or not fits:
         return None
+    if fluence is None:
+        fluence = (results.get("windows") or {}).get("ase_reference_fluence_mJ_cm2")
+    if fluence is None:
+        fl = [
+            float(f["fluence_mJ_cm2"])
+            for f in fits
+            if isinstance(f, Mapping) and f.get("fluence_mJ_cm2") is not None
+        ]
+        fluence = max(fl) if fl else math.inf
+    fluence = float(fluence)
     out: dict[str, dict[str, Any]] = {}
     best: dict[str, tuple] = {}
     for fit in fits:
