@@ -154,9 +154,13 @@ def _emission_span(spec, pad_nm: float = 10.0, level: float = 0.02) -> tuple[flo
 
 
 def _peak_nm(spec) -> float:
-    """Wavelength of the maximum of a (mean) spectrum. [nm]"""
+    """Peak wavelength of a (mean) spectrum (`polase.analysis.spectra.peak_and_fwhm`). [nm]"""
+    from ..analysis.spectra import peak_and_fwhm
+
+    wl = spec["wavelength"].values.astype(float)
     y = np.asarray(spec.values, dtype=float)
-    return float(spec["wavelength"].values[int(np.nanargmax(y))])
+    peak = float(peak_and_fwhm(wl, y)["peak_nm"])
+    return peak if np.isfinite(peak) else float(wl[int(np.nanargmax(y))])
 
 
 def channel_wavelengths(ds, results: Mapping[str, Any] | None = None) -> tuple[float, float]:
