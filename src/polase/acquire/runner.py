@@ -331,11 +331,11 @@ class Runner:
         """Plate to `angle`, attenuator to `fluence`, shutter open; (angle reached, power)."""
         p, ins = self.protocol, self.ins
         reached = ins.qwp.move_to(angle)
-        ins.attenuator.set_transmission(min(1.0, fluence / p.full_fluence_mJ_cm2))
-        self._settle(max(p.settle_mount_s, p.settle_attenuator_s))
-        if not ins.shutter.is_open():
+        if not ins.shutter.is_open():  # before the attenuator: a beam block restores its T
             ins.shutter.set_open(True)
             self._settle(p.settle_shutter_s)
+        ins.attenuator.set_transmission(min(1.0, fluence / p.full_fluence_mJ_cm2))
+        self._settle(max(p.settle_mount_s, p.settle_attenuator_s))
         power = self._power()
         for _ in range(p.power_max_adjust):
             measured = self._fluence_of(power)
