@@ -283,7 +283,7 @@ class Runner:
             self.manifest = AppendingManifest(f / "manifest.csv")
             self._log("resume", step=self.state.step, devices=self.ins.describe())
             return
-        if f.exists() and (not f.is_dir() or any(f.iterdir())):
+        if f.exists() and (not f.is_dir() or any(x.name != ".twin" for x in f.iterdir())):
             raise OutputExistsError(f)
         (f / "spectra").mkdir(parents=True, exist_ok=True)
         if self.plan.decays:
@@ -559,6 +559,8 @@ def run_simulated(
         `SimFaults` to inject.
     config
         Twin configuration (None: the protocol's ``simulation.config`` or the default).
+        The twin's emission is kept in ``folder/.twin/`` so that a resume does not
+        simulate again.
 
     Returns
     -------
@@ -569,7 +571,16 @@ def run_simulated(
 
     if time_scale is not None:
         protocol = protocol.replace(time_scale=float(time_scale))
-    bench = SimulatedBench(protocol, seed, config=config, faults=faults)
+    f = Path(folder)
+    if (
+        not resume
+        and f.exists()
+        and (not f.is_dir() or any(x.name != ".twin" for x in f.iterdir()))
+    ):
+        raise OutputExistsError(f)  # before the bench writes its cache into the folder
+    bench = SimulatedBench(
+        protocol, seed, config=config, faults=faults, twin_cache_dir=Path(folder) / ".twin"
+    )
     ins = bench.instruments()
     try:
         return run_protocol(protocol, folder, ins, seed, resume, on_step, bench.describe())

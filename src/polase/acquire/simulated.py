@@ -25,9 +25,12 @@ out (`DeviceTimeoutError`) or the plate mount stalls short of its target
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,8 +75,9 @@ class TwinCache:
         The twin's configuration.
     """
 
-    def __init__(self, config: SimulationConfig):
+    def __init__(self, config: SimulationConfig, cache_dir: str | Path | None = None):
         self.config = config
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self._emission: dict[tuple[float, float], np.ndarray] = {}
         self._decay: dict[tuple[float, float], np.ndarray] = {}
         self.wavelength: np.ndarray | None = None
@@ -91,7 +95,10 @@ class TwinCache:
         )
         if not todo:
             return
-        out = forward(self.config, np.array(todo), np.array(angles))
+        out = self._load(todo, angles)
+        if out is None:
+            out = forward(self.config, np.array(todo), np.array(angles))
+            self._save(todo, angles, out)
         self.wavelength = out["wavelength"]
         self.time = out["time"]
         self.detection_wavelength = out["detection_wavelength"]
@@ -99,6 +106,35 @@ class TwinCache:
             for j, a in enumerate(angles):
                 self._emission[(f, a)] = out["emission"][i, j]
                 self._decay[(f, a)] = out["emission_t"][i, j]
+
+    _KEYS = ("wavelength", "time", "detection_wavelength", "emission", "emission_t")
+
+    def _path(self, fluences: list[float], angles: list[float]) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        key = json.dumps([__version__, self.config.to_json(), fluences, angles])
+        return self.cache_dir / f"twin-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
+
+    def _load(self, fluences: list[float], angles: list[float]) -> dict | None:
+        path = self._path(fluences, angles)
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path) as z:
+                return {k: z[k] for k in self._KEYS}
+        except (OSError, KeyError, ValueError):
+            return None  # a damaged cache is recomputed
+
+    def _save(self, fluences: list[float], angles: list[float], out: dict) -> None:
+        path = self._path(fluences, angles)
+        if path is None:
+            return
+        from .._files import atomic_path
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path, overwrite=True) as tmp:
+            with tmp.open("wb") as fh:
+                np.savez(fh, **{k: out[k] for k in self._KEYS})
 
     def _grid(self, angle: float) -> np.ndarray:
         f = np.array(sorted(f for f, a in self._emission if a == angle))
@@ -164,6 +200,9 @@ class SimulatedBench:
         Relative RMS step-to-step fluctuation of the pulse energy. [1]
     power_meter_rms
         Relative RMS noise of one power reading. [1]
+    twin_cache_dir
+        Folder where the twin's emission is kept between processes (a resumed run
+        loads it instead of simulating again); None: memory only.
     """
 
     def __init__(
@@ -176,10 +215,9 @@ class SimulatedBench:
         calibration_error: float = 0.01,
         laser_rms: float = 0.005,
         power_meter_rms: float = 0.003,
+        twin_cache_dir: str | Path | None = None,
     ):
         if config is None and protocol.simulation_config:
-            from pathlib import Path
-
             src = Path(protocol.source).parent if protocol.source else Path()
             config = src / protocol.simulation_config
         overrides: dict[str, Any] = {
@@ -199,7 +237,7 @@ class SimulatedBench:
         sw = self.config["sweep"]
         self._drift_per_hour = float(sw["drift_per_hour"])
         self._seconds_per_step = float(sw["seconds_per_acquisition"])
-        self.twin = TwinCache(self.config)
+        self.twin = TwinCache(self.config, twin_cache_dir)
         self.twin.prepare(
             protocol.fluence_mJ_cm2 + protocol.tcspc_fluence_mJ_cm2, protocol.qwp_angle_deg
         )
