@@ -157,6 +157,25 @@ def acquire_autoranged(spectrometer, t_start: float, protocol: AcquisitionProtoc
         return s
 
 
+def _only_setup(folder: Path) -> bool:
+    """True if `folder` holds nothing but what a start creates before its first file."""
+    if not folder.exists():
+        return True
+    if not folder.is_dir():
+        return False
+    for x in folder.iterdir():
+        if x.name == ".twin":
+            continue
+        if x.name in ("spectra", "tcspc") and x.is_dir():
+            if any(not y.name.startswith(".") for y in x.iterdir()):
+                return False
+            continue
+        if x.name.startswith(".") and x.name.endswith(".tmp"):
+            continue
+        return False
+    return True
+
+
 class Runner:
     """Runs one protocol into one folder (see the module docstring).
 
@@ -253,6 +272,8 @@ class Runner:
 
         f = self.folder
         prov = f / "provenance.json"
+        if self.resume and not prov.is_file() and _only_setup(f):
+            self.resume = False  # killed while creating the folder: start it again
         if self.resume:
             if not prov.is_file():
                 raise ResumeError(
@@ -273,6 +294,8 @@ class Runner:
                 if sub.is_dir():
                     for tmp in sub.glob(".*.tmp"):
                         tmp.unlink()
+            if not (f / "manifest.csv").exists():  # killed between provenance and manifest
+                AppendingManifest(f / "manifest.csv")
             rows = read_acquisition_manifest(f / "manifest.csv", repair=True)
             for i, r in enumerate(rows):
                 if int(r["step"]) != i:
@@ -283,7 +306,7 @@ class Runner:
             self.manifest = AppendingManifest(f / "manifest.csv")
             self._log("resume", step=self.state.step, devices=self.ins.describe())
             return
-        if f.exists() and (not f.is_dir() or any(x.name != ".twin" for x in f.iterdir())):
+        if f.exists() and not _only_setup(f):
             raise OutputExistsError(f)
         (f / "spectra").mkdir(parents=True, exist_ok=True)
         if self.plan.decays:
@@ -572,11 +595,7 @@ def run_simulated(
     if time_scale is not None:
         protocol = protocol.replace(time_scale=float(time_scale))
     f = Path(folder)
-    if (
-        not resume
-        and f.exists()
-        and (not f.is_dir() or any(x.name != ".twin" for x in f.iterdir()))
-    ):
+    if not resume and not _only_setup(f):
         raise OutputExistsError(f)  # before the bench writes its cache into the folder
     bench = SimulatedBench(
         protocol, seed, config=config, faults=faults, twin_cache_dir=Path(folder) / ".twin"
