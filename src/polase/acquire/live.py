@@ -1,7 +1,8 @@
 """Live view for the person at the bench: a rich progress bar and a local web page.
 
 `LiveView` collects what the runner reports (`StepEvent`): the latest spectrum (dark
-subtracted with the latest dark of the same integration time, in counts/s) and, per
+subtracted with the latest dark of the same integration time, or else the latest dark,
+in counts/s) and, per
 fluence, the ASE-band intensity of every spectrum, from which Delta_ASE so far is
 computed the way the analysis does it (`polase.analysis.delta.delta_contrast`: each
 circular spectrum against the linear ones interpolated to its acquisition index). This
@@ -48,6 +49,7 @@ class LiveView:
         self.other = other
         self._lock = threading.Lock()
         self._darks: dict[float, np.ndarray] = {}
+        self._last_dark: np.ndarray | float = 0.0
         self._band: dict[float, dict[str, list[tuple[int, float]]]] = {}
         self._latest: dict[str, Any] | None = None
         self.done = 0
@@ -65,9 +67,12 @@ class LiveView:
                 return
             t = float(s.integration_time_s)
             if event.row["kind"] == "dark":
-                self._darks[t] = np.asarray(s.counts, dtype=float)
+                self._darks[t] = self._last_dark = np.asarray(s.counts, dtype=float)
                 return
-            y = np.asarray(s.counts, dtype=float) - self._darks.get(t, 0.0)
+            # the dark of this integration time, else the latest one (the offset dominates
+            # a FLAME's dark; the runner takes a dark right after a new time is first used)
+            dark = self._darks.get(t, self._last_dark)
+            y = np.asarray(s.counts, dtype=float) - dark
             rate = y / t
             wl = np.asarray(s.wavelength_nm, dtype=float)
             sel = (wl >= self.band_nm[0]) & (wl <= self.band_nm[1])
@@ -134,7 +139,7 @@ class LiveView:
 
 
 PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>polase acquire: live</title>
+<html lang="en"><head><meta charset="utf-8"><title>polase acquire: live</title><link rel="icon" href="data:,">
 <style>
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 canvas{border:1px solid #ccc;margin:.5em 0;display:block}
