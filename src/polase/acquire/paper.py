@@ -34,6 +34,7 @@ def acquire_paper(
     resume: bool = False,
     on_step: Callable[[StepEvent], None] | None = None,
     config=None,
+    **bench_options,
 ) -> Path:
     """Acquire the paper's sweep on the simulated bench into `folder`.
 
@@ -53,6 +54,9 @@ def acquire_paper(
         Called after each step (progress bar, live view).
     config
         Twin configuration (None: the calibrated default).
+    **bench_options
+        Noise of the simulated table (`SimulatedBench`): ``calibration_error`` (1 %),
+        ``laser_rms`` (0.5 % step-to-step pulse-energy jitter), ``power_meter_rms`` (0.3 %).
 
     Returns
     -------
@@ -68,4 +72,5 @@ def acquire_paper(
         on_step=on_step,
         time_scale=time_scale,
         config=config,
+        **bench_options,
     )

@@ -569,6 +569,7 @@ def run_simulated(
     time_scale: float | None = None,
     faults=None,
     config=None,
+    **bench_options,
 ) -> Path:
     """Run `protocol` on the simulated bench (`polase.acquire.simulated`).
 
@@ -584,6 +585,9 @@ def run_simulated(
         Twin configuration (None: the protocol's ``simulation.config`` or the default).
         The twin's emission is kept in ``folder/.twin/`` so that a resume does not
         simulate again.
+    **bench_options
+        Further `SimulatedBench` arguments (``calibration_error``, ``laser_rms``,
+        ``power_meter_rms``).
 
     Returns
     -------
@@ -598,7 +602,12 @@ def run_simulated(
     if not resume and not _only_setup(f):
         raise OutputExistsError(f)  # before the bench writes its cache into the folder
     bench = SimulatedBench(
-        protocol, seed, config=config, faults=faults, twin_cache_dir=Path(folder) / ".twin"
+        protocol,
+        seed,
+        config=config,
+        faults=faults,
+        twin_cache_dir=Path(folder) / ".twin",
+        **bench_options,
     )
     ins = bench.instruments()
     try:
