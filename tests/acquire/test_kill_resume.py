@@ -121,3 +121,26 @@ def test_killed_twenty_times_and_resumed_equals_an_uninterrupted_run(tmp_path):
     # a process killed while still importing never logs its resume; most got further
     resumes = [s for s in (run / "log.jsonl").read_text().splitlines() if '"resume"' in s]
     assert 10 <= len(resumes) <= 20
+
+
+def test_ctrl_c_stops_cleanly_and_resume_completes(tmp_path):
+    protocol = tmp_path / "p.toml"
+    protocol.write_text(PROTOCOL.replace("time_scale = 0.002", "time_scale = 0.01"))
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        _cmd(protocol, run, False), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    t_end = time.monotonic() + 120
+    while _rows(run) < 5 and proc.poll() is None and time.monotonic() < t_end:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "--resume" in err.decode()
+    events = (run / "log.jsonl").read_text().splitlines()
+    assert '"interrupted"' in events[-1]
+    n = _rows(run)
+    subprocess.run(_cmd(protocol, run, True), env=_env(), check=True, timeout=300)
+    rows = read_acquisition_manifest(run / "manifest.csv")
+    assert len(rows) > n and [int(r["step"]) for r in rows] == list(range(len(rows)))
+    assert '"complete"' in (run / "log.jsonl").read_text().splitlines()[-1]
