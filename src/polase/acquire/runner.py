@@ -272,6 +272,10 @@ class Runner:
 
         f = self.folder
         prov = f / "provenance.json"
+        if self.resume and not f.is_dir():
+            raise ResumeError(
+                f"{f}: no such run folder; nothing to resume (start without --resume)"
+            )
         if self.resume and not prov.is_file() and _only_setup(f):
             self.resume = False  # killed while creating the folder: start it again
         if self.resume:
@@ -599,8 +603,11 @@ def run_simulated(
     if time_scale is not None:
         protocol = protocol.replace(time_scale=float(time_scale))
     f = Path(folder)
+    # checked before the bench writes its cache into the folder
     if not resume and not _only_setup(f):
-        raise OutputExistsError(f)  # before the bench writes its cache into the folder
+        raise OutputExistsError(f)
+    if resume and not f.is_dir():
+        raise ResumeError(f"{f}: no such run folder; nothing to resume (start without --resume)")
     bench = SimulatedBench(
         protocol,
         seed,
