@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from polase.acquire import (
+    DeviceError,
     DeviceTimeoutError,
     MountPositionError,
     SaturatedSpectrumError,
@@ -204,3 +205,15 @@ def test_decay_histogram_is_the_twin_trace(bench):
         return t[half].max() - t[half].min()
 
     assert width(h543) < width(h533) / 3  # ASE decays much faster than PL
+
+
+def test_auto_ranging_keeps_to_the_device_limits(bench, bench_protocol):
+    ins = bench.instruments()
+    _expose(bench, ins, 17.0, 45.0, t=0.08)
+    ins.spectrometer.integration_time_limits_s = (0.03, 65.0)  # a slower device
+    p = bench_protocol.replace(integration_time_s=0.08)
+    with pytest.raises(SaturatedSpectrumError, match="shortest allowed"):
+        acquire_autoranged(ins.spectrometer, 0.08, p)  # 0.04 s is its shortest rung
+    ins.spectrometer.integration_time_limits_s = (1.0, 65.0)
+    with pytest.raises(DeviceError, match="ladder"):
+        acquire_autoranged(ins.spectrometer, 0.08, p)

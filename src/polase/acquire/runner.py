@@ -22,6 +22,7 @@ adopted on resume rather than measured again.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
@@ -37,7 +38,7 @@ from .. import __version__
 from ..errors import InputFileError, OutputExistsError
 from ..optics.pump import fluence_from_pulse_energy
 from .devices import Instruments, Spectrum
-from .errors import ResumeError, SaturatedSpectrumError
+from .errors import DeviceError, ResumeError, SaturatedSpectrumError
 from .manifest import AppendingManifest, _fsync_dir, read_acquisition_manifest
 from .protocol import AcquisitionProtocol, DecayItem, Plan, SpectrumItem, build_plan
 
@@ -117,6 +118,7 @@ def _ladder(protocol: AcquisitionProtocol) -> list[float]:
 def acquire_autoranged(spectrometer, t_start: float, protocol: AcquisitionProtocol) -> Spectrum:
     """Take a spectrum, adjusting the integration time on the ladder of `_ladder`.
 
+    Rungs outside the spectrometer's ``integration_time_limits_s`` are skipped.
     Saturated: two rungs shorter (1/4), and again. Peak below ``low_fraction`` of full
     scale: the longest rung that puts it at most at ``target_fraction``. Without
     ``auto_range`` one spectrum at `t_start`.
@@ -126,7 +128,13 @@ def acquire_autoranged(spectrometer, t_start: float, protocol: AcquisitionProtoc
     SaturatedSpectrumError
         Still saturated at the shortest rung (or at `t_start` without auto-ranging).
     """
-    ladder = _ladder(protocol)
+    lo, hi = getattr(spectrometer, "integration_time_limits_s", (0.0, math.inf))
+    ladder = [t for t in _ladder(protocol) if lo <= t <= hi]
+    if not ladder:
+        raise DeviceError(
+            getattr(spectrometer, "name", "spectrometer"),
+            f"no integration time of the protocol's ladder lies within the device's [{lo}, {hi}] s",
+        )
     k = int(np.argmin([abs(t - t_start) for t in ladder]))
     tried: set[int] = set()
     while True:
