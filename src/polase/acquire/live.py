@@ -55,12 +55,15 @@ class LiveView:
         self.done = 0
         self.total = 0
         self.started = time.monotonic()
+        self._first: tuple[float, int] | None = None  # (time, done) at the first step seen
         self.last_row: dict[str, Any] | None = None
         self.finished = False
 
     def on_step(self, event: StepEvent) -> None:
         """Runner callback."""
         with self._lock:
+            if self._first is None:
+                self._first = (time.monotonic(), event.done - 1)
             self.done, self.total, self.last_row = event.done, event.total, event.row
             s = event.spectrum
             if s is None:
@@ -124,8 +127,13 @@ class LiveView:
     def snapshot(self) -> dict[str, Any]:
         """Everything the page shows (JSON-serializable)."""
         with self._lock:
-            elapsed = time.monotonic() - self.started
-            left = elapsed / self.done * (self.total - self.done) if self.done else None
+            now = time.monotonic()
+            elapsed = now - self.started
+            left = None
+            if self._first is not None and self.done > self._first[1]:
+                # the pace of this session (a resumed run starts part-way)
+                pace = (now - self._first[0]) / (self.done - self._first[1])
+                left = pace * (self.total - self.done)
             return {
                 "done": self.done,
                 "total": self.total,
