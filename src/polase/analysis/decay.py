@@ -424,3 +424,123 @@ def fit_dataset_decays(ds, n_components: int = 1, **kwargs) -> list[dict[str, An
         {"fluence_mJ_cm2": f, "polarization": p, "detection_wavelength_nm": w, **fit}
         for (f, p, w), fit in zip(keys, fits)
     ]
+
+
+# ---- pile-up and dead time ---------------------------------------------------------------
+
+
+class PileUpWarning(UserWarning):
+    """The detected photon rate is high enough against the sync (or dead time) to distort a
+    TCSPC histogram."""
+
+
+#: Detected-photon rate per excitation above which `check_count_rate` warns (pile-up).
+PILEUP_WARN_RATIO = 0.05
+#: Fraction of time lost to dead time above which `check_count_rate` warns.
+DEAD_TIME_WARN_FRACTION = 0.01
+
+
+def coates_correction(counts, n_excitations: float) -> np.ndarray:
+    """Pile-up correction of a TCSPC histogram (Coates 1968, J. Phys. E 1, 878).
+
+    A start-stop TCSPC records at most one photon per excitation, the first: a photon in
+    channel k is lost whenever an earlier one arrived in the same cycle. With ``E``
+    excitation cycles the probability that channel k recorded a photon, given none before,
+    is ``p_k = N_k / (E - sum_{j<k} N_j)``, and the mean number of photons that arrived in
+    channel k (Poisson per cycle) is ``-E ln(1 - p_k)``.
+
+    Parameters
+    ----------
+    counts : array_like, shape (..., M)
+        Recorded histogram(s). [counts]
+    n_excitations : float
+        Excitation (sync) cycles during the acquisition: acquisition time x sync rate. [1]
+
+    Returns
+    -------
+    ndarray
+        Corrected counts (floats, >= the recorded ones), same shape. [counts]
+
+    Raises
+    ------
+    DataValidationError
+        `n_excitations` not larger than the recorded counts of a histogram.
+    """
+    c = np.asarray(counts, dtype=float)
+    e = float(n_excitations)
+    if not (math.isfinite(e) and e > 0):
+        raise DataValidationError(f"n_excitations must be finite and > 0, got {n_excitations!r}")
+    before = np.cumsum(c, axis=-1) - c
+    left = e - before
+    if np.any(left <= c):
+        raise DataValidationError(
+            f"{e:g} excitations cannot have recorded {np.max(np.sum(c, axis=-1)):g} counts: the "
+            "acquisition time or sync rate is wrong"
+        )
+    return -e * np.log1p(-c / left)
+
+
+def check_count_rate(
+    count_rate_hz: float | None,
+    repetition_period_ns: float | None,
+    dead_time_ns: float | None = None,
+    *,
+    source: str = "",
+) -> dict[str, Any]:
+    """Pile-up and dead-time figures of a TCSPC acquisition, with warnings.
+
+    Parameters
+    ----------
+    count_rate_hz : float or None
+        Detected photon rate (e.g. `DecayFile.count_rate_hz`). [1/s]
+    repetition_period_ns : float or None
+        Sync period. [ns]
+    dead_time_ns : float, optional
+        Dead time of the detector / electronics after a photon. [ns]
+    source : str
+        Named in the warnings (e.g. the file).
+
+    Returns
+    -------
+    dict
+        ``photons_per_excitation`` (rate x period) [1] and ``dead_time_fraction``
+        (rate x dead time) [1], None where an input is missing; ``pileup_warning`` and
+        ``dead_time_warning`` (bool).
+
+    Warns
+    -----
+    PileUpWarning
+        ``photons_per_excitation > 0.05`` (the histogram is skewed to early times by more
+        than ~2.5 %: correct with `coates_correction` or lower the rate), or
+        ``dead_time_fraction > 0.01``.
+    """
+    import warnings
+
+    ratio = dead = None
+    if count_rate_hz is not None and repetition_period_ns is not None:
+        ratio = float(count_rate_hz) * float(repetition_period_ns) * 1e-9
+    if count_rate_hz is not None and dead_time_ns is not None:
+        dead = float(count_rate_hz) * float(dead_time_ns) * 1e-9
+    where = f"{source}: " if source else ""
+    pile = ratio is not None and ratio > PILEUP_WARN_RATIO
+    dt_warn = dead is not None and dead > DEAD_TIME_WARN_FRACTION
+    if pile:
+        warnings.warn(
+            f"{where}{ratio:.3g} detected photons per excitation (> {PILEUP_WARN_RATIO:g}): "
+            "pile-up distorts the decay; use the Coates correction or a lower count rate",
+            PileUpWarning,
+            stacklevel=2,
+        )
+    if dt_warn:
+        warnings.warn(
+            f"{where}dead time takes {100 * dead:.3g} % of the acquisition "
+            f"(> {100 * DEAD_TIME_WARN_FRACTION:g} %): counts are lost",
+            PileUpWarning,
+            stacklevel=2,
+        )
+    return {
+        "photons_per_excitation": ratio,
+        "dead_time_fraction": dead,
+        "pileup_warning": bool(pile),
+        "dead_time_warning": bool(dt_warn),
+    }

@@ -18,6 +18,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("polase.cli.reproduce", "report_cmd"),
     "mechanisms": ("polase.cli.mechanisms", "mechanisms_cmd"),
     "calibrate": ("polase.cli.simulate", "calibrate_cmd"),
+    "phasor": ("polase.cli.phasor", "phasor_cmd"),
 }
 
 
