@@ -10,7 +10,8 @@ Simulated data (fixed seed): N decays of 1,000 channels of 27.43 ps, a Gaussian 
 shares spread over 0.2-0.8, 5,000 counts at the peak, background 2 counts/channel,
 Poisson noise (the reconvolution model of polase.fitting on the same grid).
 
-Timed, in one run (wall clock, after a warm-up that compiles the numba kernels):
+Timed, in one run (wall clock, after a warm-up run on the same data that compiles or
+loads the numba kernels, the parallel one included):
 
 * polase `fit_decays`: every decay on its own, one batched call (Poisson MLE, multi-start);
 * polase `fit_global_decays`: all decays at once with shared lifetimes, profile-likelihood
@@ -81,9 +82,10 @@ def main() -> None:
 
     n = args.n
     t, y, irf = simulate(n)
-    # warm-up: compile the kernels outside the timings
-    fit_decays(t, y[:4], irf, 2)
-    fit_global_decays(t, y[:4], irf, 2, interval="hessian")
+    # warm-up on the same data: compiles (or loads) the kernels outside the timings, the
+    # parallel one too where the batch is large enough for it
+    fit_decays(t, y, irf, 2)
+    fit_global_decays(t, y, irf, 2, interval="hessian")
 
     t0 = time.perf_counter()
     single = fit_decays(t, y, irf, 2)
