@@ -58,6 +58,19 @@ def test_decay_command_channels_period_and_global(tmp_path):
     fit = json.loads(out.read_text())
     assert fit["period_ns"] == pytest.approx(50.0) and fit["period_source"] == "file"
     np.testing.assert_allclose(fit["tau_ns"], [0.8, 3.0], rtol=0.05)
+    # ptufile's writer puts one photon per sync period: ~1 photon per excitation, which the
+    # count-rate check flags as pile-up
+    chk = fit["count_rate_checks"][0]
+    assert chk["pileup_warning"] and chk["photons_per_excitation"] > 0.05
+    r = CliRunner().invoke(
+        main,
+        [
+            *("decay", str(two), "--irf", str(irf), "--channel", "0"),
+            *("-o", str(tmp_path / "w.json")),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "pile-up" in r.output
     # two single-channel files fitted jointly
     a = _ptu(tmp_path / "a.ptu", y[0])
     b = _ptu(tmp_path / "b.ptu", y[1])

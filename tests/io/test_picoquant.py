@@ -301,3 +301,43 @@ def test_manifest_feeds_ptu_channels(tmp_path, two_channel_counts, rng):
     np.testing.assert_array_equal(lin[:800], two_channel_counts[0])
     np.testing.assert_array_equal(cir[:800], two_channel_counts[1])
     np.testing.assert_array_equal(ds.irf.values[:800], irf)
+
+
+def _t2_picoharp(syncs, photons, res_s=4e-12, sync_hz=SYNC_HZ):
+    """PicoHarp 300 T2 records: sync input = channel 0, detector = channel 1, overflows."""
+    events = sorted([(t, 0) for t in syncs] + [(t, 1) for t in photons])
+    recs, base, wrap = [], 0, 210698240
+    for t, c in events:
+        while t - base >= wrap:
+            recs.append((15 << 28) | 0)  # overflow: channel 15, markers 0
+            base += wrap
+        recs.append((c << 28) | (t - base))
+    recs.insert(len(recs) // 2, (15 << 28) | 0b0100)  # a marker record, not a photon
+    tags = {
+        "File_GUID": "{12345678-1234-1234-1234-123456789abc}",
+        "Measurement_Mode": 2,
+        "Measurement_SubMode": 0,
+        "MeasDesc_GlobalResolution": res_s,
+        "MeasDesc_Resolution": res_s,
+        "TTResult_SyncRate": sync_hz,
+        "TTResult_NumberOfRecords": len(recs),
+        "TTResultFormat_TTTRRecType": int(PtuRecordType.PicoHarpT2),
+        "TTResultFormat_BitsPerRecord": 32,
+    }
+    return _header(b"PQTTTR\0\0", tags) + np.asarray(recs, dtype="<u4").tobytes()
+
+
+def test_picoharp_t2_layout_with_overflows(tmp_path, rng):
+    period_u = round(1 / SYNC_HZ / 4e-12)  # 12820 units of 4 ps
+    n_sync = 40000  # 2 ms: several 28-bit time-tag overflows (0.84 ms each)
+    syncs = [k * period_u for k in range(n_sync)]
+    delays = rng.integers(0, period_u, size=n_sync // 4)
+    which = np.sort(rng.choice(n_sync, size=delays.size, replace=False))
+    photons = [syncs[k] + int(d) for k, d in zip(which, delays)]
+    path = tmp_path / "ph.ptu"
+    path.write_bytes(_t2_picoharp(syncs, photons))
+    (d,) = read_ptu(path, bin_width_ns=0.256)
+    assert d.detector_channel == 1 and d.format == "ptu-t2"
+    expected = np.bincount(delays // 64, minlength=d.counts.size)
+    np.testing.assert_array_equal(d.counts, expected[: d.counts.size])
+    assert d.acquisition_time_s == pytest.approx((n_sync - 1) * period_u * 4e-12)
