@@ -40,7 +40,6 @@ from .decay import _check_inputs, _default_range
 
 _CHI2_1_95 = 3.841458820694124
 _Z95 = 1.959963984540054
-_GRAD_CHUNK = 64
 
 
 class _Problem:
@@ -105,25 +104,39 @@ class _Problem:
         cost, _ = self.inner(theta)
         return float(cost.sum())
 
-    def profile_grad(self, theta):
+    def basis(self, theta):
+        """Component curves c_i (n, M) at theta and their derivatives: d c_i / d tau_i and
+        d c_i / d shift (n, M) each. The model is linear in the amplitudes, so these
+        shared curves give every decay's model and its theta-derivatives."""
+        n = self.n
+        p = np.zeros((n, len(self.names)))
+        p[:, self.tau_cols] = theta[:n]
+        p[:, self.shift_col] = theta[n]
+        p[np.arange(n), self.amp_cols] = 1.0
         import numba
 
-        cost, res = self.inner(theta)
-        g = np.zeros(self.n + 1)
-        valid = np.isfinite(self.y)
         threads = numba.get_num_threads()
-        # chunks of a few ms of work: one thread (waking the pool costs more than it saves)
-        numba.set_num_threads(1)
+        numba.set_num_threads(1)  # n rows: waking the thread pool costs more than it saves
         try:
-            for s in range(0, self.y.shape[0], _GRAD_CHUNK):
-                sl = slice(s, s + _GRAD_CHUNK)
-                p = res.params[sl]
-                f = self.model(self.t, p)
-                J = self.model.jacobian(self.t, p)[:, :, self.theta_cols]
-                w = np.where(valid[sl], 2.0 * (1.0 - np.nan_to_num(self.y[sl]) / f), 0.0)
-                g += np.einsum("nm,nmp->p", w, J)
+            c = self.model(self.t, p)
+            J = self.model.jacobian(self.t, p)
         finally:
             numba.set_num_threads(threads)
+        dtau = J[np.arange(n), :, self.tau_cols]
+        dshift = J[:, :, self.shift_col]
+        return c, dtau, dshift
+
+    def profile_grad(self, theta):
+        cost, res = self.inner(theta)
+        c, dtau, dshift = self.basis(theta)
+        amps = res.params[:, self.amp_cols]  # (N, n)
+        f = amps @ c + res.params[:, [self.bg_col]]
+        valid = np.isfinite(self.y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(valid, 2.0 * (1.0 - np.nan_to_num(self.y) / f), 0.0)  # dD/df
+        g = np.empty(self.n + 1)
+        g[: self.n] = np.einsum("ki,ki->i", amps, w @ dtau.T)
+        g[self.n] = float(np.sum(amps * (w @ dshift.T)))
         return float(cost.sum()), g
 
 
