@@ -91,6 +91,11 @@ def test_t3_channels_counts_and_period_from_file(tmp_path, two_channel_counts):
         read_decay(path)
     with pytest.raises(InputFileError, match="no detector channel 5"):
         read_ptu(path, channel=5)
+    # channel numbers are the file's, also when the lower inputs are empty
+    only = two_channel_counts.copy()
+    only[0] = 0
+    (d1,) = read_ptu(_t3_file(tmp_path, only, "one.ptu"))
+    assert d1.detector_channel == 1 and d1.counts.sum() == only[1].sum()
 
 
 def test_t3_sync_rate_zero_and_header_disagreement(tmp_path, two_channel_counts):
@@ -105,7 +110,7 @@ def test_t3_sync_rate_zero_and_header_disagreement(tmp_path, two_channel_counts)
         read_ptu(path)
     path = _t3_file(tmp_path, two_channel_counts, "c.ptu")
     _patch_float_tag(path, "MeasDesc_Resolution", 1e-9)  # 800 bins of 1 ns > 51 ns period
-    with pytest.raises(InputFileError, match="beyond"):
+    with pytest.raises(InputFileError, match="arrive later than"):
         read_ptu(path)
 
 
