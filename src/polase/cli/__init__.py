@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "mechanisms": ("polase.cli.mechanisms", "mechanisms_cmd"),
     "calibrate": ("polase.cli.simulate", "calibrate_cmd"),
     "acquire": ("polase.cli.acquire", "acquire_cmd"),
+    "phasor": ("polase.cli.phasor", "phasor_cmd"),
 }
 
 

@@ -21,8 +21,7 @@ import xarray as xr
 from .. import __version__
 from .._json import to_jsonable
 from ..errors import ConfigError, InputFileError
-from .das6 import read_tcspc
-from .detect import read_spectrum
+from .detect import read_decay, read_spectrum
 from .manifest import KINDS, match_pattern, read_manifest
 from .polarization import normalize_polarization
 from .records import SpectrumFile
@@ -560,7 +559,7 @@ def assemble_measurement(
     tc_files = []
     irf = None
     for r in tc_rows:
-        df = read_tcspc(r["file"])
+        df = read_decay(r["file"], channel=r.get("detector_channel"))
         if tc_files or irf is not None:
             first = tc_files[0][1] if tc_files else irf[1]
             if (

@@ -3,7 +3,9 @@
 Manifest columns: ``file, fluence_mJ_cm2, polarization, repeat`` and optionally ``kind``
 (``spectrum`` (default), ``dark``, ``decay``, ``irf``), ``acquisition_index``,
 ``detection_wavelength_nm`` (decays), ``integration_time_s`` (for files whose format has
-none, e.g. CSV). File paths are relative to the manifest's folder.
+none, e.g. CSV), ``detector_channel`` (decay/IRF rows of PicoQuant PTU/PHU or B&H SDT files
+that hold several channels: the 0-based input / data block). File paths are relative to the
+manifest's folder.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ MANIFEST_COLUMNS = (
     "acquisition_index",
     "detection_wavelength_nm",
     "integration_time_s",
+    "detector_channel",
 )
 KINDS = ("spectrum", "dark", "decay", "irf")
 _KIND_ALIASES = {"": "spectrum", "sample": "spectrum", "signal": "spectrum", "background": "dark"}
@@ -118,8 +121,8 @@ def read_manifest(path: str | Path, base: str | Path | None = None) -> list[dict
     list of dict
         Per row: ``file`` (Path, resolved against the manifest folder), ``kind``,
         ``fluence_mJ_cm2`` [mJ/cm2], ``polarization`` (raw text), ``repeat`` (int, default 0),
-        ``acquisition_index``, ``detection_wavelength_nm`` [nm], ``integration_time_s`` [s]
-        (None where empty) and ``line`` (1-based line in the CSV).
+        ``acquisition_index``, ``detection_wavelength_nm`` [nm], ``integration_time_s`` [s],
+        ``detector_channel`` (None where empty) and ``line`` (1-based line in the CSV).
 
     Raises
     ------
@@ -171,6 +174,9 @@ def read_manifest(path: str | Path, base: str | Path | None = None) -> list[dict
             ),
             "integration_time_s": _num(
                 p, line, "integration_time_s", rec.get("integration_time_s", "")
+            ),
+            "detector_channel": _num(
+                p, line, "detector_channel", rec.get("detector_channel", ""), integer=True
             ),
             "line": line,
         }
