@@ -434,8 +434,11 @@ class PolarizationFit:
 
 
 def _prepare(t, ya, yb, irf, tail_start_ns):
-    """Window, normalised IRF (or a delta at the tail start), and the fitted-channel mask."""
-    m = t.size
+    """Window, normalised IRF (or a delta at the peak: tail fit), and the fitted-channel mask.
+
+    Tail fit: time zero is the peak of the summed channels; channels before `tail_start_ns`
+    (default: the peak plus the 10-100 % rise time, at least 10 channels) get weight 0.
+    """
     dt = float(t[1] - t[0])
     tot = ya + yb
     if irf is not None:
@@ -449,14 +452,24 @@ def _prepare(t, ya, yb, irf, tail_start_ns):
         mask = np.ones(hi - lo)
         method = "reconvolution"
     else:
+        # time zero at the peak of the sum (the excitation, as well as a tail fit can know
+        # it); the fit starts later, where the IRF no longer shapes the decay
         nz = np.flatnonzero(tot > 0)
         i_pk = int(np.argmax(tot))
-        t0 = t[i_pk] if tail_start_ns is None else float(tail_start_ns)
-        lo = int(np.clip(np.searchsorted(t, t0), 0, m - 2))
+        if tail_start_ns is None:
+            rising = np.flatnonzero(tot[: i_pk + 1] < 0.1 * tot[i_pk])
+            rise = (i_pk - int(rising[-1])) * dt if rising.size else 0.0
+            tail_start_ns = float(t[i_pk] + max(10 * dt, rise))
+        lo = i_pk
         hi = int(nz[-1]) + 1
         gw = np.zeros(hi - lo)
         gw[0] = 1.0
-        mask = np.ones(hi - lo)
+        mask = (t[lo:hi] >= float(tail_start_ns) - 1e-9 * dt).astype(float)
+        if mask.sum() < 20:
+            raise PolarizationInputError(
+                f"the tail from {tail_start_ns:g} ns holds {int(mask.sum())} channels; "
+                "nothing to fit"
+            )
         method = "tail"
     if hi - lo < 20:
         raise PolarizationInputError(f"only {hi - lo} channels to fit; nothing to fit")
@@ -528,7 +541,7 @@ def _lin_interval(value, se, infl):
 
 def _helicity_names(n_comp: int) -> list[str]:
     names = [f"a{i + 1}" for i in range(n_comp)] + [f"ln_tau{i + 1}" for i in range(n_comp)]
-    return names + ["dcp0", "ln_tau_s", "shift_ns", "dshift_ns", "background_a", "background_b"]
+    return [*names, "dcp0", "ln_tau_s", "shift_ns", "dshift_ns", "background_a", "background_b"]
 
 
 def fit_helicity_batch(
@@ -870,3 +883,728 @@ def fit_helicity_pair(time_ns, sigma_plus, sigma_minus, irf=None, **kwargs) -> P
             f"the IRF has {np.size(irf)} channels, the decays {a.size}: they must match"
         )
     return fit_helicity_batch(time_ns, a, b, irf, **kwargs)[0]
+
+
+# ---------------------------------------------------------------------------------------
+# anisotropy
+
+
+def _pre_rise_background(y: np.ndarray) -> float:
+    """Mean of the channels before the rise (as for the IRF); 0 without such channels."""
+    nz = np.flatnonzero(y > 0)
+    if nz.size == 0:
+        return 0.0
+    return _irf_background(y[nz[0] :])
+
+
+def g_factor_from_hv_hh(hv, hh) -> tuple[float, list[float]]:
+    """G = S_V / S_H from the horizontally excited pair: background-free HV / HH areas.
+
+    Parameters
+    ----------
+    hv, hh : array_like, shape (M,)
+        Histograms with horizontal excitation, vertical / horizontal analyzer. [counts]
+
+    Returns
+    -------
+    g_factor, g_factor_ci95
+        G and its 95 % interval from the counting statistics. [1]
+    """
+    a = np.asarray(hv, dtype=float)
+    b = np.asarray(hh, dtype=float)
+    if a.shape != b.shape:
+        raise PolarizationInputError(f"HV has {a.size} channels, HH {b.size}: they must match")
+    areas, variances = [], []
+    for name, y in (("HV", a), ("HH", b)):
+        if not y.sum() > 0:
+            raise PolarizationInputError(f"channel {name!r} has no counts")
+        nz = np.flatnonzero(y > 0)
+        seg = y[nz[0] : nz[-1] + 1]
+        bg = _pre_rise_background(y)
+        areas.append(float(seg.sum() - bg * seg.size))
+        variances.append(float(seg.sum()))
+    if not (areas[0] > 0 and areas[1] > 0):
+        raise PolarizationInputError("HV or HH holds no counts above its background")
+    g = areas[0] / areas[1]
+    rel = math.sqrt(variances[0] / areas[0] ** 2 + variances[1] / areas[1] ** 2)
+    return g, [g * math.exp(-_Z95 * rel), g * math.exp(_Z95 * rel)]
+
+
+def _anisotropy_names(n_comp: int, model: str) -> list[str]:
+    names = [f"a{i + 1}" for i in range(n_comp)] + [f"ln_tau{i + 1}" for i in range(n_comp)]
+    names += ["r0", "ln_theta1"]
+    if model == "hindered":
+        names += ["r_inf"]
+    elif model == "two":
+        names += ["ln_theta2", "f1"]
+    return [*names, "shift_ns", "dshift_ns", "background_a", "background_b"]
+
+
+def fit_anisotropy(
+    time_ns,
+    vv,
+    vh,
+    irf=None,
+    *,
+    g_factor: float | None = None,
+    hv=None,
+    hh=None,
+    model: str = "one",
+    n_components: int = 1,
+    separate_shift: bool = False,
+    tail_start_ns: float | None = None,
+    max_iter: int = 200,
+) -> PolarizationFit:
+    """Joint fit of the VV and VH decays of a fluorescence-anisotropy measurement.
+
+    Parameters
+    ----------
+    time_ns : array_like, shape (M,)
+        Channel centres, uniform. [ns]
+    vv, vh : array_like, shape (M,) or (N, M)
+        Vertical excitation, vertical / horizontal analyzer, same acquisition time. [counts]
+    irf : array_like, shape (M,), optional
+        Instrument response; without it a tail fit from `tail_start_ns` (default: the VV
+        peak), which cannot see r(t) inside the IRF. [counts]
+    g_factor
+        G = S_V / S_H. Give it, or `hv` and `hh` to compute it (`g_factor_from_hv_hh`). [1]
+    hv, hh : array_like, shape (M,), optional
+        Horizontally excited pair for G. [counts]
+    model : {"one", "hindered", "two"}
+        One rotation; hindered rotation with r_inf; two rotations.
+    n_components : int
+        Exponentials of the population decay, 1 or 2.
+    separate_shift : bool
+        Fit a separate IRF shift for VH.
+    tail_start_ns : float, optional
+        Start of the tail fit (no IRF). [ns]
+    max_iter : int
+        Iteration limit per fit.
+
+    Returns
+    -------
+    PolarizationFit
+        (a list for batched input) ``summary`` keys: ``g_factor``, ``g_factor_ci95``,
+        ``r0``, ``r0_ci95``, ``tau_r_ns`` (list), ``tau_r_ns_ci95``, ``r_inf``,
+        ``r_inf_ci95``, ``rotation_fraction`` (model "two"), ``tau_ns``, ``tau_ns_ci95``,
+        ``reduced_chi2``, ``poisson_deviance``, ``irf_shift_ns``, ``method``, ``model``,
+        ``success``.
+
+    Raises
+    ------
+    PolarizationInputError
+        Missing G (neither `g_factor` nor both `hv` and `hh`), shape mismatches, channels
+        without counts.
+    """
+    if model not in ANISOTROPY_MODELS:
+        raise FitError(f"model must be one of {ANISOTROPY_MODELS}, got {model!r}")
+    if int(n_components) not in (1, 2):
+        raise FitError(f"n_components must be 1 or 2, got {n_components}")
+    if g_factor is None:
+        if hv is None or hh is None:
+            missing = [n for n, v in (("HV", hv), ("HH", hh)) if v is None]
+            raise PolarizationInputError(
+                f"no G factor: give g_factor or both HV and HH (missing: {', '.join(missing)})"
+            )
+        g_factor, g_ci = g_factor_from_hv_hh(hv, hh)
+    else:
+        if not (np.isfinite(g_factor) and g_factor > 0):
+            raise PolarizationInputError(f"g_factor must be finite and > 0, got {g_factor}")
+        g_ci = [float(g_factor), float(g_factor)]
+    t = np.asarray(time_ns, dtype=float)
+    single = np.ndim(vv) == 1
+    ya_all = np.atleast_2d(np.asarray(vv, dtype=float))
+    yb_all = np.atleast_2d(np.asarray(vh, dtype=float))
+    if ya_all.shape != yb_all.shape or ya_all.shape[-1] != t.size:
+        raise PolarizationInputError(
+            f"VV {ya_all.shape} and VH {yb_all.shape} must both have {t.size} channels like time_ns"
+        )
+    if irf is not None and np.shape(irf) != t.shape:
+        raise PolarizationInputError(
+            f"the IRF has {np.size(irf)} channels, the decays {t.size}: they must match"
+        )
+    dtt = np.diff(t)
+    if t.size < 20 or np.any(dtt <= 0) or not np.allclose(dtt, dtt[0], rtol=1e-6):
+        raise PolarizationInputError("time_ns must be uniform and increasing (>= 20 channels)")
+    for name, y in (("VV", ya_all), ("VH", yb_all)):
+        if not np.all(np.isfinite(y)) or np.any(y < 0):
+            raise PolarizationInputError(f"channel {name!r}: counts must be finite and >= 0")
+        if np.any(y.sum(axis=1) <= 0):
+            raise PolarizationInputError(f"channel {name!r} has a histogram without counts")
+    nc = int(n_components)
+    nb = ya_all.shape[0]
+    lo, hi, gw, mask, method, dt = _prepare(
+        t, ya_all.sum(axis=0), yb_all.sum(axis=0), irf, tail_start_ns
+    )
+    tw = t[lo:hi]
+    ya, yb = ya_all[:, lo:hi], yb_all[:, lo:hi]
+    mw = hi - lo
+    names = _anisotropy_names(nc, model)
+    jm = _JointModel(gw, dt, _anisotropy_terms(nc, model, names, float(g_factor)), names)
+    fmodel = jm.model()
+    x = np.arange(2 * mw, dtype=float)
+    y = np.concatenate([ya, yb], axis=1)
+    w = np.concatenate([mask, mask])
+    window = mw * dt
+    P = len(names)
+    lo_b = np.full(P, -np.inf)
+    hi_b = np.full(P, np.inf)
+    for i in range(nc):
+        lo_b[names.index(f"a{i + 1}")] = 0.0
+        lo_b[names.index(f"ln_tau{i + 1}")] = math.log(dt / 10)
+        hi_b[names.index(f"ln_tau{i + 1}")] = math.log(100 * window)
+    lo_b[names.index("r0")], hi_b[names.index("r0")] = -0.45, 0.95
+    for name in ("ln_theta1", "ln_theta2"):
+        if name in names:
+            lo_b[names.index(name)] = math.log(dt / 10)
+            hi_b[names.index(name)] = math.log(1000 * window)
+    if "r_inf" in names:
+        lo_b[names.index("r_inf")], hi_b[names.index("r_inf")] = -0.45, 0.95
+    if "f1" in names:
+        lo_b[names.index("f1")], hi_b[names.index("f1")] = 0.0, 1.0
+    shift_lim = min(0.25 * window, 0.9 * _PAD * dt)
+    for name in ("shift_ns", "dshift_ns"):
+        lo_b[names.index(name)], hi_b[names.index(name)] = -shift_lim, shift_lim
+    lo_b[names.index("background_a")] = 1e-6
+    lo_b[names.index("background_b")] = 1e-6
+    fixed = np.zeros(P, dtype=bool)
+    fixed[names.index("dshift_ns")] = not separate_shift
+    if method == "tail":
+        fixed[names.index("shift_ns")] = True
+        fixed[names.index("dshift_ns")] = True
+
+    edge = max(5, mw // 50)
+    sl = slice(-edge, None) if method == "tail" else slice(0, edge)
+    bga = np.maximum(ya[:, sl].mean(axis=1), 1e-3)
+    bgb = np.maximum(yb[:, sl].mean(axis=1), 1e-3)
+    tot = (ya - bga[:, None]) + 2.0 * g_factor * (yb - bgb[:, None])
+    tau0 = np.array([_mean_arrival_tau(tw, tot[k], 0.0) for k in range(nb)])
+    peak = np.maximum(tot.max(axis=1), 1.0)
+    # division estimate of r over the first part of the decay: the start of r0
+    r_start = np.empty(nb)
+    for k in range(nb):
+        i_pk = int(np.argmax(tot[k]))
+        seg = slice(i_pk, min(i_pk + max(3, int(0.2 * tau0[k] / dt)), mw))
+        d = (ya[k, seg] - bga[k]) - g_factor * (yb[k, seg] - bgb[k])
+        r_start[k] = np.sum(d) / max(np.sum(tot[k, seg]), 1.0)
+    r_start = np.clip(np.nan_to_num(r_start, nan=0.2), 0.02, 0.38)
+    p0 = np.zeros((nb, P))
+    p0[:, names.index("background_a")] = bga
+    p0[:, names.index("background_b")] = bgb
+    p0[:, names.index("ln_theta1")] = np.log(tau0)
+    if "ln_theta2" in names:
+        p0[:, names.index("ln_theta2")] = np.log(5 * tau0)
+        p0[:, names.index("f1")] = 0.5
+    factors = [[1.0], [0.5], [2.0]] if nc == 1 else [[0.3, 1.5], [0.15, 1.1], [0.5, 2.5]]
+    starts = []
+    for fac in factors:
+        p = p0.copy()
+        for i in range(nc):
+            p[:, names.index(f"a{i + 1}")] = peak / nc
+            p[:, names.index(f"ln_tau{i + 1}")] = np.log(tau0 * fac[i])
+        starts.append(p)
+    fix1 = fixed.copy()
+    for name in ("r0", "ln_theta1", "r_inf", "ln_theta2", "f1"):
+        if name in names:
+            fix1[names.index(name)] = True
+    ns = len(starts)
+    r1 = _fit(
+        fmodel, x, np.concatenate([y] * ns), np.concatenate(starts), lo_b, hi_b, fix1, w, max_iter
+    )
+    p1 = r1.params[_best_of(r1, nb, ns)]
+    p1 = np.where(np.isfinite(p1), p1, p0)
+    tau_fit = np.exp(p1[:, names.index("ln_tau1")])
+    starts = []
+    for ft in (0.05, 0.2, 0.6, 2.0):
+        p = p1.copy()
+        p[:, names.index("r0")] = r_start
+        p[:, names.index("ln_theta1")] = np.log(tau_fit * ft)
+        if "ln_theta2" in names:
+            p[:, names.index("ln_theta2")] = np.log(tau_fit * ft * 8.0)
+            p[:, names.index("f1")] = 0.5
+        if "r_inf" in names:
+            p[:, names.index("r_inf")] = 0.3 * r_start
+        starts.append(p)
+    ns = len(starts)
+    r2 = _fit(
+        fmodel, x, np.concatenate([y] * ns), np.concatenate(starts), lo_b, hi_b, fixed, w, max_iter
+    )
+    best = _best_of(r2, nb, ns)
+    pb, cost, stderr = r2.params[best], r2.cost[best], r2.stderr[best]
+    success = np.asarray(r2.success)[best]
+    ok = np.isfinite(pb).all(axis=1)
+    pb = np.where(ok[:, None], pb, p1)
+    r3 = _fit(fmodel, x, y, pb, lo_b, hi_b, fixed, w, max_iter)
+    better = np.isfinite(r3.cost) & (r3.cost <= np.where(np.isfinite(cost), cost, np.inf))
+    pb = np.where(better[:, None], r3.params, pb)
+    cost = np.where(better, r3.cost, cost)
+    stderr = np.where(better[:, None], r3.stderr, stderr)
+    success = np.where(better, np.asarray(r3.success), success)
+
+    fa, fb = jm.channels(pb)
+    redchi = _pearson_redchi(y, np.concatenate([fa, fb], axis=1), w[None, :], int(P - fixed.sum()))
+    infl = np.where(np.isfinite(redchi), np.sqrt(np.maximum(1.0, redchi)), 1.0)
+    out = []
+    for k in range(nb):
+
+        def par(name, k=k):
+            return float(pb[k, names.index(name)])
+
+        def se(name, k=k):
+            return float(stderr[k, names.index(name)])
+
+        taus = np.exp(pb[k, [names.index(f"ln_tau{i + 1}") for i in range(nc)]])
+        order = np.argsort(taus)
+        tau_ci = [
+            _ln_interval(par(f"ln_tau{i + 1}"), se(f"ln_tau{i + 1}"), infl[k]) for i in range(nc)
+        ]
+        th_names = ["ln_theta1"] + (["ln_theta2"] if "ln_theta2" in names else [])
+        thetas = [math.exp(par(n)) for n in th_names]
+        th_ci = [_ln_interval(par(n), se(n), infl[k]) for n in th_names]
+        if model == "hindered":
+            r_inf, r_inf_ci = par("r_inf"), _lin_interval(par("r_inf"), se("r_inf"), infl[k])
+        else:
+            r_inf, r_inf_ci = 0.0, [0.0, 0.0]
+        summary = {
+            "kind": "anisotropy",
+            "method": method,
+            "model": model,
+            "g_factor": float(g_factor),
+            "g_factor_ci95": [float(v) for v in g_ci],
+            "r0": par("r0"),
+            "r0_ci95": _lin_interval(par("r0"), se("r0"), infl[k]),
+            "tau_r_ns": thetas,
+            "tau_r_ns_ci95": th_ci,
+            "r_inf": r_inf,
+            "r_inf_ci95": r_inf_ci,
+            "tau_ns": taus[order].tolist(),
+            "tau_ns_ci95": [tau_ci[i] for i in order],
+            "amplitudes": pb[k, [names.index(f"a{i + 1}") for i in range(nc)]][order].tolist(),
+            "irf_shift_ns": par("shift_ns"),
+            "irf_shift_vh_ns": par("shift_ns") + par("dshift_ns"),
+            "backgrounds": [par("background_a"), par("background_b")],
+            "reduced_chi2": float(redchi[k]),
+            "poisson_deviance": float(cost[k]),
+            "n_channels": int(mw),
+            "success": bool(success[k]),
+        }
+        if model == "two":
+            summary["rotation_fraction"] = par("f1")
+            summary["rotation_fraction_ci95"] = _lin_interval(par("f1"), se("f1"), infl[k])
+        out.append(
+            PolarizationFit(
+                kind="anisotropy",
+                summary=summary,
+                time_ns=tw,
+                data={"VV": ya[k], "VH": yb[k]},
+                model={"VV": fa[k], "VH": fb[k]},
+                weight=mask,
+                ratio_name="r",
+                g_factor=float(g_factor),
+                extra={"params": dict(zip(names, pb[k].tolist()))},
+            )
+        )
+    return out[0] if single else out
+
+
+def anisotropy_division(
+    vv, vh, g_factor: float, background_vv: float | None = None, background_vh: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The classic division r(t) = (VV - G VH) / (VV + 2 G VH), with its standard error.
+
+    Backgrounds (default: the mean of the channels before the rise) are subtracted first.
+    The standard error propagates Poisson variances (= counts) of both channels:
+    sigma_r = 3 G sqrt(VH^2 var(VV) + VV^2 var(VH)) / S^2, S = VV + 2 G VH.
+
+    Parameters
+    ----------
+    vv, vh : array_like, shape (M,)
+        Histograms. [counts]
+    g_factor
+        G = S_V / S_H. [1]
+    background_vv, background_vh
+        Backgrounds per channel. [counts]
+
+    Returns
+    -------
+    r, sigma_r : ndarray, shape (M,)
+        Anisotropy and its standard error (NaN where S <= 0). [1]
+    """
+    a = np.asarray(vv, dtype=float)
+    b = np.asarray(vh, dtype=float)
+    if a.shape != b.shape:
+        raise PolarizationInputError(f"VV has {a.size} channels, VH {b.size}: they must match")
+    ba = _pre_rise_background(a) if background_vv is None else float(background_vv)
+    bb = _pre_rise_background(b) if background_vh is None else float(background_vh)
+    va, vb = a - ba, b - bb
+    s = va + 2.0 * g_factor * vb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(s > 0, (va - g_factor * vb) / s, np.nan)
+        sig = np.where(
+            s > 0,
+            3.0
+            * g_factor
+            * np.sqrt(vb**2 * np.maximum(a, 1.0) + va**2 * np.maximum(b, 1.0))
+            / s**2,
+            np.nan,
+        )
+    return r, sig
+
+
+def _r_model(model: str):
+    if model == "one":
+        return lambda t, r0, th: r0 * np.exp(-t / th), ["r0", "theta1"], [0.3, 1.0]
+    if model == "hindered":
+        return (
+            lambda t, r0, th, ri: (r0 - ri) * np.exp(-t / th) + ri,
+            ["r0", "theta1", "r_inf"],
+            [0.3, 1.0, 0.05],
+        )
+    return (
+        lambda t, r0, th1, th2, f: r0 * (f * np.exp(-t / th1) + (1 - f) * np.exp(-t / th2)),
+        ["r0", "theta1", "theta2", "f1"],
+        [0.3, 0.5, 5.0, 0.5],
+    )
+
+
+def fit_anisotropy_division(
+    time_ns,
+    vv,
+    vh,
+    g_factor: float,
+    *,
+    model: str = "one",
+    t0_ns: float | None = None,
+    fit_range_ns: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """Fit r(t) from the division method by weighted least squares (scipy, no IRF).
+
+    This is what most tools do: r(t) is built by division and a model r(t - t0) is fitted
+    from the peak on, ignoring the IRF. It is here for comparison with `fit_anisotropy`.
+
+    Parameters
+    ----------
+    time_ns : array_like, shape (M,)
+        Channel centres. [ns]
+    vv, vh : array_like, shape (M,)
+        Histograms. [counts]
+    g_factor
+        G factor. [1]
+    model : {"one", "hindered", "two"}
+        r(t) model.
+    t0_ns
+        Time zero of r(t) (the excitation; e.g. the IRF peak). Default: the VV peak. [ns]
+    fit_range_ns
+        Fitted times. Default: from the VV peak to where VV + 2 G VH falls below 2 % of its
+        maximum. [ns]
+
+    Returns
+    -------
+    dict
+        ``r0``, ``r0_ci95``, ``tau_r_ns`` (list), ``tau_r_ns_ci95``, ``r_inf``,
+        ``r_inf_ci95``, ``reduced_chi2``, ``fit_range_ns``, ``method`` ("division").
+    """
+    from scipy.optimize import curve_fit
+
+    if model not in ANISOTROPY_MODELS:
+        raise FitError(f"model must be one of {ANISOTROPY_MODELS}, got {model!r}")
+    t = np.asarray(time_ns, dtype=float)
+    r, sig = anisotropy_division(vv, vh, g_factor)
+    a = np.asarray(vv, dtype=float)
+    s = a + 2.0 * g_factor * np.asarray(vh, dtype=float)
+    i_pk = int(np.argmax(a))
+    t0 = float(t[i_pk]) if t0_ns is None else float(t0_ns)
+    if fit_range_ns is None:
+        after = np.flatnonzero((np.arange(t.size) > i_pk) & (s < 0.02 * s.max()))
+        end = t[after[0]] if after.size else t[-1]
+        fit_range_ns = (float(t[i_pk]), float(end))
+    sel = (t >= fit_range_ns[0]) & (t <= fit_range_ns[1]) & np.isfinite(r) & (sig > 0)
+    if sel.sum() < 6:
+        raise FitError(f"only {int(sel.sum())} channels with a defined r(t) to fit")
+    f, names, p0 = _r_model(model)
+    lo = {"r0": -0.5, "theta1": 1e-4, "theta2": 1e-4, "r_inf": -0.5, "f1": 0.0}
+    hi = {"r0": 1.0, "theta1": 1e4, "theta2": 1e4, "r_inf": 1.0, "f1": 1.0}
+    popt, pcov = curve_fit(
+        f,
+        t[sel] - t0,
+        r[sel],
+        p0=p0,
+        sigma=sig[sel],
+        absolute_sigma=True,
+        bounds=([lo[n] for n in names], [hi[n] for n in names]),
+        maxfev=20000,
+    )
+    resid = (r[sel] - f(t[sel] - t0, *popt)) / sig[sel]
+    redchi = float(np.sum(resid**2) / max(sel.sum() - len(names), 1))
+    se = np.sqrt(np.diag(pcov)) * math.sqrt(max(1.0, redchi))
+    v = dict(zip(names, popt))
+    e = dict(zip(names, se))
+    th = [n for n in names if n.startswith("theta")]
+    out = {
+        "method": "division",
+        "model": model,
+        "g_factor": float(g_factor),
+        "r0": float(v["r0"]),
+        "r0_ci95": [float(v["r0"] - _Z95 * e["r0"]), float(v["r0"] + _Z95 * e["r0"])],
+        "tau_r_ns": [float(v[n]) for n in th],
+        "tau_r_ns_ci95": [[float(v[n] - _Z95 * e[n]), float(v[n] + _Z95 * e[n])] for n in th],
+        "r_inf": float(v.get("r_inf", 0.0)),
+        "r_inf_ci95": [
+            float(v.get("r_inf", 0.0) - _Z95 * e.get("r_inf", 0.0)),
+            float(v.get("r_inf", 0.0) + _Z95 * e.get("r_inf", 0.0)),
+        ],
+        "reduced_chi2": redchi,
+        "t0_ns": t0,
+        "fit_range_ns": [float(fit_range_ns[0]), float(fit_range_ns[1])],
+    }
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# steady-state polarization: time-integrated DCP and Hanle
+
+
+def tau_s_from_integrated_dcp(
+    dcp: float,
+    dcp0: float,
+    tau_ns: float,
+    dcp_se: float = 0.0,
+    dcp0_se: float = 0.0,
+    tau_se_ns: float = 0.0,
+    n_samples: int = 200_000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """tau_s from the time-integrated polarization, P = P0 / (1 + tau / tau_s).
+
+    tau_s = tau / (P0 / P - 1). The interval is the 2.5-97.5 % range of a Monte-Carlo
+    propagation of independent normal errors of P, P0 and tau (seeded, so reproducible).
+    When P0 / P - 1 can be <= 0 within the errors (P indistinguishable from P0), tau_s has
+    no upper limit and a lower bound is returned.
+
+    Parameters
+    ----------
+    dcp
+        Time-integrated DCP of the emission. [1]
+    dcp0
+        Initial DCP (e.g. from the time-resolved fit, or the orientation efficiency). [1]
+    tau_ns
+        Emission lifetime. [ns]
+    dcp_se, dcp0_se, tau_se_ns
+        Standard errors. [1], [1], [ns]
+    n_samples, seed
+        Monte-Carlo size and seed.
+
+    Returns
+    -------
+    dict
+        ``tau_s_ns`` (None when unbounded), ``tau_s_ci95_ns`` ([lo, hi], hi None when
+        unbounded), ``bound`` (None or "lower"), ``ratio_tau_over_tau_s``.
+    """
+    if not (tau_ns > 0 and dcp0 != 0 and dcp != 0):
+        raise DataValidationError(
+            f"need tau_ns > 0 and non-zero P and P0, got {tau_ns}, {dcp}, {dcp0}"
+        )
+    if abs(dcp) > abs(dcp0) * (1 + 1e-12) and dcp_se == 0 and dcp0_se == 0:
+        raise DataValidationError(f"|P| = {abs(dcp)} exceeds |P0| = {abs(dcp0)}")
+    rho = dcp0 / dcp - 1.0
+    gen = np.random.default_rng(seed)
+    p = dcp + dcp_se * gen.standard_normal(n_samples)
+    p0 = dcp0 + dcp0_se * gen.standard_normal(n_samples)
+    tau = tau_ns + tau_se_ns * gen.standard_normal(n_samples)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho_s = p0 / p - 1.0
+    lo_r = np.percentile(rho_s, 2.5)
+    if lo_r <= 0 or rho <= 0:
+        ts = tau / np.where(rho_s > 0, rho_s, np.nan)
+        lower = float(np.nanpercentile(ts, 2.5)) if np.any(np.isfinite(ts)) else 0.0
+        return {
+            "tau_s_ns": None,
+            "tau_s_ci95_ns": [lower, None],
+            "bound": "lower",
+            "ratio_tau_over_tau_s": float(rho),
+        }
+    ts = tau / rho_s
+    lo, hi = np.percentile(ts, [2.5, 97.5])
+    return {
+        "tau_s_ns": float(tau_ns / rho),
+        "tau_s_ci95_ns": [float(lo), float(hi)],
+        "bound": None,
+        "ratio_tau_over_tau_s": float(rho),
+    }
+
+
+def fit_hanle(
+    field_t,
+    dcp,
+    dcp_se,
+    *,
+    g: float | None = None,
+    tau_s_ns: float | None = None,
+) -> dict[str, Any]:
+    """Fit a Hanle curve DCP(B) = DCP0 / [1 + (B / B_half)^2], B_half = hbar / (g mu_B tau_s).
+
+    The half width gives the product g tau_s; with `g` given, tau_s (and its interval),
+    with `tau_s_ns` given, g. The fit is weighted least squares on the batched engine (a
+    Lorentzian centred at B = 0).
+
+    Parameters
+    ----------
+    field_t : array_like, shape (K,)
+        Transverse field. [T]
+    dcp, dcp_se : array_like, shape (K,)
+        Measured steady-state DCP and its standard error. [1]
+    g
+        g factor of the precessing carrier (CsPbBr3 electron +1.7, hole +0.8). [1]
+    tau_s_ns
+        Known spin lifetime, to obtain g instead. [ns]
+
+    Returns
+    -------
+    dict
+        ``dcp0``, ``dcp0_ci95``, ``b_half_t``, ``b_half_ci95_t``, ``g_tau_s_ns`` (|g| tau_s)
+        and its ``_ci95``; with `g`: ``tau_s_ns``, ``tau_s_ci95_ns``; with `tau_s_ns`: ``g``,
+        ``g_ci95``; ``reduced_chi2``.
+    """
+    from ..constants import HBAR_J_S
+    from ..fitting import curve_fit_batch
+    from ..instruments.analyzer import MU_B_J_T
+
+    b = np.asarray(field_t, dtype=float)
+    y = np.asarray(dcp, dtype=float)
+    s = np.asarray(dcp_se, dtype=float)
+    if not (b.shape == y.shape == s.shape) or b.ndim != 1 or b.size < 3:
+        raise DataValidationError("field_t, dcp and dcp_se must be 1-D of one length >= 3")
+    if np.any(~np.isfinite(b)) or np.any(~np.isfinite(y)) or np.any(~(s > 0)):
+        raise DataValidationError("field, DCP must be finite and dcp_se > 0")
+    width0 = float(
+        np.interp(
+            0.5,
+            (y / y[np.argmin(np.abs(b))])[np.argsort(np.abs(b))][::-1],
+            np.sort(np.abs(b))[::-1],
+        )
+    )
+    if not width0 > 0:
+        width0 = float(np.abs(b).max() / 2)
+    p0 = np.array([y[np.argmin(np.abs(b))], 0.0, width0])
+    res = curve_fit_batch(
+        "lorentzian",
+        b,
+        y,
+        p0,
+        weights=1.0 / s**2,
+        fixed=np.array([False, True, False]),
+        bounds=(np.array([-1.0, -1.0, 1e-9]), np.array([1.0, 1.0, 1e3])),
+    )
+    a, bh = float(res.params[0, 0]), abs(float(res.params[0, 2]))
+    se_a, se_b = float(res.stderr[0, 0]), float(res.stderr[0, 2])
+    redchi = float(res.redchi[0])
+    infl = math.sqrt(max(1.0, redchi)) if math.isfinite(redchi) else 1.0
+    b_ci = [max(bh - _Z95 * se_b * infl, 0.0), bh + _Z95 * se_b * infl]
+    prod = HBAR_J_S / (MU_B_J_T * bh) * 1e9  # |g| tau_s [ns]
+
+    def to_prod(x):
+        return HBAR_J_S / (MU_B_J_T * x) * 1e9 if x > 0 else None
+
+    prod_ci = [to_prod(b_ci[1]), to_prod(b_ci[0])]
+    out = {
+        "dcp0": a,
+        "dcp0_ci95": [a - _Z95 * se_a * infl, a + _Z95 * se_a * infl],
+        "b_half_t": bh,
+        "b_half_ci95_t": b_ci,
+        "g_tau_s_ns": prod,
+        "g_tau_s_ci95_ns": prod_ci,
+        "reduced_chi2": redchi,
+    }
+    if g is not None:
+        out["tau_s_ns"] = prod / abs(g)
+        out["tau_s_ci95_ns"] = [None if v is None else v / abs(g) for v in prod_ci]
+    if tau_s_ns is not None:
+        out["g"] = prod / tau_s_ns
+        out["g_ci95"] = [None if v is None else v / tau_s_ns for v in prod_ci]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# the twin's helicity-resolved TCSPC pair (for reproduce)
+
+
+def simulate_helicity_pair(
+    config=None,
+    fluence: float = 8.0,
+    *,
+    qwp_angle: float = 45.0,
+    eps: float = 1.0,
+    retardance_error_deg: float = 0.0,
+    tcspc: dict | None = None,
+    seed: int = 12,
+    noise: bool = True,
+) -> dict[str, Any]:
+    """Simulate a helicity-resolved TCSPC pair below the ASE threshold with the twin.
+
+    The spin populations N_up(t), N_down(t) come from `polase.experiment.spin_populations`
+    (recombination kinetics and spin relaxation, no stimulated emission: valid below
+    threshold); they emit I_+- = k_rad [(1 +- eps) N_up + (1 -+ eps) N_down] / 2, pass a
+    circular analyzer and are recorded as a pair with one scale (`measure_helicity_decays`).
+
+    Parameters
+    ----------
+    config
+        Anything `polase.config.load_config` accepts (tau_s, kinetics, pump, TCSPC).
+    fluence
+        Peak pump fluence (keep it below the ASE threshold). [mJ/cm2]
+    qwp_angle
+        Pump quarter-wave-plate angle (45: circular). [deg]
+    eps
+        Helicity of one spin state's emission. [1]
+    retardance_error_deg
+        Retardance error of the detection plate. [deg]
+    tcspc
+        Overrides of the config's TCSPC settings (`TCSPCConfig` fields).
+    seed
+        Random seed of the counting noise.
+    noise
+        False: expected counts.
+
+    Returns
+    -------
+    dict
+        ``time`` (M,) [ns], ``sigma_plus``, ``sigma_minus``, ``irf`` (M,) [counts],
+        ``truth``: {``tau_s_ns``, ``dcp0`` (eta x DOCP x eps x analyzer contrast),
+        ``fluence``}.
+    """
+    from ..config import load_config
+    from ..experiment import spin_populations
+    from ..instruments.analyzer import circular_analyzer_matrix
+    from ..instruments.tcspc import TCSPCConfig, measure_helicity_decays
+
+    cfg = load_config(config)
+    tc = dict(cfg["tcspc"])
+    tc.update(tcspc or {})
+    tc_cfg = TCSPCConfig(**tc)
+    t_model = np.linspace(0.0, 1.2 * tc_cfg.window_ns, 4001)
+    pops = spin_populations(cfg, [fluence], [qwp_angle], t_model)
+    up, down = pops["n_up"][0, 0], pops["n_down"][0, 0]
+    dec = measure_helicity_decays(
+        t_model,
+        up,
+        down,
+        tc_cfg,
+        k_rad=pops["k_rad"],
+        eps=eps,
+        retardance_error_deg=retardance_error_deg,
+        rng=np.random.default_rng(seed),
+        noise=noise,
+    )
+    w = circular_analyzer_matrix(retardance_error_deg)
+    p0 = float((up[0] - down[0]) / (up[0] + down[0]))
+    return {
+        "time": dec["time"],
+        "sigma_plus": dec["counts"]["sigma_plus"],
+        "sigma_minus": dec["counts"]["sigma_minus"],
+        "irf": dec["irf"],
+        "truth": {
+            "tau_s_ns": pops["tau_s_ns"],
+            "dcp0": p0 * eps * float(w[0, 0] - w[0, 1]),
+            "fluence": float(fluence),
+        },
+    }
