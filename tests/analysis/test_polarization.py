@@ -458,3 +458,19 @@ def test_cli_spin_on_das6_files(tmp_path):
         ["spin", str(files[0]), str(tmp_path / "wide.txt"), "--irf", str(files[2]), "-o", "q"],
     )
     assert res.exit_code != 0 and "time calibrations" in res.output
+
+
+def test_figures_draw_both_channels_and_the_ratio():
+    from polase.report.polarization import fig_polarization_fit, fig_polarization_ratio
+
+    t, a, b, irf = _helicity_set(1.0, 1)
+    fit = fit_helicity_pair(t, a[0], b[0], irf)
+    fig = fig_polarization_fit(fit)
+    top, bottom = fig.axes
+    assert len(top.lines) == 4 and len(bottom.lines) == 3  # 2 data, 2 fits; 2 residuals + 0
+    fig = fig_polarization_ratio(fit)
+    data, model = fit.ratio()
+    late = (fit.time_ns > 4.0) & (fit.time_ns < 6.0)
+    # beyond the IRF the fitted ratio follows DCP0 exp(-t / tau_s) up to the IRF factor
+    assert np.all(np.abs(model[late]) < 0.5)
+    assert np.nanmean(data[late] - model[late]) == pytest.approx(0.0, abs=0.01)

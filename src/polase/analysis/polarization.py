@@ -497,8 +497,7 @@ def _prepare(t, ya, yb, irf, tail_start_ns):
             raise PolarizationInputError("the IRF has no positive counts")
         nz = np.flatnonzero((tot > 0) | (g > 0))
         lo, hi = int(nz[0]), int(nz[-1]) + 1
-        gw = g[lo:hi] - _irf_background(g[lo:hi])
-        gw = gw / gw.sum()
+        gw = _clean_irf(g[lo:hi])
         mask = np.ones(hi - lo)
         method = "reconvolution"
     else:
@@ -524,6 +523,34 @@ def _prepare(t, ya, yb, irf, tail_start_ns):
     if hi - lo < 20:
         raise PolarizationInputError(f"only {hi - lo} channels to fit; nothing to fit")
     return lo, hi, gw, mask, method, dt
+
+
+def _clean_irf(g: np.ndarray) -> np.ndarray:
+    """IRF minus its background, zero outside its support, normalised to unit sum.
+
+    The support is the run of channels around the peak where the 9-channel moving average
+    of the background-free IRF stays above 3 standard errors of the background
+    (3 sqrt(bg / 9)). Outside it the recorded IRF is background noise, which the
+    convolution would otherwise spread over the whole model (with a 10^4-count IRF on a
+    2-count background that noise alone raises the reduced chi-square of a 10^6-count
+    decay by ~0.2).
+    """
+    bg = _irf_background(g)
+    gw = g - bg
+    if bg > 0:
+        smooth = np.convolve(gw, np.ones(9) / 9.0, mode="same")
+        thr = 3.0 * math.sqrt(bg / 9.0)
+        i_pk = int(np.argmax(smooth))
+        below = smooth < thr
+        left = np.flatnonzero(below[:i_pk])
+        right = np.flatnonzero(below[i_pk:])
+        a = int(left[-1]) + 1 if left.size else 0
+        b = i_pk + int(right[0]) if right.size else g.size
+        gw[:a] = 0.0
+        gw[b:] = 0.0
+    if not gw.sum() > 0:
+        raise PolarizationInputError("the IRF has no counts above its background")
+    return gw / gw.sum()
 
 
 def _irf_background(g: np.ndarray) -> float:
