@@ -474,3 +474,49 @@ def test_figures_draw_both_channels_and_the_ratio():
     # beyond the IRF the fitted ratio follows DCP0 exp(-t / tau_s) up to the IRF factor
     assert np.all(np.abs(model[late]) < 0.5)
     assert np.nanmean(data[late] - model[late]) == pytest.approx(0.0, abs=0.01)
+
+
+def test_manifest_polarization_tags(tmp_path):
+    from polase.analysis.polarization import polarization_channels
+    from polase.errors import InputFileError
+    from polase.io import read_manifest, write_manifest
+
+    rows = [
+        {"file": "irf.txt", "kind": "irf", "fluence_mJ_cm2": "", "polarization": ""},
+        *[
+            {
+                "file": f"{e}{a}.txt",
+                "kind": "decay",
+                "fluence_mJ_cm2": 4.0,
+                "polarization": "linear",
+                "detection_wavelength_nm": 533.0,
+                "excitation_polarizer": e,
+                "emission_analyzer": a.lower() if e == "H" else a,
+            }
+            for e in "VH"
+            for a in "VH"
+        ],
+        *[
+            {
+                "file": f"{s}.txt",
+                "kind": "decay",
+                "fluence_mJ_cm2": 4.0,
+                "polarization": "circular",
+                "detection_wavelength_nm": 533.0,
+                "emission_analyzer": s,
+            }
+            for s in ("sigma+", "s-")
+        ],
+    ]
+    write_manifest(tmp_path / "m.csv", rows)
+    got = read_manifest(tmp_path / "m.csv")
+    assert [r["emission_analyzer"] for r in got[1:]] == ["V", "H", "V", "H", "sigma+", "sigma-"]
+    ch = polarization_channels(got)
+    assert sorted(ch) == ["HH", "HV", "IRF", "VH", "VV", "sigma_minus", "sigma_plus"]
+    assert ch["HV"].name == "HV.txt" and ch["sigma_minus"].name == "s-.txt"
+    with pytest.raises(PolarizationInputError, match="two files for channel 'VV'"):
+        polarization_channels([*got, got[1]])
+    rows[1]["emission_analyzer"] = "diagonal"
+    write_manifest(tmp_path / "bad.csv", rows)
+    with pytest.raises(InputFileError, match=r"line 3.*emission_analyzer"):
+        read_manifest(tmp_path / "bad.csv")

@@ -63,6 +63,7 @@ __all__ = [
     "fit_helicity_pair",
     "g_factor_from_hv_hh",
     "pileup_fraction",
+    "polarization_channels",
     "rebin",
     "simulate_helicity_pair",
     "tau_s_from_integrated_dcp",
@@ -1685,3 +1686,74 @@ def simulate_helicity_pair(
             "fluence": float(fluence),
         },
     }
+
+
+# ---------------------------------------------------------------------------------------
+# polarization-tagged decay files from a manifest
+
+
+def polarization_channels(
+    rows: list[dict],
+    *,
+    fluence_mJ_cm2: float | None = None,
+    detection_wavelength_nm: float | None = None,
+) -> dict[str, Any]:
+    """Pick the polarization-tagged decay (and IRF) files of one measurement from a manifest.
+
+    Parameters
+    ----------
+    rows
+        Rows of `polase.io.read_manifest` (columns ``excitation_polarizer``,
+        ``emission_analyzer``).
+    fluence_mJ_cm2, detection_wavelength_nm
+        Keep only decay rows with these values (when given). [mJ/cm2], [nm]
+
+    Returns
+    -------
+    dict
+        Channel -> file: ``"VV"``, ``"VH"``, ``"HV"``, ``"HH"`` (excitation then analyzer)
+        for linear analyzers, ``"sigma_plus"``, ``"sigma_minus"`` for circular ones, and
+        ``"IRF"`` for an irf row.
+
+    Raises
+    ------
+    PolarizationInputError
+        Two files for one channel, or a decay with an analyzer but no excitation polarizer
+        where one is needed (the manifest lines are named).
+    """
+    out: dict[str, Any] = {}
+    lines: dict[str, Any] = {}
+
+    def put(name, row):
+        if name in out:
+            raise PolarizationInputError(
+                f"two files for channel {name!r}: manifest lines {lines[name]} and {row.get('line')}"
+            )
+        out[name] = row["file"]
+        lines[name] = row.get("line")
+
+    for row in rows:
+        if row.get("kind") == "irf":
+            put("IRF", row)
+            continue
+        if row.get("kind") != "decay" or row.get("emission_analyzer") is None:
+            continue
+        if fluence_mJ_cm2 is not None and row.get("fluence_mJ_cm2") != fluence_mJ_cm2:
+            continue
+        if (
+            detection_wavelength_nm is not None
+            and row.get("detection_wavelength_nm") != detection_wavelength_nm
+        ):
+            continue
+        ana = row["emission_analyzer"]
+        if ana in ("sigma+", "sigma-"):
+            put("sigma_plus" if ana == "sigma+" else "sigma_minus", row)
+        else:
+            exc = row.get("excitation_polarizer")
+            if exc is None:
+                raise PolarizationInputError(
+                    f"manifest line {row.get('line')}: analyzer {ana} needs an "
+                    "excitation_polarizer (V or H)"
+                )
+            put(exc + ana, row)
+    return out
