@@ -529,3 +529,29 @@ def test_manifest_polarization_tags(tmp_path):
     write_manifest(tmp_path / "bad.csv", rows)
     with pytest.raises(InputFileError, match=r"line 3.*emission_analyzer"):
         read_manifest(tmp_path / "bad.csv")
+
+
+def test_helicity_spectra_share_the_integration_time():
+    from polase.instruments.spectrometer import SpectrometerConfig, measure_helicity_spectra
+
+    wl = np.linspace(480.0, 600.0, 600)
+    cfg = SpectrometerConfig()
+    band = np.exp(-0.5 * ((wl - 533.0) / 10.0) ** 2)
+    unit = measure_helicity_spectra(wl, band, band, cfg, noise=False)["sigma_plus"]["expected"]
+    band *= 0.2 * cfg.saturation_counts / (unit.max() - measure_spectrum_offset(cfg).max())
+    out = measure_helicity_spectra(wl, 0.75 * band, 0.25 * band, cfg, noise=False)
+    base = measure_spectrum_offset(cfg)
+    plus = out["sigma_plus"]["expected"] - base
+    minus = out["sigma_minus"]["expected"] - base
+    assert plus.sum() / minus.sum() == pytest.approx(3.0, rel=1e-6)
+    err = measure_helicity_spectra(wl, band, 0 * band, cfg, retardance_error_deg=30, noise=False)
+    c = math.cos(math.radians(30.0))
+    p, m = (err[k]["expected"] - base for k in ("sigma_plus", "sigma_minus"))
+    assert (p.sum() - m.sum()) / (p.sum() + m.sum()) == pytest.approx(c, rel=1e-6)
+
+
+def measure_spectrum_offset(cfg):
+    """Reading of a dark spectrometer (offset + dark counts). [counts]"""
+    from polase.instruments.spectrometer import measure_spectrum
+
+    return measure_spectrum(np.array([100.0, 101.0]), np.zeros(2), cfg, noise=False)["expected"]
