@@ -227,12 +227,22 @@ def test_tail_fit_without_irf():
 
 
 def test_twin_pair_below_threshold_measures_input_tau_s():
+    from polase.analysis.polarization import measure_twin_tau_s
+
     sim = simulate_helicity_pair(None, 8.0, seed=3)
     s = fit_helicity_pair(
         sim["time"], sim["sigma_plus"], sim["sigma_minus"], sim["irf"], n_components=2
     ).summary
     assert s["resolved"] and _covers(s, sim["truth"]["tau_s_ns"])
     assert s["dcp0"] == pytest.approx(sim["truth"]["dcp0"], abs=0.02)
+    assert s["reduced_chi2"] < 1.05
+    row = measure_twin_tau_s(None, 8.0, seed=3)
+    assert row["tau_s_ns"] == pytest.approx(s["tau_s_ns"])
+    assert row["input_tau_s_ns"] == pytest.approx(8.0)
+    # a config with a sub-IRF tau_s gives an upper bound, not a number
+    fast = measure_twin_tau_s({"material": {"tau_s": 3e-12}}, 8.0, seed=3)
+    assert fast["resolved"] is False and fast["bound"] == "upper" and fast["tau_s_ns"] is None
+    assert 0.003 <= fast["tau_s_ci95_ns"][1] < 0.27
 
 
 # --- steady state: integrated DCP, Hanle -------------------------------------------------
