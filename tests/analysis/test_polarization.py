@@ -260,15 +260,21 @@ def test_tau_s_from_integrated_dcp():
 
 
 def test_hanle_fit_recovers_tau_s_and_g(rng):
+    """Steady-state Hanle curve of spins living T_s = 1 / (1/tau + 1/tau_s)."""
     b = np.linspace(-0.01, 0.01, 41)
-    ts, g = 8.0, 1.7
+    tau, ts, g = 12.0, 8.0, 1.7
+    t_s = 1.0 / (1.0 / tau + 1.0 / ts)
     se = np.full(b.size, 0.005)
-    y = hanle_dcp(b, 0.3, ts, g) + se * rng.standard_normal(b.size)
-    r = fit_hanle(b, y, se, g=g)
+    y = hanle_dcp(b, 0.3, t_s, g) + se * rng.standard_normal(b.size)
+    r = fit_hanle(b, y, se, g=g, tau_ns=tau)
+    assert r["spin_lifetime_ci95_ns"][0] < t_s < r["spin_lifetime_ci95_ns"][1]
     assert r["tau_s_ci95_ns"][0] < ts < r["tau_s_ci95_ns"][1]
-    assert r["tau_s_ns"] == pytest.approx(ts, rel=0.1)
-    r = fit_hanle(b, y, se, tau_s_ns=ts)
+    assert r["tau_s_ns"] == pytest.approx(ts, rel=0.15)
+    r = fit_hanle(b, y, se, tau_s_ns=ts, tau_ns=tau)
     assert r["g_ci95"][0] < g < r["g_ci95"][1]
+    # the integrated DCP of the same spins gives the same T_s: P = P0 T_s / tau
+    p = tau_s_from_integrated_dcp(0.5 * t_s / tau, 0.5, tau)
+    assert p["tau_s_ns"] == pytest.approx(ts)
 
 
 # --- anisotropy ---------------------------------------------------------------------------

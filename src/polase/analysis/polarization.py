@@ -1541,13 +1541,17 @@ def fit_hanle(
     dcp_se,
     *,
     g: float | None = None,
+    tau_ns: float | None = None,
     tau_s_ns: float | None = None,
 ) -> dict[str, Any]:
-    """Fit a Hanle curve DCP(B) = DCP0 / [1 + (B / B_half)^2], B_half = hbar / (g mu_B tau_s).
+    """Fit a Hanle curve DCP(B) = DCP0 / [1 + (B / B_half)^2], B_half = hbar / (g mu_B T_s).
 
-    The half width gives the product g tau_s; with `g` given, tau_s (and its interval),
-    with `tau_s_ns` given, g. The fit is weighted least squares on the batched engine (a
-    Lorentzian centred at B = 0).
+    In a steady-state measurement the spins precess during their whole life in the
+    excited state, so the half width gives g times the spin lifetime T_s,
+    1 / T_s = 1 / tau + 1 / tau_s (tau the emission lifetime, tau_s the spin relaxation
+    time; the same T_s as in the integrated DCP, P = P0 T_s / tau). With `g`: T_s, and with
+    `tau_ns` too: tau_s = 1 / (1 / T_s - 1 / tau). With `tau_s_ns` (and `tau_ns`): g. The fit
+    is weighted least squares on the batched engine (a Lorentzian centred at B = 0).
 
     Parameters
     ----------
@@ -1557,15 +1561,18 @@ def fit_hanle(
         Measured steady-state DCP and its standard error. [1]
     g
         g factor of the precessing carrier (CsPbBr3 electron +1.7, hole +0.8). [1]
+    tau_ns
+        Emission lifetime. [ns]
     tau_s_ns
-        Known spin lifetime, to obtain g instead. [ns]
+        Known spin relaxation time, to obtain g instead. [ns]
 
     Returns
     -------
     dict
-        ``dcp0``, ``dcp0_ci95``, ``b_half_t``, ``b_half_ci95_t``, ``g_tau_s_ns`` (|g| tau_s)
-        and its ``_ci95``; with `g`: ``tau_s_ns``, ``tau_s_ci95_ns``; with `tau_s_ns`: ``g``,
-        ``g_ci95``; ``reduced_chi2``.
+        ``dcp0``, ``dcp0_ci95``, ``b_half_t``, ``b_half_ci95_t``, ``g_spin_lifetime_ns``
+        (|g| T_s) and its ``_ci95``; with `g`: ``spin_lifetime_ns`` (T_s) and, with `tau_ns`,
+        ``tau_s_ns`` (None with a lower bound when T_s is not shorter than tau), each with
+        ``_ci95``; with `tau_s_ns`: ``g``, ``g_ci95``; ``reduced_chi2``.
     """
     from ..constants import HBAR_J_S
     from ..fitting import curve_fit_batch
@@ -1613,16 +1620,29 @@ def fit_hanle(
         "dcp0_ci95": [a - _Z95 * se_a * infl, a + _Z95 * se_a * infl],
         "b_half_t": bh,
         "b_half_ci95_t": b_ci,
-        "g_tau_s_ns": prod,
-        "g_tau_s_ci95_ns": prod_ci,
+        "g_spin_lifetime_ns": prod,
+        "g_spin_lifetime_ci95_ns": prod_ci,
         "reduced_chi2": redchi,
     }
+
+    def relax(ts):
+        """tau_s from T_s and tau; None where T_s >= tau (no relaxation resolved)."""
+        if ts is None:
+            return None
+        return 1.0 / (1.0 / ts - 1.0 / tau_ns) if ts < tau_ns else None
+
     if g is not None:
-        out["tau_s_ns"] = prod / abs(g)
-        out["tau_s_ci95_ns"] = [None if v is None else v / abs(g) for v in prod_ci]
+        t_s = prod / abs(g)
+        t_ci = [None if v is None else v / abs(g) for v in prod_ci]
+        out["spin_lifetime_ns"] = t_s
+        out["spin_lifetime_ci95_ns"] = t_ci
+        if tau_ns is not None:
+            out["tau_s_ns"] = relax(t_s)
+            out["tau_s_ci95_ns"] = [relax(t_ci[0]), relax(t_ci[1])]
     if tau_s_ns is not None:
-        out["g"] = prod / tau_s_ns
-        out["g_ci95"] = [None if v is None else v / tau_s_ns for v in prod_ci]
+        t_known = tau_s_ns if tau_ns is None else 1.0 / (1.0 / tau_ns + 1.0 / tau_s_ns)
+        out["g"] = prod / t_known
+        out["g_ci95"] = [None if v is None else v / t_known for v in prod_ci]
     return out
 
 

@@ -22,9 +22,10 @@ emitting along the quantization axis, smaller for an orientation-averaged ensemb
 nanocrystals or rods (for isotropic dipole orientations and collection along one axis the
 average is about 0.5-0.75; default 1, i.e. the detector sees the spin polarization).
 
-Hanle effect: a transverse magnetic field B precesses the oriented spins; for a spin
-lifetime tau_s the steady (time-integrated) polarization falls as a Lorentzian,
-DCP(B) = DCP0 / [1 + (g mu_B B tau_s / hbar)^2]. CsPbBr3 carrier g factors (literature,
+Hanle effect: a transverse magnetic field B precesses the oriented spins; the steady
+(time-integrated) polarization falls as a Lorentzian,
+DCP(B) = DCP0 / [1 + (g mu_B B T_s / hbar)^2], with the spin lifetime
+1 / T_s = 1 / tau + 1 / tau_s (tau: emission lifetime, tau_s: spin relaxation). CsPbBr3 carrier g factors (literature,
 room temperature, order of magnitude): electron g_e ~ +1.7, hole g_h ~ +0.8.
 
 Units: time [ns], field [T], angles [deg].
@@ -164,7 +165,9 @@ def hanle_dcp(field_t, dcp0: float, tau_s_ns: float, g: float = G_ELECTRON_CSPBB
     dcp0
         Zero-field polarization. [1]
     tau_s_ns
-        Spin lifetime (of the polarization seen by the steady measurement). [ns]
+        Spin lifetime T_s seen by the steady-state measurement: the spins precess during
+        their whole life, so 1 / T_s = 1 / tau + 1 / tau_s (emission lifetime tau, spin
+        relaxation tau_s); for tau >> tau_s it is tau_s. [ns]
     g
         g factor of the precessing carrier (CsPbBr3: electron +1.7, hole +0.8). [1]
 
