@@ -922,7 +922,7 @@ def _profile(model, x, y, w, pb, cost, lo_b, hi_b, fixed, idx, i_dcp, scale):
     fx[idx] = True
     steps = np.array([0.1, 0.25, 0.5, 1.0, 2.0, 3.5, 5.0, 7.0, 10.0])
     res_out = {}
-    for side, sign, limit in (("lower", -1.0, lo_b[idx]), ("upper", 1.0, hi_b[idx])):
+    for side, sign in (("lower", -1.0), ("upper", 1.0)):
         vals = np.clip(pb[:, [idx]] + sign * steps[None, :], lo_b[idx], hi_b[idx])  # (nb, S)
         ns = steps.size
         p = np.repeat(pb[None], ns, axis=0).reshape(ns * nb, -1)
@@ -961,12 +961,10 @@ def _profile(model, x, y, w, pb, cost, lo_b, hi_b, fixed, idx, i_dcp, scale):
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.clip((thr - d_a) / (d_b - d_a), 0.0, 1.0)
         end = a_v + np.where(np.isfinite(frac), frac, 0.5) * (b_v - a_v)
-        end = np.where(found, end, np.nan)
-        # a crossing found only at the clipped search limit is an open side
-        res_out[side] = np.exp(end)
+        # no rise above the threshold up to the search limit: an open side (NaN)
+        res_out[side] = np.exp(np.where(found, end, np.nan))
         if side == "lower":
             res_out["dcp_hit"] = found & (np.abs(dcp_at) >= _DCP_BOUND_HIT)
-        res_out[side + "_limit"] = limit
     return res_out
 
 
