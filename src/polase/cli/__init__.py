@@ -20,6 +20,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("polase.cli.simulate", "calibrate_cmd"),
     "acquire": ("polase.cli.acquire", "acquire_cmd"),
     "phasor": ("polase.cli.phasor", "phasor_cmd"),
+    "anisotropy": ("polase.cli.polarization", "anisotropy_cmd"),
+    "spin": ("polase.cli.polarization", "spin_cmd"),
 }
 
 
