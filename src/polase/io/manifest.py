@@ -3,7 +3,9 @@
 Manifest columns: ``file, fluence_mJ_cm2, polarization, repeat`` and optionally ``kind``
 (``spectrum`` (default), ``dark``, ``decay``, ``irf``), ``acquisition_index``,
 ``detection_wavelength_nm`` (decays), ``integration_time_s`` (for files whose format has
-none, e.g. CSV). File paths are relative to the manifest's folder.
+none, e.g. CSV), and the power-meter columns of `MEASURED_COLUMNS` (``fluence_measured_mJ_cm2``,
+``pulse_energy_uJ``, ``power_before_mW``, ``power_after_mW``, as ``polase acquire`` writes
+them). File paths are relative to the manifest's folder.
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ MANIFEST_COLUMNS = (
     "detection_wavelength_nm",
     "integration_time_s",
 )
+#: Optional power-meter columns (written by ``polase acquire``) and the bound on their values:
+#: the measured peak fluence [mJ/cm2] and pulse energy [uJ] must be > 0, the average powers
+#: just before and after the acquisition [mW] >= 0.
+MEASURED_COLUMNS = {
+    "fluence_measured_mJ_cm2": "positive",
+    "pulse_energy_uJ": "positive",
+    "power_before_mW": "non-negative",
+    "power_after_mW": "non-negative",
+}
 KINDS = ("spectrum", "dark", "decay", "irf")
 _KIND_ALIASES = {"": "spectrum", "sample": "spectrum", "signal": "spectrum", "background": "dark"}
 
@@ -118,14 +129,17 @@ def read_manifest(path: str | Path, base: str | Path | None = None) -> list[dict
     list of dict
         Per row: ``file`` (Path, resolved against the manifest folder), ``kind``,
         ``fluence_mJ_cm2`` [mJ/cm2], ``polarization`` (raw text), ``repeat`` (int, default 0),
-        ``acquisition_index``, ``detection_wavelength_nm`` [nm], ``integration_time_s`` [s]
-        (None where empty) and ``line`` (1-based line in the CSV).
+        ``acquisition_index``, ``detection_wavelength_nm`` [nm], ``integration_time_s`` [s],
+        the power-meter values ``fluence_measured_mJ_cm2`` [mJ/cm2], ``pulse_energy_uJ``
+        [uJ], ``power_before_mW``, ``power_after_mW`` [mW] (None where empty or the column
+        is absent) and ``line`` (1-based line in the CSV).
 
     Raises
     ------
     InputFileError
-        Missing columns, bad numbers, unknown kinds or missing values that the row's
-        kind requires, naming the line.
+        Missing columns, bad numbers (NaN and infinities included), unknown kinds, missing
+        values that the row's kind requires, a measured fluence or pulse energy <= 0 or a
+        negative power, naming the file and the line.
     """
     p = Path(path)
     if not p.is_file():
@@ -174,6 +188,12 @@ def read_manifest(path: str | Path, base: str | Path | None = None) -> list[dict
             ),
             "line": line,
         }
+        for col, bound in MEASURED_COLUMNS.items():
+            v = _num(p, line, col, rec.get(col, ""))
+            if v is not None and (v <= 0 if bound == "positive" else v < 0):
+                rel = ">" if bound == "positive" else ">="
+                raise InputFileError(p, f"column '{col}' must be {rel} 0, got {v:g}", line)
+            row[col] = v
         need = {
             "spectrum": ("fluence_mJ_cm2", "polarization"),
             "decay": ("fluence_mJ_cm2", "polarization", "detection_wavelength_nm"),
