@@ -316,6 +316,13 @@ def test_reproduce_acquire_writes_the_run_folder_and_report(acquired, tmp_path):
     assert "Figures not shown" in html and "simulated bench" in html
     assert html.count('class="summary-row"') == len(summary["rows"])
     assert "acquired" in output and "observables within tolerance" in output
+    # `polase report` rebuilds it: the spectra come back from raw/manifest.csv
+    html2 = tmp_path / "again.html"
+    result = CliRunner().invoke(_cli(), ["report", str(out), "-o", str(html2)])
+    assert result.exit_code == 0, result.output
+    again_html = html2.read_text(encoding="utf-8")
+    assert again_html.count("data:image/png;base64,") == len(FIGURE_NAMES) - 1
+    assert "fig1b left out" in result.output and "fig2a left out" not in result.output
 
 
 def test_reproduce_acquire_analyses_the_measured_fluence(acquired):

@@ -476,6 +476,9 @@ def reproduce(
                 seed, repeats, workdir=tmp, progress=progress, **dict(bench_options or {})
             )
             assert res.provenance is not None
+            # the analysis read DIR/raw/manifest.csv: recorded (relative to DIR) so that
+            # `polase report DIR` reloads the spectra for the figures (there is no .nc)
+            res.results.input = "raw/manifest.csv"
             sim = res.provenance.get("simulation") or {}
             twin_config = acquired_twin_config(res.provenance)
             config_text = None if twin_config is None else json.dumps(twin_config, indent=1)
