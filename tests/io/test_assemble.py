@@ -484,6 +484,22 @@ def _with_measured(folder: Path, rows: list[dict], value=None) -> Path:
     return write_manifest(folder / "manifest.csv", out, overwrite=True)
 
 
+def test_read_manifest_power_meter_columns(tmp_path):
+    from polase.io import read_manifest
+
+    rows = _write_folder(tmp_path)
+    plain = read_manifest(tmp_path / "manifest.csv")
+    assert all(r["fluence_measured_mJ_cm2"] is None for r in plain)  # no column: None
+    got = read_manifest(_with_measured(tmp_path, rows))
+    spec = [r for r in got if r["kind"] == "spectrum"]
+    assert spec[0]["fluence_measured_mJ_cm2"] == pytest.approx(FLUENCES[0] * 1.02)
+    assert spec[0]["pulse_energy_uJ"] == pytest.approx(FLUENCES[0] * 1.02 * 0.0393)
+    assert spec[0]["power_before_mW"] == pytest.approx(FLUENCES[0] * 1.02 * 0.98)
+    assert spec[0]["power_after_mW"] == pytest.approx(FLUENCES[0] * 1.02 * 0.99)
+    dark = next(r for r in got if r["kind"] == "dark")
+    assert dark["fluence_measured_mJ_cm2"] is None and dark["power_before_mW"] is None
+
+
 def test_measured_fluence_carried_into_the_dataset(tmp_path):
     rows = _write_folder(tmp_path)
     ds0 = assemble_measurement(tmp_path / "manifest.csv")
