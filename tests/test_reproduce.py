@@ -255,7 +255,7 @@ def test_report_command_rebuilds_the_report_from_the_folder(reproduced, tmp_path
 def test_cli_help_lists_options():
     result = CliRunner().invoke(_cli(), ["reproduce", "--help"])
     assert result.exit_code == 0
-    for opt in ("--output", "--seed", "--overwrite", "--repeats"):
+    for opt in ("--output", "--seed", "--overwrite", "--repeats", "--acquire"):
         assert opt in result.output
     result = CliRunner().invoke(_cli(), ["report", "--help"])
     assert result.exit_code == 0 and "SOURCE" in result.output
