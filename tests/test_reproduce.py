@@ -28,7 +28,10 @@ from polase.paper.photonics2022.reproduce import (
     spin_relaxation_ns,
 )
 
-FIGURE_NAMES = ("fig1b", "fig2a", "fig2b", "fig2c", "fig3", "delta")
+FIGURE_NAMES = (
+    *("fig1b", "fig2a", "fig2b", "fig2c", "fig3", "delta"),
+    *("polarization_fit", "polarization_ratio", "phasor"),
+)
 
 
 # ----------------------------------------------------------------------------- folder
@@ -214,8 +217,7 @@ def test_every_row_passes_with_the_default_seed(reproduced):
     headline = [r for r in summary["rows"] if r["kind"] == "measured" and r["group"] == "headline"]
     assert len(headline) == 12
     bad = [(r["observable"], r["value"], r["tolerance"]) for r in headline if r["pass"] is not True]
-    (spin,) = [r for r in summary["rows"] if r["kind"] == "input"]
-    assert spin["value"] == pytest.approx(8.0, rel=0.3) and "input, not measured" in spin["note"]
+    assert [r for r in summary["rows"] if r["kind"] == "input"] == []
     assert bad == [], f"rows outside tolerance with seed {DEFAULT_SEED}: {bad}"
     units = {
         "delta_533_15": "%",
@@ -231,6 +233,43 @@ def test_every_row_passes_with_the_default_seed(reproduced):
         r = added[key]
         assert r["unit"] == unit and r["value"] is not None and np.isfinite(r["value"]), r
         assert r["pass"] in (True, False), r  # graded against the paper, not skipped
+
+
+def test_tau_s_row_is_measured_from_the_helicity_files(reproduced, tmp_path):
+    """The tau_s row comes from the sigma+/sigma- files in raw/ (read back and fitted), and
+    `polase spin` on those files gives the same number; the note says what it means."""
+    out, summary = reproduced
+    (row,) = [r for r in summary["rows"] if r["key"] == "spin_relaxation"]
+    spin = summary["spin_relaxation"]
+    assert row["kind"] == "measured" and row["group"] == "spin" and row["paper"] == 8.0
+    assert spin["input_tau_s_ns"] == pytest.approx(summary["spin_relaxation_ns"])
+    lo, hi = row["ci95"]
+    if spin["resolved"]:
+        assert row["value"] == pytest.approx(spin["tau_s_ns"]) and lo < row["value"] < hi
+        assert row["pass"] is (7.5 <= row["value"] <= 8.5)
+    else:
+        assert row["value"] is None and row["pass"] is None and "not resolved" in row["note"]
+    assert "did not measure it" in row["note"] and "simulated with tau_s = 8 ns" in row["note"]
+    folder = out / "raw" / "tcspc_helicity"
+    with (folder / "manifest.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["emission_analyzer"] for r in rows if r["kind"] == "decay") == [
+        "sigma+",
+        "sigma-",
+    ]
+    files = {r["emission_analyzer"]: folder / r["file"] for r in rows if r["kind"] == "decay"}
+    res = tmp_path / "spin.json"
+    result = CliRunner().invoke(
+        _cli(),
+        [
+            *("spin", str(files["sigma+"]), str(files["sigma-"])),
+            *("--irf", str(folder / "irf.txt"), "--components", "2", "-o", str(res), "--quiet"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    cli = json.loads(res.read_text())
+    assert cli["tau_s_ci95_ns"] == pytest.approx(spin["tau_s_ci95_ns"], rel=1e-6)
+    assert cli["resolved"] == spin["resolved"]
 
 
 def test_report_command_rebuilds_the_report_from_the_folder(reproduced, tmp_path):
@@ -307,11 +346,13 @@ def test_reproduce_acquire_writes_the_run_folder_and_report(acquired, tmp_path):
     assert (raw / "manifest.csv").read_bytes() == again.read_bytes()
     events = [json.loads(s) for s in (raw / "log.jsonl").read_text().splitlines()]
     assert events[-1]["event"] == "complete"
-    # no excitation spectrum: its figure is left out and the report says why
+    # no excitation spectrum and no helicity pair on the bench: those figures are left out
+    # and the report says why
     assert summary["source"] == "acquisition"
-    assert [f["name"] for f in summary["figures_omitted"]] == ["fig1b"]
-    assert "excitation_spectrum" in summary["figures_omitted"][0]["reason"]
-    assert sorted(summary["figures"]) == sorted(set(FIGURE_NAMES) - {"fig1b"})
+    omitted = {f["name"]: f["reason"] for f in summary["figures_omitted"]}
+    assert set(omitted) == {"fig1b", "polarization_fit", "polarization_ratio"}
+    assert "excitation_spectrum" in omitted["fig1b"]
+    assert sorted(summary["figures"]) == sorted(set(FIGURE_NAMES) - set(omitted))
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Figures not shown" in html and "simulated bench" in html
     assert html.count('class="summary-row"') == len(summary["rows"])
@@ -321,7 +362,7 @@ def test_reproduce_acquire_writes_the_run_folder_and_report(acquired, tmp_path):
     result = CliRunner().invoke(_cli(), ["report", str(out), "-o", str(html2)])
     assert result.exit_code == 0, result.output
     again_html = html2.read_text(encoding="utf-8")
-    assert again_html.count("data:image/png;base64,") == len(FIGURE_NAMES) - 1
+    assert again_html.count("data:image/png;base64,") == len(FIGURE_NAMES) - len(omitted)
     assert "fig1b left out" in result.output and "fig2a left out" not in result.output
 
 
@@ -329,10 +370,10 @@ def test_reproduce_acquire_analyses_the_measured_fluence(acquired):
     out, summary, _ = acquired
     results = summary["results"]
     assert results["fluence_axis"] == "fluence_measured"  # the manifest's power-meter column
-    # the spin-relaxation input row comes from the twin's configuration in provenance.json
-    prov = json.loads((out / "raw" / "provenance.json").read_text())
-    (spin,) = [r for r in summary["rows"] if r["kind"] == "input"]
-    assert spin["value"] == pytest.approx(prov["simulation"]["config"]["material"]["tau_s"] * 1e9)
+    # the bench protocol records no sigma+/sigma- pair: the tau_s row has no value and says so
+    (spin,) = [r for r in summary["rows"] if r["key"] == "spin_relaxation"]
+    assert spin["value"] is None and spin["pass"] is not True
+    assert "no sigma+ / sigma- decay pair" in spin["note"]
     # every headline row is computed from the acquired files and graded
     headline = [r for r in summary["rows"] if r["kind"] == "measured" and r["group"] == "headline"]
     assert len(headline) == 12

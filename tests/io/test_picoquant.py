@@ -346,3 +346,46 @@ def test_picoharp_t2_layout_with_overflows(tmp_path, rng):
     expected = np.bincount(delays // 64, minlength=d.counts.size)
     np.testing.assert_array_equal(d.counts, expected[: d.counts.size])
     assert d.acquisition_time_s == pytest.approx((n_sync - 1) * period_u * 4e-12)
+
+
+def test_manifest_takes_the_sync_period_from_the_files(tmp_path, two_channel_counts):
+    """assemble_measurement: without a period given, the files' sync period (never a
+    default); a period given wins; files of two different lasers are refused."""
+    from polase.io import assemble_measurement
+
+    _t3_file(tmp_path, two_channel_counts, "sweep.ptu")
+    irf = np.zeros(800, dtype=np.uint32)
+    irf[38:43] = [50, 300, 600, 300, 50]
+    _t3_file(tmp_path, irf[None, :], "irf.ptu")
+    rows = (
+        "file,fluence_mJ_cm2,polarization,repeat,kind,detection_wavelength_nm,detector_channel\n"
+        "sweep.ptu,5,L,0,decay,520,0\n"
+        "irf.ptu,,,,irf,,\n"
+    )
+    (tmp_path / "m.csv").write_text(rows)
+    ds = assemble_measurement(tmp_path / "m.csv")
+    assert ds.attrs["tcspc_repetition_period_ns"] == pytest.approx(1e9 / SYNC_HZ, rel=1e-9)
+    ds = assemble_measurement(tmp_path / "m.csv", tcspc_repetition_period_ns=100.0)
+    assert ds.attrs["tcspc_repetition_period_ns"] == 100.0
+    # decays recorded with two different lasers: the two files are named
+    from polase.io.assemble import _file_repetition_period
+    from polase.io.records import DecayFile
+
+    t = (np.arange(4) + 0.5) * 0.1
+    a = DecayFile(t, np.ones(4), 0.1, path=Path("a.ptu"), repetition_period_ns=50.0)
+    b = DecayFile(t, np.ones(4), 0.1, path=Path("b.ptu"), repetition_period_ns=12.5)
+    c = DecayFile(t, np.ones(4), 0.1, path=Path("c.txt"))
+    assert _file_repetition_period([c, a, c]) == 50.0 and _file_repetition_period([c]) is None
+    with pytest.raises(InputFileError, match=r"b.ptu.*sync period 12.5 ns, but a.ptu records 50"):
+        _file_repetition_period([a, c, b])
+    # DAS6 text exports hold no period: none is invented
+    from polase.io import write_das6
+
+    write_das6(tmp_path / "d.txt", two_channel_counts[0], RES_S * 1e9)
+    write_das6(tmp_path / "i.txt", irf, RES_S * 1e9)
+    (tmp_path / "n.csv").write_text(
+        "file,fluence_mJ_cm2,polarization,repeat,kind,detection_wavelength_nm\n"
+        "d.txt,5,L,0,decay,520\n"
+        "i.txt,,,,irf,\n"
+    )
+    assert "tcspc_repetition_period_ns" not in assemble_measurement(tmp_path / "n.csv").attrs

@@ -185,8 +185,35 @@ def make_decays(ds) -> dict:
             "counts": counts,
             "fit": model,
             "irf": ds["irf"].values,
+            "repetition_period_ns": 1000.0,
         }
     return out
+
+
+def make_polarization_fit(seed: int = 3, tau_s: float = 8.0, dcp0: float = 0.5):
+    """A helicity `PolarizationFit` built from its closed form (no fitting): sigma+/- counts
+    F(t) [1 +- DCP0 exp(-t/tau_s)] / 2 with F a 4 ns exponential, Poisson noise, background 2.
+    """
+    from polase.analysis.polarization import PolarizationFit
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, 60.0, 0.05)
+    pop = 4e3 * np.exp(-t / 4.0) * (t > 1.0)
+    dcp = dcp0 * np.exp(-t / tau_s)
+    model = {"sigma_plus": pop * (1 + dcp) / 2 + 2.0, "sigma_minus": pop * (1 - dcp) / 2 + 2.0}
+    data = {k: rng.poisson(v).astype(float) for k, v in model.items()}
+    summary = {
+        "tau_s_ns": tau_s,
+        "tau_s_ci95_ns": [0.97 * tau_s, 1.03 * tau_s],
+        "resolved": True,
+        "bound": None,
+        "tau_s_mle_ns": tau_s,
+        "dcp0": dcp0,
+        "tau_ns": [4.0],
+        "reduced_chi2": 1.01,
+        "backgrounds": [2.0, 2.0],
+    }
+    return PolarizationFit("helicity", summary, t, data, model, np.ones_like(t), "DCP", 1.0)
 
 
 @pytest.fixture(scope="session")
@@ -202,3 +229,8 @@ def synth_results(synth_ds):
 @pytest.fixture(scope="session")
 def synth_decays(synth_ds):
     return make_decays(synth_ds)
+
+
+@pytest.fixture(scope="session")
+def synth_polarization():
+    return make_polarization_fit()

@@ -52,8 +52,17 @@ def _driver(profile: Path):
     return webdriver.Chrome(service=Service(chromedriver), options=opts)
 
 
-def test_report_loads_cleanly_in_headless_chromium(tmp_path, synth_ds, synth_results, synth_decays):
-    report = build_report(synth_results, synth_ds, synth_decays, spin_relaxation_ns=8.0, svg=False)
+def test_report_loads_cleanly_in_headless_chromium(
+    tmp_path, synth_ds, synth_results, synth_decays, synth_polarization
+):
+    report = build_report(
+        synth_results,
+        synth_ds,
+        synth_decays,
+        spin_relaxation_ns=8.0,
+        svg=False,
+        polarization=synth_polarization,
+    )
     page = tmp_path / "report.html"
     page.write_text(report.html, encoding="utf-8")
     driver = _driver(tmp_path / "profile")
@@ -68,7 +77,7 @@ def test_report_loads_cleanly_in_headless_chromium(tmp_path, synth_ds, synth_res
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.closest('figure').id, i.complete, i.naturalWidth, i.naturalHeight])"
         )
-        assert len(images) == len(report.figures) == 6
+        assert len(images) == len(report.figures) == 9
         for fig_id, complete, w, h in images:
             assert complete and w > 0 and h > 0, f"image {fig_id} did not decode ({w}x{h})"
         rows = driver.execute_script(

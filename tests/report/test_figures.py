@@ -19,14 +19,20 @@ from polase.report.figures import (
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: Axis labels of dimensionless quantities (no unit in brackets).
-DIMENSIONLESS = {"acquisition order", "intensity / mean linear"}
+DIMENSIONLESS = {"acquisition order", "intensity / mean linear", "g"}  # g, s: phasor coordinates
 
 
 @pytest.mark.parametrize("name", [n for n, _ in FIGURES])
 def test_every_figure_renders_png_and_svg_with_labelled_axes(
-    name, synth_ds, synth_results, synth_decays
+    name, synth_ds, synth_results, synth_decays, synth_polarization
 ):
-    fig = make_figure(name, ds=synth_ds, results=synth_results, decays=synth_decays)
+    fig = make_figure(
+        name,
+        ds=synth_ds,
+        results=synth_results,
+        decays=synth_decays,
+        polarization=synth_polarization,
+    )
     for ax in fig.axes:
         if ax.get_visible() and ax.get_xlabel():
             if ax.get_xlabel() not in DIMENSIONLESS:

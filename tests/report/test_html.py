@@ -15,7 +15,7 @@ from polase.report.figures import FIGURES
 
 
 @pytest.fixture(scope="module")
-def full_report(synth_ds, synth_results, synth_decays):
+def full_report(synth_ds, synth_results, synth_decays, synth_polarization):
     return build_report(
         synth_results,
         synth_ds,
@@ -23,6 +23,7 @@ def full_report(synth_ds, synth_results, synth_decays):
         spin_relaxation_ns=8.0,
         targets=TARGETS,
         facts=[("seed", "1")],
+        polarization=synth_polarization,
     )
 
 
@@ -35,7 +36,7 @@ def test_full_report_has_every_figure_and_row(full_report):
         assert f'id="{f.name}"' in html
         assert f.svg is not None and f.svg.lstrip().startswith((b"<?xml", b"<svg"))
     measured = [r for r in full_report.rows if r["kind"] == "measured"]
-    assert len(measured) == len(TARGETS.targets) - 1  # all but the input row
+    assert len(measured) == len(TARGETS.targets)  # tau_s from the sigma+/- pair's fit
     n_pass = sum(r["pass"] is True for r in measured)
     # the synthetic results are consistent with every target
     assert n_pass == len(measured)
@@ -76,7 +77,10 @@ def test_report_from_results_json_leaves_out_what_it_cannot_draw(tmp_path, synth
     drawn = {f.name for f in rep.figures}
     assert drawn == {"fig2b", "delta"}
     omitted = {name: reason for name, _, reason in rep.omitted}
-    assert set(omitted) == {"fig1b", "fig2a", "fig2c", "fig3"}
+    assert set(omitted) == {
+        *("fig1b", "fig2a", "fig2c", "fig3"),
+        *("polarization_fit", "polarization_ratio", "phasor"),
+    }
     assert "Figures not shown" in rep.html and "needs TCSPC decays" in rep.html
     with pytest.raises(OutputExistsError):
         report_from_path(src, out)
@@ -88,7 +92,9 @@ def test_report_from_folder_with_dataset_draws_spectra(tmp_path, synth_ds, synth
     synth_ds.to_netcdf(tmp_path / "measurement.nc", engine="h5netcdf")
     rep = report_from_path(tmp_path, tmp_path / "report.html")
     assert {"fig1b", "fig2a", "fig3", "fig2b", "delta"} <= {f.name for f in rep.figures}
-    assert [n for n, _, _ in rep.omitted] == ["fig2c"]
+    assert [n for n, _, _ in rep.omitted] == [
+        *("fig2c", "polarization_fit", "polarization_ratio", "phasor")
+    ]
 
 
 def test_report_input_errors_name_the_file(tmp_path):

@@ -6,14 +6,40 @@ Plain functions, vectorized over whole Datasets:
   intensities and the PL + ASE decomposition, as an xarray Dataset.
 - `analyze(ds)`: thresholds, power law, reference peaks/widths, per-fluence Delta and
   decay fits, as an `AnalysisResult` (typed; ``to_json`` / ``from_json``, docs/results.md).
-- `fit_decay(time_ns, counts, irf, n_components)`: one TCSPC reconvolution fit.
+- `fit_decay(time_ns, counts, irf, n_components)`: one TCSPC reconvolution fit;
+  `fit_decay_model` for stretched, log-normal and rise-time models; `coates_correction`
+  and `check_count_rate` for pile-up and dead time.
+- `fit_global_decays` / `fit_dataset_global`: many decays with shared lifetimes.
+- `analyze_phasors`: calibrated phasors and phase / modulation lifetimes (needs phasorpy).
+- `fit_helicity_pair`, `fit_helicity_manifest`, `fit_anisotropy`, `fit_anisotropy_division`,
+  `g_factor_from_hv_hh`, `tau_s_from_integrated_dcp`, `fit_hanle`: polarization-resolved
+  decays (docs/polarization.md).
 
 Definitions are in docs/analysis.md.
 """
 
 from .._json import to_jsonable
-from .decay import fit_dataset_decays, fit_decay, fit_decays
+from .decay import (
+    check_count_rate,
+    coates_correction,
+    fit_dataset_decays,
+    fit_decay,
+    fit_decay_model,
+    fit_decays,
+)
+from .global_decay import fit_dataset_global, fit_global_decays
+from .phasor import analyze_phasors
 from .pipeline import AnalysisConfig, analyze, extract_features
+from .polarization import (
+    PolarizationFit,
+    fit_anisotropy,
+    fit_anisotropy_division,
+    fit_hanle,
+    fit_helicity_manifest,
+    fit_helicity_pair,
+    g_factor_from_hv_hh,
+    tau_s_from_integrated_dcp,
+)
 from .result import AnalysisResult, Estimate, FluenceResult, Windows, read_results, write_results
 
 __all__ = [
@@ -21,13 +47,27 @@ __all__ = [
     "AnalysisResult",
     "Estimate",
     "FluenceResult",
+    "PolarizationFit",
     "Windows",
     "analyze",
+    "analyze_phasors",
+    "check_count_rate",
+    "coates_correction",
     "extract_features",
+    "fit_anisotropy",
+    "fit_anisotropy_division",
     "fit_dataset_decays",
+    "fit_dataset_global",
     "fit_decay",
+    "fit_decay_model",
     "fit_decays",
+    "fit_global_decays",
+    "fit_hanle",
+    "fit_helicity_manifest",
+    "fit_helicity_pair",
+    "g_factor_from_hv_hh",
     "read_results",
+    "tau_s_from_integrated_dcp",
     "to_jsonable",
     "write_results",
 ]

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -60,6 +61,7 @@ __all__ = [
     "fit_anisotropy_division",
     "fit_hanle",
     "fit_helicity_batch",
+    "fit_helicity_manifest",
     "fit_helicity_pair",
     "g_factor_from_hv_hh",
     "measure_twin_tau_s",
@@ -1799,6 +1801,73 @@ def polarization_channels(
                 )
             put(exc + ana, row)
     return out
+
+
+def fit_helicity_manifest(
+    manifest,
+    *,
+    fluence_mJ_cm2: float | None = None,
+    detection_wavelength_nm: float | None = None,
+    n_components: int = 2,
+    **kwargs,
+) -> PolarizationFit:
+    """Read a sigma+ / sigma- pair and its IRF through a manifest and fit them jointly.
+
+    The files path of a measurement: `polase.io.read_manifest`, `polarization_channels`,
+    `polase.io.read_decay` (DAS6, PTU, PHU, SDT; ``detector_channel`` from the manifest),
+    `check_pair`, then `fit_helicity_pair`.
+
+    Parameters
+    ----------
+    manifest
+        Manifest CSV with decay rows tagged ``emission_analyzer`` sigma+ / sigma- and an
+        ``irf`` row.
+    fluence_mJ_cm2, detection_wavelength_nm
+        Select the pair when the manifest holds several. [mJ/cm2], [nm]
+    n_components
+        Population exponentials of the fit.
+    **kwargs
+        Passed to `fit_helicity_pair` (``separate_shift``, ``tail_start_ns``, ...).
+
+    Returns
+    -------
+    PolarizationFit
+        With ``extra["files"]``: channel -> file read.
+
+    Raises
+    ------
+    PolarizationInputError
+        The manifest lacks a sigma+ or sigma- file (or has two of one), or the files do not
+        share one time axis.
+    """
+    from ..io import read_decay, read_manifest
+
+    rows = read_manifest(manifest)
+    files = polarization_channels(
+        rows, fluence_mJ_cm2=fluence_mJ_cm2, detection_wavelength_nm=detection_wavelength_nm
+    )
+    missing = [k for k in ("sigma_plus", "sigma_minus") if k not in files]
+    if missing:
+        raise PolarizationInputError(
+            f"{manifest}: no decay row with emission_analyzer "
+            f"{' / '.join('sigma+' if k == 'sigma_plus' else 'sigma-' for k in missing)}"
+        )
+    chan = {Path(r["file"]): r.get("detector_channel") for r in rows}
+    dec = {k: read_decay(files[k], channel=chan.get(Path(files[k]))) for k in files}
+    counts = {f"{k} ({files[k]})": d.counts for k, d in dec.items()}
+    widths = {f"{k} ({files[k]})": d.channel_width_ns for k, d in dec.items()}
+    checked, _ = check_pair(counts, widths)
+    c = {k: checked[f"{k} ({files[k]})"] for k in dec}
+    fit = fit_helicity_pair(
+        dec["sigma_plus"].time_ns,
+        c["sigma_plus"],
+        c["sigma_minus"],
+        c.get("IRF"),
+        n_components=n_components,
+        **kwargs,
+    )
+    fit.extra["files"] = {k: str(v) for k, v in files.items()}
+    return fit
 
 
 def measure_twin_tau_s(

@@ -272,6 +272,29 @@ def _acquisition_order(
     return acq, note
 
 
+def _file_repetition_period(files) -> float | None:
+    """The laser period the TCSPC files record; None if none does. [ns]
+
+    Raises
+    ------
+    InputFileError
+        Two files record different periods (relative difference > 1e-6; both named).
+    """
+    known = [f for f in files if f.repetition_period_ns is not None]
+    if not known:
+        return None
+    ref = known[0]
+    for f in known[1:]:
+        if not math.isclose(f.repetition_period_ns, ref.repetition_period_ns, rel_tol=1e-6):
+            raise InputFileError(
+                f.path,
+                f"sync period {f.repetition_period_ns:g} ns, but {ref.path} records "
+                f"{ref.repetition_period_ns:g} ns; give the laser period explicitly "
+                "(tcspc_repetition_period_ns) or record the decays with one laser",
+            )
+    return float(ref.repetition_period_ns)
+
+
 def assemble_measurement(
     folder_or_manifest: str | Path,
     *,
@@ -321,6 +344,8 @@ def assemble_measurement(
         Passed to `read_spectrum` for CSV files without a unit in the header.
     tcspc_repetition_period_ns
         Laser repetition period, stored as an attribute when decays are present. [ns]
+        None: the sync period the decay files record (PicoQuant PTU/PHU, B&H SDT; DAS6
+        text exports hold none), which must then agree across the files.
 
     Returns
     -------
@@ -667,6 +692,10 @@ def assemble_measurement(
             {"units": "ns", "long_name": "TCSPC channel centre time"},
         )
         attrs["tcspc_channel_width_ns"] = first.channel_width_ns
+        if tcspc_repetition_period_ns is None:
+            tcspc_repetition_period_ns = _file_repetition_period(
+                [df for _, df, _ in tc_files] + ([irf[1]] if irf is not None else [])
+            )
         if tcspc_repetition_period_ns is not None:
             attrs["tcspc_repetition_period_ns"] = float(tcspc_repetition_period_ns)
     if tc_files:

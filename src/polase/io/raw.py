@@ -2,7 +2,9 @@
 
 `write_raw` writes a (simulated) measurement Dataset as one OceanView text file per
 spectrum, DAS6 TCSPC exports with their IRF, dark frames, the excitation spectrum as a
-two-column CSV and ``manifest.csv``; `read_excitation_csv` and `decay_files` find the
+two-column CSV and ``manifest.csv``; `write_polarized_decays` writes one
+polarization-resolved TCSPC set (analyzer-tagged decays and their own IRF) into a folder
+of its own with its own manifest; `read_excitation_csv` and `decay_files` find the
 pieces the manifest reader (`polase.io.load_measurement`) does not assemble.
 """
 
@@ -147,6 +149,83 @@ def write_raw(ds, folder: str | Path, progress: Progress | None = None, dark_see
     write_manifest(manifest, rows)
     if progress is not None:
         progress("write raw files", 1.0)
+    return manifest
+
+
+def write_polarized_decays(
+    folder: str | Path,
+    channels: dict[str, Any],
+    irf,
+    channel_width_ns: float,
+    *,
+    fluence_mJ_cm2: float,
+    polarization: str,
+    detection_wavelength_nm: float,
+    excitation_polarizer: str | None = None,
+) -> Path:
+    """Write one polarization-resolved TCSPC set as DAS6 exports plus ``manifest.csv``.
+
+    The set has its own IRF (recorded with it), so it goes into a folder of its own: the
+    measurement's manifest holds one IRF. The manifest rows carry the analyzer state
+    (``emission_analyzer``) that `polase.analysis.polarization.polarization_channels`
+    reads.
+
+    Parameters
+    ----------
+    folder
+        Output folder (created; the files must not exist yet).
+    channels
+        Analyzer state (``"sigma+"``, ``"sigma-"``, ``"V"``, ``"H"``) -> histogram (M,).
+        [counts]
+    irf : array_like, shape (M,)
+        Instrument response recorded with the set. [counts]
+    channel_width_ns
+        TCSPC channel width. [ns]
+    fluence_mJ_cm2
+        Peak pump fluence of the set. [mJ/cm2]
+    polarization
+        Pump polarization label (``"circular"``, ``"linear"``, a plate angle).
+    detection_wavelength_nm
+        Detection wavelength. [nm]
+    excitation_polarizer
+        ``"V"`` or ``"H"`` for linear (anisotropy) sets; None for helicity sets.
+
+    Returns
+    -------
+    Path
+        The manifest file.
+    """
+    from .manifest import normalize_analyzer
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {"sigma+": "sigma_plus", "sigma-": "sigma_minus"}
+    write_das6(folder / "irf.txt", np.rint(irf), channel_width_ns, metadata={"Item name": "IRF"})
+    rows: list[dict[str, Any]] = [{"file": "irf.txt", "kind": "irf"}]
+    for state, counts in channels.items():
+        ana = normalize_analyzer(state)
+        exc = normalize_analyzer(excitation_polarizer)
+        tag = names.get(ana, f"{exc or ''}{ana}")
+        name = f"{_fmt_f(fluence_mJ_cm2)}mJ_{polarization}_{detection_wavelength_nm:g}nm_{tag}.txt"
+        write_das6(
+            folder / name,
+            np.rint(counts),
+            channel_width_ns,
+            metadata={"Item name": f"Decay {detection_wavelength_nm:g} nm, analyzer {ana}"},
+        )
+        rows.append(
+            {
+                "file": name,
+                "fluence_mJ_cm2": float(fluence_mJ_cm2),
+                "polarization": polarization,
+                "kind": "decay",
+                "detection_wavelength_nm": float(detection_wavelength_nm),
+                "excitation_polarizer": exc,
+                "emission_analyzer": ana,
+            }
+        )
+    manifest = folder / "manifest.csv"
+    write_manifest(manifest, rows)
     return manifest
 
 

@@ -64,6 +64,8 @@ def build_report(
     details: Mapping[str, Any] | None = None,
     svg: bool = True,
     on_figure: Callable[[str], None] | None = None,
+    polarization=None,
+    spin_relaxation: Mapping[str, Any] | None = None,
 ) -> Report:
     """Build the summary table, the figures and the HTML page.
 
@@ -94,14 +96,34 @@ def build_report(
         Also render every figure as SVG.
     on_figure
         Called with each figure name after it is done (progress reporting).
+    polarization
+        A joint fit of a polarization-resolved decay pair (`PolarizationFit` or its
+        `polase.report.polarization.fit_to_dict` form): adds the ``polarization_fit`` and
+        ``polarization_ratio`` figures, and for a helicity pair its tau_s is the
+        ``spin_relaxation`` of `targets` unless `spin_relaxation` is given.
+    spin_relaxation
+        tau_s measured from a sigma+ / sigma- pair, for a ``helicity_tau_s`` row of
+        `targets` (the keys of `fit_helicity_pair`'s summary).
 
     Returns
     -------
     Report
     """
+    if spin_relaxation is None and polarization is not None:
+        summary = (
+            polarization.get("summary")
+            if isinstance(polarization, Mapping)
+            else getattr(polarization, "summary", None)
+        )
+        if isinstance(summary, Mapping) and "tau_s_ns" in summary:
+            spin_relaxation = summary
     if rows is None:
         if targets is not None:
-            rows = grade(targets, results, decays, {"spin_relaxation_ns": spin_relaxation_ns})
+            context = {
+                "spin_relaxation_ns": spin_relaxation_ns,
+                "spin_relaxation": spin_relaxation,
+            }
+            rows = grade(targets, results, decays, context)
         else:
             rows = describe_rows(results, decays)
     report = Report(rows=[dict(r) for r in rows])
@@ -109,7 +131,9 @@ def build_report(
     for name, caption in FIGURES:
         caption = (captions or (targets.captions if targets is not None else {})).get(name, caption)
         try:
-            fig = make_figure(name, ds=ds, results=results, decays=decays, **hints)
+            fig = make_figure(
+                name, ds=ds, results=results, decays=decays, polarization=polarization, **hints
+            )
         except MissingDataError as exc:
             report.omitted.append((name, caption, str(exc)))
         else:
@@ -187,8 +211,10 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
     dict
         ``results``, ``decays`` (or None), ``ds`` (or None), ``spin_relaxation_ns``,
         ``facts``, ``details``, ``rows`` (the graded rows a summary.json holds, or None),
-        ``targets`` (the name of the target set they were graded against, or None) and
-        ``source`` (the files used).
+        ``targets`` (the name of the target set they were graded against, or None),
+        ``polarization`` (a summary.json's joint polarization fit, `fit_to_dict` form, or
+        None), ``spin_relaxation`` (its measured tau_s, or None) and ``source`` (the
+        files used).
 
     Raises
     ------
@@ -226,9 +252,17 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         details = data.get("details")
         rows = data.get("rows") if isinstance(data.get("rows"), list) else None
         target_name = data.get("targets") if isinstance(data.get("targets"), str) else None
+        polarization = (
+            data.get("polarization") if isinstance(data.get("polarization"), Mapping) else None
+        )
+        spin_meas = (
+            data.get("spin_relaxation")
+            if isinstance(data.get("spin_relaxation"), Mapping)
+            else None
+        )
     elif "per_fluence" in data or "threshold_mJ_cm2" in data:  # results.json
         results, decays, spin, details = _typed(data, json_path), None, None, None
-        rows, target_name = None, None
+        rows, target_name, polarization, spin_meas = None, None, None, None
         facts = [("source", f"analysis results ({data.get('source', 'unknown')})")]
     else:
         raise InputFileError(
@@ -259,6 +293,8 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         "details": details,
         "rows": rows,
         "targets": target_name,
+        "polarization": polarization,
+        "spin_relaxation": spin_meas,
         "source": [str(json_path)] + ([str(ds_path)] if ds is not None else []),
     }
 
@@ -353,6 +389,8 @@ def report_from_path(
         facts=facts,
         details=inp["details"],
         svg=False,
+        polarization=inp["polarization"],
+        spin_relaxation=inp["spin_relaxation"],
     )
     write_text_atomic(out, report.html, overwrite)
     return report

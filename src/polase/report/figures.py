@@ -687,6 +687,18 @@ FIGURES: tuple[tuple[str, str], ...] = (
         "Intensity at the ASE (filled) and PL (open) wavelengths through the linear/circular switching sequence, normalized to the mean under linear pumping, with Δ_ASE and its 95 % interval.",
     ),
     ("delta", "Δ_ASE and Δ_PL versus fluence with 95 % intervals (diamonds: reference values)."),
+    (
+        "polarization_fit",
+        "Polarization-resolved decays (σ+/σ− or VV/VH, points) with the joint IRF-reconvolution fit (lines) and the weighted residuals.",
+    ),
+    (
+        "polarization_ratio",
+        "DCP(t) or r(t) of the data (division) and of the joint fit of both channels.",
+    ),
+    (
+        "phasor",
+        "Phasors of the decays, calibrated with the IRF, on the universal semicircle; squares: the fitted lifetimes, joined by their chord.",
+    ),
 )
 
 
@@ -698,6 +710,7 @@ def make_figure(
     *,
     switching: Sequence[float] | None = None,
     reference_delta: Sequence[tuple[float, float]] | None = None,
+    polarization=None,
 ) -> Figure:
     """Draw the report figure `name` (one of `FIGURES`) from whatever is available.
 
@@ -711,6 +724,10 @@ def make_figure(
         Fluences of the switching panels (``fig3``). [mJ/cm2]
     reference_delta
         Reference Delta_ASE points for ``delta``: ``(fluence [mJ/cm2], value [%])``.
+    polarization
+        A joint fit of two polarization channels (`PolarizationFit`, or the dict of
+        `polase.report.polarization.fit_to_dict`) for ``polarization_fit`` and
+        ``polarization_ratio``.
 
     Raises
     ------
@@ -731,4 +748,24 @@ def make_figure(
             return fig3(ds, results, switching)
         if name == "delta":
             return fig_delta(results, reference_delta)
+        if name in ("polarization_fit", "polarization_ratio"):
+            from . import polarization as pol
+
+            if polarization is None:
+                raise MissingDataError(
+                    "needs a polarization-resolved decay pair with its joint fit"
+                )
+            fit = (
+                pol.fit_from_dict(polarization)
+                if isinstance(polarization, Mapping)
+                else polarization
+            )
+            if name == "polarization_fit":
+                return pol.fig_polarization_fit(fit)
+            return pol.fig_polarization_ratio(fit)
+        if name == "phasor":
+            from .phasor import decay_phasors, phasor_figure
+
+            result, labels, fits = decay_phasors(decays)
+            return phasor_figure(result, labels, fits=fits)
     raise ValueError(f"unknown figure {name!r}; allowed: {', '.join(n for n, _ in FIGURES)}")

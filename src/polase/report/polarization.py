@@ -3,6 +3,8 @@ and the polarization ratio r(t) or DCP(t) of the data with that of the fit.
 
 Each function takes a `polase.analysis.polarization.PolarizationFit` and returns a
 `matplotlib.figure.Figure` built without pyplot (see `polase.report.figures`).
+`fit_to_dict` / `fit_from_dict` carry a fit through JSON (summary.json's
+``polarization``), so ``polase report`` redraws the figures from a results folder.
 """
 
 from __future__ import annotations
@@ -12,7 +14,78 @@ from matplotlib.figure import Figure
 
 from .figures import figure_style
 
-__all__ = ["fig_polarization_fit", "fig_polarization_ratio"]
+__all__ = ["fig_polarization_fit", "fig_polarization_ratio", "fit_from_dict", "fit_to_dict"]
+
+_CURVES = ("time_ns", "weight")
+
+
+def _short(a) -> list[float]:
+    return [float(f"{x:.7g}") for x in np.asarray(a, dtype=float)]
+
+
+def fit_to_dict(fit) -> dict:
+    """A `PolarizationFit` as JSON-ready data (summary, channels, model curves, weights).
+
+    Returns
+    -------
+    dict
+        ``kind``, ``ratio_name``, ``g_factor``, ``summary`` (as
+        `polase.analysis.polarization.to_jsonable` gives it), ``time_ns`` [ns], ``weight``
+        [1], ``data`` and ``model`` (channel -> counts) [counts], ``files`` when the fit
+        was read from files.
+    """
+    from ..analysis.polarization import to_jsonable
+
+    out = {
+        "kind": fit.kind,
+        "ratio_name": fit.ratio_name,
+        "g_factor": float(fit.g_factor),
+        "summary": to_jsonable(fit.summary),
+        "time_ns": _short(fit.time_ns),
+        "weight": _short(fit.weight),
+        "data": {k: _short(v) for k, v in fit.data.items()},
+        "model": {k: _short(v) for k, v in fit.model.items()},
+    }
+    if "files" in fit.extra:
+        out["files"] = dict(fit.extra["files"])
+    return out
+
+
+def fit_from_dict(data) -> object:
+    """The `PolarizationFit` that `fit_to_dict` wrote (for the figures).
+
+    Raises
+    ------
+    DataValidationError
+        A key is missing or the curves have different lengths.
+    """
+    from ..analysis.polarization import PolarizationFit
+    from ..errors import DataValidationError
+
+    try:
+        t = np.asarray(data["time_ns"], dtype=float)
+        fit = PolarizationFit(
+            kind=str(data["kind"]),
+            summary=dict(data["summary"]),
+            time_ns=t,
+            data={k: np.asarray(v, dtype=float) for k, v in data["data"].items()},
+            model={k: np.asarray(v, dtype=float) for k, v in data["model"].items()},
+            weight=np.asarray(data["weight"], dtype=float),
+            ratio_name=str(data["ratio_name"]),
+            g_factor=float(data.get("g_factor", 1.0)),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataValidationError(f"polarization fit: missing or malformed entry ({exc})") from None
+    sizes = {a.size for a in (fit.weight, *fit.data.values(), *fit.model.values())}
+    if len(fit.data) != 2 or sizes != {t.size}:
+        raise DataValidationError(
+            "polarization fit: needs two channels whose data, model and weight match time_ns"
+        )
+    for key in ("backgrounds", "reduced_chi2"):
+        if key not in fit.summary:
+            raise DataValidationError(f"polarization fit: summary lacks {key!r}")
+    return fit
+
 
 _COLORS = ("#1f5fa8", "#d1495b")
 _LABELS = {

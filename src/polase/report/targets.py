@@ -49,6 +49,13 @@ Measures (``measure = ...``; parameters as further keys of the target):
     emission at the PL wavelength across the power-law window (``slope_local``).
 ``decay_ratio``
     Ratio of the 1/e times of the decays at ``wavelengths[0]`` and ``wavelengths[1]`` [nm].
+``helicity_tau_s``
+    A spin relaxation time measured from a sigma+ / sigma- pair, given by the caller as
+    ``context[field]`` (the dict of `polase.analysis.polarization.fit_helicity_pair`'s
+    summary: ``tau_s_ns``, ``tau_s_ci95_ns``, ``resolved``, ``bound``; optionally
+    ``input_tau_s_ns`` when the pair was simulated). A resolved tau_s is the value with
+    its profile-likelihood interval; an unresolved one has no value (the row is not
+    passed) and its note gives the bound.
 ``input``
     A model input given by the caller (``context[field]``), shown but never graded.
 """
@@ -438,6 +445,45 @@ def _m_input(t: Target, results, decays, context) -> Measured:
     return Measured(float(v), note="model input, not measured: the value used by the simulation")
 
 
+def _m_helicity_tau_s(t: Target, results, decays, context) -> Measured:
+    m = (context or {}).get(t.param("field"))
+    if not isinstance(m, Mapping):
+        return Measured(None, note="no sigma+ / sigma- decay pair in this analysis")
+    ci = m.get("tau_s_ci95_ns")
+    ci = [None if c is None else float(c) for c in ci] if ci is not None else None
+    extra = {k: m.get(k) for k in ("resolved", "bound", "input_tau_s_ns", "tau_s_mle_ns")}
+    inp = m.get("input_tau_s_ns")
+    src = ""
+    if inp is not None:
+        lo = -math.inf if ci is None or ci[0] is None else ci[0]
+        hi = math.inf if ci is None or ci[1] is None else ci[1]
+        inside = ci is not None and lo <= float(inp) <= hi
+        src = f"; the pair was simulated with tau_s = {float(inp):.3g} ns, " + (
+            "inside the 95 % interval: the measurement recovers the twin's input"
+            if inside
+            else "outside the 95 % interval"
+        )
+    how = (
+        f"joint sigma+/sigma- fit at {float(m['fluence_mJ_cm2']):g} mJ/cm2"
+        if m.get("fluence_mJ_cm2") is not None
+        else "joint sigma+/sigma- fit"
+    )
+    if m.get("resolved") and m.get("tau_s_ns") is not None:
+        note = f"measured ({how}), resolved{src}"
+        value = float(m["tau_s_ns"])
+    else:
+        value = None
+        if m.get("bound") == "upper" and ci is not None and ci[1] is not None:
+            note = f"not resolved: tau_s < {ci[1]:.3g} ns (upper bound, {how}){src}"
+        elif m.get("bound") == "lower" and ci is not None and ci[0] is not None:
+            note = f"not resolved: tau_s > {ci[0]:.3g} ns (DCP does not decay, {how}){src}"
+        else:
+            note = f"not determined ({how}){src}"
+    if t.note:
+        note = f"{note}. {t.note}"
+    return Measured(value, ci, m.get("fluence_mJ_cm2"), note, extra)
+
+
 Measure = Callable[[Target, Mapping[str, Any], Any, Mapping[str, Any] | None], Measured]
 
 #: How each ``measure`` name reads a row's value from an analysis.
@@ -449,6 +495,7 @@ MEASURES: dict[str, Measure] = {
     "max_below_threshold": _m_max_below_threshold,
     "slope_curvature": _m_slope_curvature,
     "decay_ratio": _m_decay_ratio,
+    "helicity_tau_s": _m_helicity_tau_s,
     "input": _m_input,
 }
 

@@ -37,6 +37,7 @@ def summary_rows(
     results: Mapping[str, Any],
     decays: Mapping[Any, Mapping[str, Any]] | None = None,
     spin_relaxation_ns: float | None = None,
+    spin_relaxation: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The "paper vs polase" rows: `TARGETS` graded against an analysis.
 
@@ -50,13 +51,19 @@ def summary_rows(
     spin_relaxation_ns
         Spin relaxation time used by the model, for the input row. [ns]; None for a
         measurement (the row then says it is not measured).
+    spin_relaxation
+        tau_s measured from a sigma+ / sigma- pair (``tau_s_ns``, ``tau_s_ci95_ns``,
+        ``resolved``, ``bound``, ``input_tau_s_ns``; see
+        `polase.paper.photonics2022.reproduce.measure_spin_relaxation`); None: the tau_s
+        row says it is not measured.
 
     Returns
     -------
     list of dict
         One row per target (`polase.report.targets.make_row`).
     """
-    return grade(TARGETS, results, decays, {"spin_relaxation_ns": spin_relaxation_ns})
+    context = {"spin_relaxation_ns": spin_relaxation_ns, "spin_relaxation": spin_relaxation}
+    return grade(TARGETS, results, decays, context)
 
 
 __all__ = ["CAPTIONS", "TARGETS", "summary_rows"]

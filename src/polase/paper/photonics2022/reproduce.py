@@ -60,6 +60,12 @@ ASE_REFERENCE_FLUENCE: float = 17.0
 ASE_BAND_HALF_WIDTH_NM: float = 1.0
 #: Re-expose when the optimal integration time exceeds the configured one by this factor. [1]
 EXPOSURE_SLACK: float = 1.5
+#: Fluence of the helicity-resolved (sigma+ / sigma-) decay pair, below threshold. [mJ/cm2]
+SPIN_FLUENCE: float = 8.0
+#: Population exponentials of the joint sigma+ / sigma- fit.
+SPIN_COMPONENTS: int = 2
+#: Subfolder of ``raw/`` holding the helicity-resolved pair, its IRF and its manifest.
+SPIN_FOLDER: str = "tcspc_helicity"
 
 Progress = Callable[[str, float], None]
 
@@ -85,6 +91,10 @@ class PipelineResult:
         Summary table rows.
     timings
         Seconds spent per stage.
+    spin
+        tau_s measured from the helicity-resolved pair (`measure_spin_relaxation`), or None.
+    polarization
+        The joint sigma+ / sigma- fit (`PolarizationFit`) behind `spin`, or None.
     provenance
         An acquired run's ``provenance.json`` (protocol, devices, the twin's configuration
         under ``simulation.config``); None for the direct simulation.
@@ -96,6 +106,8 @@ class PipelineResult:
     decays: dict[str, dict[str, Any]]
     rows: list[dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
+    spin: dict[str, Any] | None = None
+    polarization: Any = None
     provenance: dict[str, Any] | None = None
 
 
@@ -175,6 +187,83 @@ def spin_relaxation_ns(ds) -> float | None:
         return float(tau_s) * 1e9
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def measure_spin_relaxation(
+    sim, raw_folder: str | Path, seed: int = DEFAULT_SEED, fluence: float = SPIN_FLUENCE
+) -> tuple[dict[str, Any], Any]:
+    """tau_s the way a lab would measure it: a sigma+ / sigma- TCSPC pair, files, joint fit.
+
+    The twin (with the config of `sim`, so the same tau_s and kinetics) simulates a
+    helicity-resolved pair below threshold (`polase.analysis.polarization.simulate_helicity_pair`:
+    circular pump, circular analyzer in detection, one scale for both channels); the two
+    channels and their IRF are written as DAS6 exports with a manifest tagged
+    ``emission_analyzer`` sigma+ / sigma- (`polase.io.raw.write_polarized_decays`, into
+    ``raw_folder/tcspc_helicity/``); they are read back and fitted jointly
+    (`polase.analysis.polarization.fit_helicity_manifest`), as ``polase spin`` does.
+
+    Parameters
+    ----------
+    sim : xarray.Dataset
+        The simulated measurement (its ``config`` attribute is the twin's config).
+    raw_folder
+        The reproduction's ``raw/`` folder.
+    seed
+        Counting-noise seed of the pair.
+    fluence
+        Pump fluence of the pair. [mJ/cm2]
+
+    Returns
+    -------
+    spin : dict
+        ``tau_s_ns`` (None unless resolved), ``tau_s_ci95_ns``, ``resolved``, ``bound``,
+        ``tau_s_mle_ns``, ``dcp0``, ``tau_ns``, ``reduced_chi2``, ``input_tau_s_ns`` (the
+        twin's value), ``fluence_mJ_cm2``, ``seed``, ``manifest`` (relative to
+        `raw_folder`'s parent). [ns]
+    fit : PolarizationFit
+        The joint fit (for the report's figures).
+    """
+    import json
+
+    from ...analysis.polarization import fit_helicity_manifest, simulate_helicity_pair
+    from ...io.raw import write_polarized_decays
+
+    cfg = json.loads(sim.attrs["config"]) if "config" in sim.attrs else None
+    pair = simulate_helicity_pair(cfg, fluence, seed=int(seed))
+    width = float(np.mean(np.diff(pair["time"])))
+    manifest = write_polarized_decays(
+        Path(raw_folder) / SPIN_FOLDER,
+        {"sigma+": pair["sigma_plus"], "sigma-": pair["sigma_minus"]},
+        pair["irf"],
+        width,
+        fluence_mJ_cm2=fluence,
+        polarization="circular",
+        detection_wavelength_nm=DECAY_WAVELENGTHS[1],
+    )
+    fit = fit_helicity_manifest(manifest, n_components=SPIN_COMPONENTS)
+    s = fit.summary
+    spin = {
+        key: s.get(key)
+        for key in (
+            "tau_s_ns",
+            "tau_s_ci95_ns",
+            "resolved",
+            "bound",
+            "tau_s_mle_ns",
+            "dcp0",
+            "tau_ns",
+            "reduced_chi2",
+        )
+    }
+    spin.update(
+        {
+            "input_tau_s_ns": pair["truth"]["tau_s_ns"],
+            "fluence_mJ_cm2": float(fluence),
+            "seed": int(seed),
+            "manifest": f"{Path(raw_folder).name}/{SPIN_FOLDER}/manifest.csv",
+        }
+    )
+    return spin, fit
 
 
 # ----------------------------------------------------------------------------- analyze
@@ -260,6 +349,8 @@ def analyze_raw(
             continue
         fit = fit_decay_files(path, irf, DECAY_COMPONENTS[w], period_ns=period)
         fit["fluence_mJ_cm2"] = float(path.name.split("mJ")[0].replace("p", "."))
+        if period is not None:
+            fit["repetition_period_ns"] = float(period)
         decays[f"{w:g}"] = fit
     return meas, results, decays
 
@@ -305,8 +396,15 @@ def run_pipeline(
         period = sim.attrs.get("tcspc_repetition_period_ns")
         meas, results, decays = analyze_raw(manifest, progress, period, n_bootstrap, fit_all_decays)
         timings["analyze"] = time.perf_counter() - t
-    rows = summary_rows(results, decays, spin_relaxation_ns=spin_relaxation_ns(sim))
-    return PipelineResult(sim, meas, results, decays, rows, timings)
+        if progress is not None:
+            progress("fit sigma+/sigma- pair", 0.0)
+        t = time.perf_counter()
+        spin, pol_fit = measure_spin_relaxation(sim, manifest.parent, seed)
+        timings["spin"] = time.perf_counter() - t
+    rows = summary_rows(
+        results, decays, spin_relaxation_ns=spin_relaxation_ns(sim), spin_relaxation=spin
+    )
+    return PipelineResult(sim, meas, results, decays, rows, timings, spin, pol_fit)
 
 
 def acquired_twin_config(provenance: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -464,6 +562,8 @@ def reproduce(
     from ... import __version__
     from ..._files import write_netcdf_atomic
     from ...report import build_report, dumps_json, write_figures
+    from ...report.figures import FIGURES
+    from ...report.polarization import fit_to_dict
     from ...report.summary import pass_fraction
 
     target = Path(out_dir)
@@ -519,7 +619,7 @@ def reproduce(
             nonlocal n_fig
             n_fig += 1
             if progress is not None:
-                progress("figures", n_fig / 6)
+                progress("figures", n_fig / len(FIGURES))
 
         t = time.perf_counter()
         report = build_report(
@@ -531,6 +631,8 @@ def reproduce(
             facts=facts,
             details={"config": config_text, "raw": "raw/manifest.csv"},
             on_figure=on_figure,
+            polarization=res.polarization,
+            spin_relaxation=res.spin,
         )
         write_figures(report, tmp / "figures")
         (tmp / "report.html").write_text(report.html, encoding="utf-8")
@@ -546,6 +648,8 @@ def reproduce(
             "pass_fraction": pass_fraction(res.rows),
             "rows": res.rows,
             "spin_relaxation_ns": spin,
+            "spin_relaxation": res.spin,
+            "polarization": fit_to_dict(res.polarization) if res.polarization is not None else None,
             "facts": facts,
             "figures": [f.name for f in report.figures],
             "figures_omitted": [{"name": n, "reason": r} for n, _, r in report.omitted],
