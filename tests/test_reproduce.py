@@ -367,7 +367,7 @@ def test_reproduce_acquire_writes_the_run_folder_and_report(acquired, tmp_path):
 
 
 def test_reproduce_acquire_analyses_the_measured_fluence(acquired):
-    out, summary, _ = acquired
+    _, summary, _ = acquired
     results = summary["results"]
     assert results["fluence_axis"] == "fluence_measured"  # the manifest's power-meter column
     # the bench protocol records no sigma+/sigma- pair: the tau_s row has no value and says so
