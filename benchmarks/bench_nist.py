@@ -92,7 +92,11 @@ def main() -> None:
         + " | ".join(f"{certified[s][1]}/27, {certified[s][2]}/27" for s in solvers)
         + " |"
     )
-    print("| **wall time, all 54 fits [s]** | | " + " | ".join(f"{times[s]:.2f}" for s in solvers))
+    print(
+        "| **wall time, all 54 fits [s]** | | "
+        + " | ".join(f"{times[s]:.2f}" for s in solvers)
+        + " |"
+    )
     print(
         f"\nload average {os.getloadavg()[0]:.2f}; LRE of the worst parameter, * certified, ! no success"
     )

@@ -43,7 +43,10 @@ def test_symbolic_model_equals_builtin(rng, gauss_model):
     user = curve_fit_batch(gauss_model, X, y, p0)
     builtin = curve_fit_batch("gaussian_offset", X, y, p0)
     assert user.success.all() and builtin.success.all()
-    np.testing.assert_allclose(user.params, builtin.params, rtol=1e-9, atol=1e-12)
+    # the fused sums differ at the rounding level, so the two may stop one step apart:
+    # both within sqrt(ftol * nfree) standard errors of the minimum (default ftol 1e-15)
+    tol = 2 * np.sqrt(1e-15 * builtin.nfree[:, None]) * builtin.stderr
+    assert np.all(np.abs(user.params - builtin.params) <= tol)
     np.testing.assert_allclose(user.stderr, builtin.stderr, rtol=1e-6)
     # a plain scalar function passed to curve_fit_batch is compiled the same way
     direct = curve_fit_batch(gauss_off, X, y, p0)

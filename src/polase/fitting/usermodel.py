@@ -39,7 +39,7 @@ from ..errors import FitError
 from . import _lm
 
 #: bump when the generated code changes (part of the cache key)
-_GENERATOR_VERSION = "1"
+_GENERATOR_VERSION = "2"
 
 #: user functions handed to generated modules (key -> tuple of njit functions)
 _REGISTRY: dict[str, tuple] = {}
@@ -155,7 +155,11 @@ def _codegen(syms, expr, grads) -> str | None:
     import sympy as sp
     from sympy.printing.pycode import PythonCodePrinter
 
-    printer = PythonCodePrinter({"fully_qualified_modules": True, "standard": "python3"})
+    class _Printer(PythonCodePrinter):
+        def _print_exp(self, e):  # the vectorizable exp of the built-in kernels
+            return f"_vexp({self._print(e.args[0])})"
+
+    printer = _Printer({"fully_qualified_modules": True, "standard": "python3"})
     reps, reduced = sp.cse([expr, *grads], symbols=sp.numbered_symbols("_t"))
     lines = []
     try:
@@ -174,14 +178,71 @@ def _codegen(syms, expr, grads) -> str | None:
 # ---- the generated module ---------------------------------------------------------------
 
 _LOOP_FUNCS = ("fit_one", "_generic_rows")
+_FUSED_FUNCS = ("fit_gauss", "_gauss_rows")
 
 
-def _loop_source() -> str:
-    """Source of the LM loop shared with the built-in models (taken from `_lm`)."""
+def _loop_source(fused: bool) -> str:
+    """Source of the LM loops shared with the built-in models (taken from `_lm`): `fit_one`
+    (any loss, geodesic acceleration) and, for a symbolic model, the fused least-squares loop
+    `fit_gauss` with its normal equations `gauss_normal` replaced by the model's own."""
     parts = []
-    for name in _LOOP_FUNCS:
-        parts.append(textwrap.dedent(inspect.getsource(getattr(_lm, name).py_func)))
+    for name in _LOOP_FUNCS + (_FUSED_FUNCS if fused else ()):
+        src = textwrap.dedent(inspect.getsource(getattr(_lm, name).py_func))
+        if name == "fit_gauss":
+            src = src.replace("gauss_normal(", "user_normal(")
+        parts.append(src)
     return "\n\n".join(parts)
+
+
+def _fused_normal_source(npar: int) -> str:
+    """``user_normal``: cost, J^T W J and J^T W r of a symbolic model in one pass over the
+    points (no stored f or J), the signature of `_kernels.gauss_normal` (off, unit_w and e
+    unused)."""
+    pairs = [(i, j) for i in range(npar) for j in range(i + 1)]
+    L = []
+    L.append('@njit(cache=True, inline="always", fastmath={"reassoc", "contract"})')
+    L.append("def user_sums(x, y, w, " + ", ".join(f"p{j}" for j in range(npar)) + "):")
+    L.append("    cost = 0.0")
+    for j in range(npar):
+        L.append(f"    g{j} = 0.0")
+    for i, j in pairs:
+        L.append(f"    a{i}_{j} = 0.0")
+    L.append("    for k in range(x.size):")
+    L.append("        v = _fj(x[k], " + ", ".join(f"p{j}" for j in range(npar)) + ")")
+    L.append("        wk = w[k]")
+    L.append("        use = wk != 0.0")
+    L.append("        r = y[k] - v[0] if use else 0.0")
+    L.append("        wr = wk * r")
+    L.append("        cost += wr * r")
+    for j in range(npar):
+        L.append(f"        d{j} = v[{j + 1}] if use else 0.0")
+    for j in range(npar):
+        L.append(f"        g{j} += wr * d{j}")
+    for j in range(npar):
+        L.append(f"        wd{j} = wk * d{j}")
+    for i, j in pairs:
+        L.append(f"        a{i}_{j} += wd{i} * d{j}")
+    outs = ["cost"] + [f"g{j}" for j in range(npar)] + [f"a{i}_{j}" for i, j in pairs]
+    L.append("    return (" + ", ".join(outs) + ",)")
+    L.append("")
+    L.append("")
+    L.append('@njit(cache=True, inline="always")')
+    L.append("def user_normal(off, x, y, w, unit_w, p, e, A, g):")
+    L.append("    S = user_sums(x, y, w, " + ", ".join(f"p[{j}]" for j in range(npar)) + ")")
+    L.append("    cost = S[0]")
+    L.append("    if not math.isfinite(cost):")
+    L.append("        cost = np.inf")
+    L.append("    tot = 0.0")
+    for j in range(npar):
+        L.append(f"    g[{j}] = S[{1 + j}]")
+        L.append(f"    tot += abs(S[{1 + j}])")
+    for n, (i, j) in enumerate(pairs):
+        L.append(f"    A[{i}, {j}] = S[{1 + npar + n}]")
+        if i != j:
+            L.append(f"    A[{j}, {i}] = S[{1 + npar + n}]")
+        L.append(f"    tot += abs(S[{1 + npar + n}])")
+    L.append("    return cost, math.isfinite(tot)")
+    return "\n".join(L) + "\n"
 
 
 def _module_source(key: str, npar: int, fj_src: str | None, kind: str) -> str:
@@ -224,19 +285,42 @@ def _module_source(key: str, npar: int, fj_src: str | None, kind: str) -> str:
                 J[j, k] = (J[j, k] - _f(x[k], {", ".join(f"q[{i}]" for i in range(npar))})) / (hp + hm)
             q[j] = p[j]
 """
+    fused = kind == "symbolic"
+    fused_src = _fused_normal_source(npar) if fused else ""
+    if fused:
+        rows = """
+    if loss == LSQ and not accel:
+        wunit = unit_rows(w)
+        for b in RANGE((n + BLOCK - 1) // BLOCK):
+            _gauss_rows(b * BLOCK, min(n, (b + 1) * BLOCK), False, x, y, w, wunit, p, lo, hi,
+                        fixed, todo, max_iter, xtol, ftol, status, n_iter, cost, cov)
+        return"""
+    else:
+        rows = ""
     return f'''"""Generated by polase.fitting.usermodel (key {key}); do not edit."""
 import math
 
 import numpy as np
 from numba import njit, prange
 
+from polase.fitting._kernels import _exp_neg
 from polase.fitting._lm import *  # noqa: F403 (the LM primitives fit_one calls)
-from polase.fitting._lm import BLOCK
+from polase.fitting._lm import (BLOCK, _velocity, _finish, _step_small, _clipped,
+    _predicts_converged, _judge, _rescale, _covariance, _initial_radius)
 from polase.fitting.usermodel import _REGISTRY  # noqa: F401
 
 FD_STEP = {np.finfo(float).eps ** (1 / 3)!r}
 
+
+@njit(cache=True, inline="always")
+def _vexp(t):
+    """exp(t) by the built-in kernels' vectorizable exp (within a few ulp of libm)."""
+    return _exp_neg(-t) if t <= 0.0 else 1.0 / _exp_neg(t)
+
+
 {point}
+
+{fused_src}
 
 
 @njit(cache=True)
@@ -258,14 +342,14 @@ def eval_batch(x, p, want_jac):
     return f, J
 
 
-{_loop_source()}
+{_loop_source(fused)}
 
 
 @njit(cache=True)
 def fit_serial(x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
                n_iter, cost, cov):
     n = y.shape[0]
-    aux = np.zeros(1)
+    aux = np.zeros(1){rows.replace("RANGE", "range")}
     for b in range((n + BLOCK - 1) // BLOCK):
         _generic_rows(b * BLOCK, min(n, (b + 1) * BLOCK), 0, aux, x, y, w, p, lo, hi, fixed,
                       todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov)
@@ -275,7 +359,7 @@ def fit_serial(x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, acce
 def fit_parallel(x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
                  n_iter, cost, cov):
     n = y.shape[0]
-    aux = np.zeros(1)
+    aux = np.zeros(1){rows.replace("RANGE", "prange")}
     for b in prange((n + BLOCK - 1) // BLOCK):
         _generic_rows(b * BLOCK, min(n, (b + 1) * BLOCK), 0, aux, x, y, w, p, lo, hi, fixed,
                       todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov)
