@@ -270,7 +270,7 @@ def memory_child(n: int) -> None:
     # compile or load the kernels first (both: a large batch runs the parallel one), so the
     # rate excludes a compilation after a code change (its memory still counts in the peak)
     curve_fit_batch("gaussian", x, y[:4], [7.0, 0.0, 1.0])
-    curve_fit_batch("gaussian", x, y[:20_000], [7.0, 0.0, 1.0])
+    curve_fit_batch("gaussian", x, y[:50_000], [7.0, 0.0, 1.0])  # > _PARALLEL_MIN_WORK
     t0 = time.perf_counter()
     res = curve_fit_batch("gaussian", x, y, [7.0, 0.0, 1.0])
     dt = time.perf_counter() - t0

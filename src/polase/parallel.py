@@ -158,5 +158,7 @@ def map_batches(
 def _submit(client, func, batches: Sequence, kwargs: dict, threads: int | None) -> list:
     if not batches:
         return []
-    futures = [client.submit(_run_task, func, b, kwargs, threads, pure=False) for b in batches]
+    # the batches go to the cluster as data (scatter), not inside the task graph
+    data = client.scatter(batches, hash=False)
+    futures = [client.submit(_run_task, func, d, kwargs, threads, pure=False) for d in data]
     return client.gather(futures)
