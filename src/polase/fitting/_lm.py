@@ -2,9 +2,10 @@
 
 One algorithm, two drivers:
 
-* `fit_compiled` runs whole fits of a compiled built-in model, one fit per prange
-  iteration (no Python in the loop): `fit_one`, or `fit_gauss` (the same steps with the
-  fused Gaussian normal equations, every step inlined) for Gaussian(+offset) least squares;
+* `fit_generic_serial` / `fit_generic_parallel` run whole fits of a compiled built-in model
+  (no Python in the loop) with `fit_one`; `fit_gauss_serial` / `fit_gauss_parallel` with
+  `fit_gauss` (the same steps with the fused Gaussian normal equations, every step inlined)
+  for Gaussian(+offset) least squares;
 * `velocity_batch` / `finish_batch` / `normal_batch` ... are the same per-fit steps applied
   to a batch, for models that are Python callables evaluated on the whole batch at once.
 
@@ -36,7 +37,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import GAUSSIAN, GAUSSIAN_OFFSET, eval_model, gauss_normal
+from ._kernels import eval_model, gauss_normal
 
 # status codes, mirrored by polase.fitting.FitStatus
 CONVERGED = 0
@@ -791,62 +792,69 @@ def unit_rows(w):
     return out
 
 
-@njit(cache=True)
-def _rows(
-    r0, r1, code, aux, x, y, w, wunit, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel,
-    status, n_iter, cost, cov,
-):  # fmt: skip
-    """Fit rows r0 <= i < r1: Gaussian(+offset) least squares without geodesic acceleration
-    through the fused `fit_gauss`, every other case through `fit_one`."""
-    if (code == GAUSSIAN or code == GAUSSIAN_OFFSET) and loss == LSQ and not accel:
-        _gauss_rows(
-            r0, r1, code == GAUSSIAN_OFFSET, x, y, w, wunit, p, lo, hi, fixed, todo, max_iter,
-            xtol, ftol, status, n_iter, cost, cov,
-        )  # fmt: skip
-    else:
-        _generic_rows(
-            r0, r1, code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol,
-            accel, status, n_iter, cost, cov,
-        )  # fmt: skip
-
-
 #: fits per block of the parallel loop (one set of work arrays per block)
 BLOCK = 64
 
+# Four kernels, each compiled only when first used (a run fitting only Gaussians never
+# compiles the generic loop with every model, and vice versa); the serial and parallel
+# kernels of a path share one compilation of its block function (`_gauss_rows`,
+# `_generic_rows`). Small batches run serially: no thread-pool start-up.
+
 
 @njit(cache=True, parallel=True)
-def fit_compiled(
-    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-    n_iter, cost, cov,
+def fit_gauss_parallel(
+    off, x, y, w, p, lo, hi, fixed, todo, max_iter, xtol, ftol, status, n_iter, cost, cov
 ):  # fmt: skip
-    """Fit every row i with todo[i] (x, w, lo, hi, fixed have 1 or N rows), in parallel.
-
-    prange runs over blocks of `BLOCK` fits, each with one set of work arrays.
-    """
+    """`fit_gauss` (Gaussian, off: + offset, least squares) for every row i with todo[i]
+    (x, w, lo, hi, fixed have 1 or N rows); prange over blocks of `BLOCK` fits."""
     n = y.shape[0]
     wunit = unit_rows(w)
     for b in prange((n + BLOCK - 1) // BLOCK):
-        _rows(
-            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, wunit, p, lo, hi, fixed,
-            todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+        _gauss_rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), off, x, y, w, wunit, p, lo, hi, fixed, todo,
+            max_iter, xtol, ftol, status, n_iter, cost, cov,
         )  # fmt: skip
 
 
 @njit(cache=True)
-def fit_compiled_serial(
-    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-    n_iter, cost, cov,
+def fit_gauss_serial(
+    off, x, y, w, p, lo, hi, fixed, todo, max_iter, xtol, ftol, status, n_iter, cost, cov
 ):  # fmt: skip
-    """`fit_compiled` on one thread: small batches do not pay the thread-pool start-up.
-
-    Same blocks as `fit_compiled`, so both call one compilation of `_rows`.
-    """
+    """`fit_gauss_parallel` on one thread."""
     n = y.shape[0]
     wunit = unit_rows(w)
     for b in range((n + BLOCK - 1) // BLOCK):
-        _rows(
-            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, wunit, p, lo, hi, fixed,
-            todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+        _gauss_rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), off, x, y, w, wunit, p, lo, hi, fixed, todo,
+            max_iter, xtol, ftol, status, n_iter, cost, cov,
+        )  # fmt: skip
+
+
+@njit(cache=True, parallel=True)
+def fit_generic_parallel(
+    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
+    n_iter, cost, cov,
+):  # fmt: skip
+    """`fit_one` of compiled model `code` for every row i with todo[i], in parallel."""
+    n = y.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        _generic_rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, p, lo, hi, fixed, todo, loss,
+            max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def fit_generic_serial(
+    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
+    n_iter, cost, cov,
+):  # fmt: skip
+    """`fit_generic_parallel` on one thread."""
+    n = y.shape[0]
+    for b in range((n + BLOCK - 1) // BLOCK):
+        _generic_rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, p, lo, hi, fixed, todo, loss,
+            max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
         )  # fmt: skip
 
 

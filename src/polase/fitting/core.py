@@ -45,7 +45,7 @@ def _as_model(model, npar: int) -> Model:
 
 
 def _scalar_signature(func) -> bool:
-    """True for a scalar model f(x, p1, ..., pP) with P >= 2 (a vectorised model is f(x, params))."""
+    """True for a scalar model f(x, p1, ..., pP), P >= 2, no defaults (vectorised: f(x, params))."""
     import inspect
 
     try:
@@ -53,7 +53,12 @@ def _scalar_signature(func) -> bool:
     except (TypeError, ValueError):
         return False
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return len(prms) >= 3 and all(q.kind in kinds for q in prms)
+    # a vectorised f(x, params, option=default) keeps its meaning
+    return (
+        len(prms) >= 3
+        and all(q.kind in kinds for q in prms)
+        and all(q.default is inspect.Parameter.empty for q in prms)
+    )
 
 
 def _per_fit(arr, n: int, width: int, what: str, dtype=float) -> np.ndarray:
@@ -113,8 +118,11 @@ def curve_fit_batch(
     Parameters
     ----------
     model
-        Built-in name (see `get_model`), a `Model`, or a vectorized callable
-        ``f(x, params) -> (N, M)`` (parameters named p0, p1, ...; finite-difference Jacobian).
+        Built-in name (see `get_model`), a `Model`, a scalar function
+        ``f(x, p1, ..., pP) -> float`` of one point (three or more positional arguments
+        without defaults: compiled by `compile_model`, parameters named after its
+        arguments), or a vectorized callable ``f(x, params) -> (N, M)`` (parameters named
+        p0, p1, ...; finite-difference Jacobian).
     x
         Abscissa, (M,) shared by all fits or (N, M) per fit [units of the model's x].
     y
@@ -136,7 +144,10 @@ def curve_fit_batch(
     max_iter
         Maximum number of LM steps tried per fit.
     xtol, ftol
-        Relative step and relative cost-reduction tolerances.
+        Converged when every free parameter's step is <= xtol (|p| + xtol), or when the
+        Newton decrement g^T A^-1 g (the cost reduction a full Gauss-Newton step predicts) is
+        <= ftol * cost: each parameter then lies within sqrt(ftol * nfree) standard errors of
+        the minimum. The defaults reach the NIST StRD certified digits.
     nan_policy
         "raise": non-finite y, x, weights or p0 raise `DataValidationError`.
         "omit": non-finite points are dropped per fit; a fit left with no usable data gets
@@ -457,8 +468,14 @@ def _fit_chunk(
                     xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol, accel, stc,
                     itc, cc, covc,
                 )  # fmt: skip
+            elif mdl.code in (K.GAUSSIAN, K.GAUSSIAN_OFFSET) and loss == _lm.LSQ and not accel:
+                kernel = _lm.fit_gauss_parallel if parallel else _lm.fit_gauss_serial
+                kernel(
+                    mdl.code == K.GAUSSIAN_OFFSET, xc, yc, wc, pc, loc, hic, fxr, todo, max_iter,
+                    xtol, ftol, stc, itc, cc, covc,
+                )  # fmt: skip
             else:
-                kernel = _lm.fit_compiled if parallel else _lm.fit_compiled_serial
+                kernel = _lm.fit_generic_parallel if parallel else _lm.fit_generic_serial
                 kernel(
                     mdl.code, mdl.aux, xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol,
                     ftol, accel, stc, itc, cc, covc,

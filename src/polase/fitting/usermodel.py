@@ -49,6 +49,17 @@ _MODULES: dict[str, types.ModuleType] = {}
 _MODELS: dict[tuple, object] = {}
 
 
+def _engine_hash() -> str:
+    """Hash of the LM and kernel sources: the generated modules call their functions, which
+    numba's cache of a generated module does not track, so a new engine means a new key."""
+    from . import _kernels
+
+    h = hashlib.sha256()
+    for mod in (_lm, _kernels):
+        h.update(Path(mod.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def cache_dir() -> Path:
     """Folder of the generated model modules (and their numba cache)."""
     env = os.environ.get("POLASE_CACHE_DIR")
@@ -514,7 +525,7 @@ def compile_model(
         # numba must accept the user's function in every case: its error names the line
         funcs = (_jit_user(func, npar + 1, "model"),)
     key = hashlib.sha256(
-        "\0".join([_GENERATOR_VERSION, kind, src, fj_src or "", str(npar)]).encode()
+        "\0".join([_GENERATOR_VERSION, _engine_hash(), kind, src, fj_src or "", str(npar)]).encode()
     ).hexdigest()[:20]
     _REGISTRY[key] = funcs
     mod = _load(key, _module_source(key, npar, fj_src, kind))
