@@ -138,3 +138,15 @@ def test_signature_errors():
         compile_model(lambda x: x)
     with pytest.raises(FitError, match="only positional"):
         compile_model(lambda x, *p: x)
+
+
+def test_vectorised_callables_keep_their_meaning(rng):
+    """f(x, params) and f(x, params, option=...) stay on the vectorised (numpy) path."""
+
+    def line(x, p, scale=1.0):
+        return scale * (p[:, [0]] * x + p[:, [1]])
+
+    y = 2.0 * X[None, :] - 1.0 + 0.01 * rng.normal(size=(3, X.size))
+    res = curve_fit_batch(line, X, y, [1.0, 0.0])
+    assert res.success.all() and res.param_names == ["p0", "p1"]
+    np.testing.assert_allclose(res.params, [[2.0, -1.0]] * 3, atol=0.01)

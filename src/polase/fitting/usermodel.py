@@ -39,7 +39,7 @@ from ..errors import FitError
 from . import _lm
 
 #: bump when the generated code changes (part of the cache key)
-_GENERATOR_VERSION = "2"
+_GENERATOR_VERSION = "5"
 
 #: user functions handed to generated modules (key -> tuple of njit functions)
 _REGISTRY: dict[str, tuple] = {}
@@ -170,6 +170,16 @@ def _codegen(syms, expr, grads) -> str | None:
         def _print_exp(self, e):  # the vectorizable exp of the built-in kernels
             return f"_vexp({self._print(e.args[0])})"
 
+        def _print_Pow(self, e, rational=False):
+            # small integer powers as products: numba's integer power is a loop, which
+            # keeps LLVM from vectorizing the loop over the points
+            b, n = e.args
+            if n.is_Integer and 1 <= abs(int(n)) <= 4:
+                base = self.parenthesize(b, 1000)  # always parenthesized
+                prod = "*".join([f"({self._print(b)})"] * abs(int(n))) if base else ""
+                return f"({prod})" if int(n) > 0 else f"(1.0/({prod}))"
+            return super()._print_Pow(e, rational=rational)
+
     printer = _Printer({"fully_qualified_modules": True, "standard": "python3"})
     reps, reduced = sp.cse([expr, *grads], symbols=sp.numbered_symbols("_t"))
     lines = []
@@ -183,6 +193,7 @@ def _codegen(syms, expr, grads) -> str | None:
         return None
     args = ", ".join(str(s) for s in syms)
     body = "\n".join(lines)
+    outs = [f"float({o})" for o in outs]  # one float type for every entry
     return f"def _fj({args}):\n{body}\n    return ({', '.join(outs)},)\n"
 
 
@@ -211,7 +222,10 @@ def _fused_normal_source(npar: int) -> str:
     unused)."""
     pairs = [(i, j) for i in range(npar) for j in range(i + 1)]
     L = []
-    L.append('@njit(cache=True, inline="always", fastmath={"reassoc", "contract"})')
+    # a real call, not inlined: numba's inlining is on its IR, so the caller's flags would
+    # apply and the fastmath reassociation that lets the reductions vectorize would be lost
+    # (as `_kernels.gauss_sums`)
+    L.append('@njit(cache=True, fastmath={"reassoc", "contract"})')
     L.append("def user_sums(x, y, w, " + ", ".join(f"p{j}" for j in range(npar)) + "):")
     L.append("    cost = 0.0")
     for j in range(npar):
@@ -325,8 +339,11 @@ FD_STEP = {np.finfo(float).eps ** (1 / 3)!r}
 
 @njit(cache=True, inline="always")
 def _vexp(t):
-    """exp(t) by the built-in kernels' vectorizable exp (within a few ulp of libm)."""
-    return _exp_neg(-t) if t <= 0.0 else 1.0 / _exp_neg(t)
+    """exp(t) by the built-in kernels' vectorizable exp, branch-free (its reduction and
+    exponent construction hold for -t down to -1400; within ~1 ulp of libm over the whole
+    range, overflow to inf, NaN kept)."""
+    u = t if not (t > 1000.0) else 1000.0
+    return _exp_neg(-u)
 
 
 {point}
