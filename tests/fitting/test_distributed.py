@@ -77,3 +77,22 @@ def test_curve_fit_batch_on_cluster_equals_serial(rng, local_cluster):
         b = curve_fit_batch(f, X, y[:40], p0[:40], client=client, chunk_size=7)
     np.testing.assert_array_equal(a.params, b.params)
     np.testing.assert_array_equal(a.status, b.status)
+
+
+def _hump(x, a, c):
+    return a / (1.0 + (x - c) ** 2)
+
+
+def test_compiled_user_model_survives_pickling():
+    """Worker processes receive a `compile_model` model as its recipe and rebuild it."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    from polase.fitting import compile_model
+
+    m = compile_model(_hump)
+    m2 = cloudpickle.loads(cloudpickle.dumps(m))
+    assert m2.kernels is not None and m2.jacobian_kind == m.jacobian_kind
+    y = _hump(X, 3.0, 0.5)[None, :] * np.ones((2, 1))
+    a = curve_fit_batch(m, X, y, [1.0, 0.0])
+    b = curve_fit_batch(m2, X, y, [1.0, 0.0])
+    np.testing.assert_array_equal(a.params, b.params)
+    np.testing.assert_allclose(a.params, [[3.0, 0.5]] * 2, rtol=1e-10)
