@@ -39,7 +39,7 @@ from ..errors import FitError
 from . import _lm
 
 #: bump when the generated code changes (part of the cache key)
-_GENERATOR_VERSION = "5"
+_GENERATOR_VERSION = "6"
 
 #: user functions handed to generated modules (key -> tuple of njit functions)
 _REGISTRY: dict[str, tuple] = {}
@@ -221,39 +221,55 @@ def _fused_normal_source(npar: int) -> str:
     points (no stored f or J), the signature of `_kernels.gauss_normal` (off, unit_w and e
     unused)."""
     pairs = [(i, j) for i in range(npar) for j in range(i + 1)]
+    ps = ", ".join(f"p{j}" for j in range(npar))
     L = []
-    # a real call, not inlined: numba's inlining is on its IR, so the caller's flags would
-    # apply and the fastmath reassociation that lets the reductions vectorize would be lost
-    # (as `_kernels.gauss_sums`)
-    L.append('@njit(cache=True, fastmath={"reassoc", "contract"})')
-    L.append("def user_sums(x, y, w, " + ", ".join(f"p{j}" for j in range(npar)) + "):")
-    L.append("    cost = 0.0")
-    for j in range(npar):
-        L.append(f"    g{j} = 0.0")
-    for i, j in pairs:
-        L.append(f"    a{i}_{j} = 0.0")
-    L.append("    for k in range(x.size):")
-    L.append("        v = _fj(x[k], " + ", ".join(f"p{j}" for j in range(npar)) + ")")
-    L.append("        wk = w[k]")
-    L.append("        use = wk != 0.0")
-    L.append("        r = y[k] - v[0] if use else 0.0")
-    L.append("        wr = wk * r")
-    L.append("        cost += wr * r")
-    for j in range(npar):
-        L.append(f"        d{j} = v[{j + 1}] if use else 0.0")
-    for j in range(npar):
-        L.append(f"        g{j} += wr * d{j}")
-    for j in range(npar):
-        L.append(f"        wd{j} = wk * d{j}")
-    for i, j in pairs:
-        L.append(f"        a{i}_{j} += wd{i} * d{j}")
-    outs = ["cost"] + [f"g{j}" for j in range(npar)] + [f"a{i}_{j}" for i, j in pairs]
-    L.append("    return (" + ", ".join(outs) + ",)")
-    L.append("")
-    L.append("")
+    for unit in (False, True):
+        # a real call, not inlined: numba's inlining is on its IR, so the caller's flags
+        # would apply and the fastmath reassociation that lets the reductions vectorize
+        # would be lost (as `_kernels.gauss_sums`); unit: every weight is 1
+        L.append('@njit(cache=True, fastmath={"reassoc", "contract"})')
+        L.append(f"def user_sums{'_unit' if unit else ''}(x, y, w, {ps}):")
+        L.append("    cost = 0.0")
+        for j in range(npar):
+            L.append(f"    g{j} = 0.0")
+        for i, j in pairs:
+            L.append(f"    a{i}_{j} = 0.0")
+        L.append("    for k in range(x.size):")
+        L.append(f"        v = _fj(x[k], {ps})")
+        if unit:
+            L.append("        r = y[k] - v[0]")
+            L.append("        cost += r * r")
+            for j in range(npar):
+                L.append(f"        d{j} = v[{j + 1}]")
+            for j in range(npar):
+                L.append(f"        g{j} += r * d{j}")
+            for i, j in pairs:
+                L.append(f"        a{i}_{j} += d{i} * d{j}")
+        else:
+            L.append("        wk = w[k]")
+            L.append("        use = wk != 0.0")
+            L.append("        r = y[k] - v[0] if use else 0.0")
+            L.append("        wr = wk * r")
+            L.append("        cost += wr * r")
+            for j in range(npar):
+                L.append(f"        d{j} = v[{j + 1}] if use else 0.0")
+            for j in range(npar):
+                L.append(f"        g{j} += wr * d{j}")
+            for j in range(npar):
+                L.append(f"        wd{j} = wk * d{j}")
+            for i, j in pairs:
+                L.append(f"        a{i}_{j} += wd{i} * d{j}")
+        outs = ["cost"] + [f"g{j}" for j in range(npar)] + [f"a{i}_{j}" for i, j in pairs]
+        L.append("    return (" + ", ".join(outs) + ",)")
+        L.append("")
+        L.append("")
+    pp = ", ".join(f"p[{j}]" for j in range(npar))
     L.append('@njit(cache=True, inline="always")')
     L.append("def user_normal(off, x, y, w, unit_w, p, e, A, g):")
-    L.append("    S = user_sums(x, y, w, " + ", ".join(f"p[{j}]" for j in range(npar)) + ")")
+    L.append("    if unit_w:")
+    L.append(f"        S = user_sums_unit(x, y, w, {pp})")
+    L.append("    else:")
+    L.append(f"        S = user_sums(x, y, w, {pp})")
     L.append("    cost = S[0]")
     L.append("    if not math.isfinite(cost):")
     L.append("        cost = np.inf")
