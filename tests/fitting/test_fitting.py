@@ -489,14 +489,17 @@ def test_geodesic_acceleration_same_minimum_compiled_and_python(rng, capsys):
     geo = curve_fit_batch("gaussian_offset", X, y, p0, geodesic=True, progress=True, **kw)
     assert "curve_fit_batch: 40/40 fits" in capsys.readouterr().err
     assert plain.success.all() and geo.success.all()
-    np.testing.assert_allclose(geo.params, plain.params, rtol=1e-7, atol=1e-9)
+    # both stop where the Newton decrement is <= ftol * cost, i.e. within
+    # sqrt(ftol * nfree) standard errors of the minimum (2x: both may sit on either side)
+    tol = 2 * np.sqrt(kw["ftol"] * plain.nfree[:, None]) * plain.stderr
+    assert np.all(np.abs(geo.params - plain.params) <= tol)
 
     def f(x, p):
         return p[:, [0]] * np.exp(-0.5 * ((x - p[:, [1]]) / p[:, [2]]) ** 2) + p[:, [3]]
 
     geo_py = curve_fit_batch(f, X, y, p0, geodesic=True, **kw)
     assert geo_py.success.all()
-    np.testing.assert_allclose(geo_py.params, plain.params, rtol=1e-7, atol=1e-9)
+    assert np.all(np.abs(geo_py.params - plain.params) <= tol)
     # Poisson with geodesic acceleration on the compiled reconvolution model
     m = reconvolution_model(IRF, T, 1, period_ns=12.8)
     counts = rng.poisson(m(T, [40.0, 1.5, 0.0, 0.3, 0.0]), (10, T.size)).astype(float)

@@ -2,9 +2,10 @@
 
 One algorithm, two drivers:
 
-* `fit_compiled` runs whole fits of a compiled built-in model, one fit per prange
-  iteration (no Python in the loop): `fit_one`, or `fit_gauss` (the same steps with the
-  fused Gaussian normal equations, every step inlined) for Gaussian(+offset) least squares;
+* `fit_generic_serial` / `fit_generic_parallel` run whole fits of a compiled built-in model
+  (no Python in the loop) with `fit_one`; `fit_gauss_serial` / `fit_gauss_parallel` with
+  `fit_gauss` (the same steps with the fused Gaussian normal equations, every step inlined)
+  for Gaussian(+offset) least squares;
 * `velocity_batch` / `finish_batch` / `normal_batch` ... are the same per-fit steps applied
   to a batch, for models that are Python callables evaluated on the whole batch at once.
 
@@ -15,12 +16,18 @@ Algorithm (per fit): the objective is chi-square ``sum w (y - f)^2`` (loss 0) or
 deviance ``2 sum w (f - y - y ln(f/y))`` (loss 1, Fisher scoring: normal equations with
 weights ``w / f``). The step solves ``(S A S + lam I) z = S g``, ``delta = S z``, with
 ``A = J^T W J``, ``g = J^T W (y - f)`` and Marquardt scaling ``S = diag(D)^-1/2``, ``D`` the
-running maximum of ``diag(A)`` (MINPACK's choice: scale invariant). Damping follows Nielsen
-(1999). Box bounds: the trial point is projected on the box, parameters held at a bound by the
-gradient leave the free set for that step. Convergence (all relative): step ``|delta_i| <=
-xtol (|p_i| + xtol)`` for every free parameter, or an accepted step whose actual and predicted
-cost reductions are both ``<= ftol * cost``, or a Newton decrement ``g^T A^-1 g <= ftol * cost``
-for an unclipped step, or zero cost, or no free parameter (KKT point).
+running maximum of ``diag(A)`` (MINPACK's choice: scale invariant). The damping lam is the
+smallest that keeps the scaled step ``|z|`` inside a trust radius (Moré 1978, MINPACK's
+lmpar): lam = 0 (Gauss-Newton) whenever that step fits; the radius starts at
+``DELTA0 |D^1/2 p0|``, halves after a poor step (actual/predicted reduction < 1/4) and
+doubles the step after a good one (> 3/4). Box bounds: the trial point is projected on the
+box, parameters held at a bound by the gradient leave the free set for that step.
+Convergence: a Newton decrement ``g^T A^-1 g <= ftol * cost`` over the free parameters at the
+current point (the reduction a full Gauss-Newton step predicts; a test on the gradient that
+accounts for the conditioning of A, for steps that no bound clips), or a step ``|delta_i| <=
+xtol (|p_i| + xtol)`` for every free parameter (also a rejected one: the radius has shrunk
+to rounding level), or zero cost, or no free parameter (KKT point). A small cost reduction
+alone never ends a fit.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import GAUSSIAN, GAUSSIAN_OFFSET, eval_model, gauss_normal
+from ._kernels import eval_model, gauss_normal
 
 # status codes, mirrored by polase.fitting.FitStatus
 CONVERGED = 0
@@ -44,9 +51,15 @@ POISSON = 1
 
 #: floor of the model value in the Poisson Fisher weights 1/f [counts]
 FMIN = 1e-10
-LAM0 = 1e-3
-LAM_MIN = 1e-16
-LAM_MAX = 1e32
+#: initial trust radius, relative to the scaled norm |D^1/2 p0| (1 where p0 = 0); Moré's
+#: MINPACK uses 100, which overshoots the far starts of BoxBOD and MGH09 (a local flat)
+DELTA0 = 1.0
+#: a trust radius below this (scaled units) ends the fit: nothing smaller can be represented
+DELTA_MIN = 1e-300
+#: the damping search stops when |z| is within this fraction of the trust radius
+DELTA_RTOL = 0.1
+#: at most this many factorizations per step to fit the step into the trust radius
+LAM_ITER = 12
 #: scaled-Hessian pivots below this make the final covariance singular
 PIVOT_TOL = 1e-13
 #: geodesic acceleration: relative probe step h and the largest accepted 2|a|/|v|
@@ -167,14 +180,40 @@ def _chol_solve(L, b, n):
         b[i] = t * L[i, i]
 
 
+@njit(cache=True, inline="always")
+def _damped_system(A, g, sD, lam, idx, nf, work, z):
+    """work[:nf, :nf] = S A S + lam I (lower half) and z = S g over the free set."""
+    for a in range(nf):
+        ia = idx[a]
+        sa = sD[ia]
+        z[a] = g[ia] * sa
+        for b in range(a + 1):
+            ib = idx[b]
+            work[a, b] = A[ia, ib] * (sa * sD[ib])
+        work[a, a] += lam
+
+
+@njit(cache=True, inline="always")
+def _norm(z, n):
+    s = 0.0
+    for a in range(n):
+        s += z[a] * z[a]
+    return math.sqrt(s)
+
+
 @njit(cache=True)
-def velocity(A, g, sD, lam, p, lo, hi, fixed, work, idx, z):
-    """Scaled damped Gauss-Newton step z (free coordinates idx[:nf]); L of the system in work.
+def velocity(A, g, sD, delta, lam, p, lo, hi, fixed, work, idx, z, q):
+    """Trust-region Levenberg-Marquardt step z (scaled, free coordinates idx[:nf]).
 
-    sD = 1/sqrt(D), the Marquardt scale factors (P,) (`scale_factors`).
+    Solves ``(S A S + lam I) z = S g`` with the smallest damping lam >= 0 for which
+    ``|z| <= delta`` (Moré 1978, as MINPACK's lmpar): the Gauss-Newton step (lam = 0) when it
+    exists and fits, otherwise Newton iterations on ``|z(lam)| = delta`` started from the
+    previous lam, safeguarded by the bracket ``0 <= lam <= |S g| / delta``. The factor of the
+    last system stays in work; q (P,) is work space. sD = 1/sqrt(D), the scale factors.
 
-    Returns (code, nf): code 1 step computed, 0 factorization failed (raise damping),
-    2 no free parameter (every parameter fixed or held at a bound by the gradient).
+    Returns (code, nf, lam, |z|): code 1 step computed, 0 no factorization succeeded
+    (shrink the radius), 2 no free parameter (every parameter fixed or held at a bound by
+    the gradient).
     """
     npar = p.size
     nf = 0
@@ -188,19 +227,52 @@ def velocity(A, g, sD, lam, p, lo, hi, fixed, work, idx, z):
         idx[nf] = i
         nf += 1
     if nf == 0:
-        return 2, 0
-    for a in range(nf):
-        ia = idx[a]
-        sa = sD[ia]
-        z[a] = g[ia] * sa
-        for b in range(a + 1):
-            ib = idx[b]
-            work[a, b] = A[ia, ib] * (sa * sD[ib])
-        work[a, a] += lam
-    if _cholesky(work, nf) <= 0.0:
-        return 0, nf
-    _chol_solve(work, z, nf)
-    return 1, nf
+        return 2, 0, lam, 0.0
+    _damped_system(A, g, sD, 0.0, idx, nf, work, z)
+    gn = _norm(z, nf)
+    if _cholesky(work, nf) > PIVOT_TOL:
+        _chol_solve(work, z, nf)
+        nz = _norm(z, nf)
+        if nz <= (1.0 + DELTA_RTOL) * delta:
+            return 1, nf, 0.0, nz
+    lam_lo = 0.0
+    lam_hi = gn / delta  # |z(lam)| <= |S g| / lam
+    if not (lam > lam_lo and lam < lam_hi):
+        lam = 1e-3 * lam_hi
+    code = 0
+    nz = 0.0
+    lam_z = lam
+    for _ in range(LAM_ITER):
+        _damped_system(A, g, sD, lam, idx, nf, work, z)
+        if _cholesky(work, nf) <= 0.0:
+            # not positive definite in floating point: more damping
+            code = 0
+            lam_lo = lam
+            lam = 10.0 * lam if lam_hi <= lam else min(10.0 * lam, math.sqrt(lam * lam_hi))
+            continue
+        _chol_solve(work, z, nf)
+        code = 1
+        lam_z = lam
+        nz = _norm(z, nf)
+        phi = nz - delta
+        if abs(phi) <= DELTA_RTOL * delta:
+            break
+        if phi > 0.0:
+            lam_lo = max(lam_lo, lam)
+        else:
+            lam_hi = min(lam_hi, lam)
+        # Newton step on phi(lam), phi' = -|q|^2 / |z| with L q = z
+        for i in range(nf):
+            t = z[i]
+            for k in range(i):
+                t -= work[i, k] * q[k]
+            q[i] = t * work[i, i]
+        nq = _norm(q, nf)
+        lam += (nz / nq) ** 2 * phi / delta
+        if not (lam > lam_lo and lam < lam_hi):
+            lam = max(math.sqrt(lam_lo * lam_hi), 1e-3 * lam_hi)
+    # z and the factor in work belong to lam_z (the last successful factorization)
+    return code, nf, lam_z, nz
 
 
 @njit(cache=True)
@@ -217,7 +289,7 @@ def geodesic(J, f, fh, y, w, loss, h, D, work, idx, nf, z, alpha):
     """Add half the geodesic acceleration to z (Transtrum & Sethna 2012).
 
     f_vv = (2/h) ((f(p + h v) - f(p)) / h - J v); the acceleration a solves the same damped
-    system with right-hand side -J^T W f_vv. Returns False (reject the step) when
+    system with right-hand side -J^T W f_vv. Returns False (z unchanged: the plain step) when
     2 |a| / |v| > alpha (scaled norms) or f(p + h v) is not finite.
     """
     m = f.size
@@ -330,18 +402,34 @@ def predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, z):
 
 
 @njit(cache=True)
-def judge(cost, ctrial, pred, small, lam, nu, ftol):
-    """Accept or reject a trial; returns (accepted, converged, lam, nu)."""
-    if ctrial < cost:
-        actual = cost - ctrial
-        if pred > 0.0:
-            rho = actual / pred
-            lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
-        lam = max(lam, LAM_MIN)
-        conv = small or (actual <= ftol * cost and pred <= ftol * cost)
-        return True, conv, lam, 2.0
-    # no decrease: a step already below xtol cannot do better
-    return False, small, lam * nu, nu * 2.0
+def judge(cost, ctrial, pred, small, delta, nz, lam):
+    """Accept or reject a trial and update the trust radius; returns (accepted, converged, delta).
+
+    rho = actual / predicted reduction: below 1/4 the radius halves (to at most half the
+    step), above 3/4 (or for an undamped step that is not poor) it becomes twice the step.
+    """
+    actual = cost - ctrial
+    rho = actual / pred if pred > 0.0 else -1.0
+    if not (rho >= 0.25):  # also NaN
+        delta = 0.5 * min(delta, nz)
+    elif lam == 0.0 or rho > 0.75:
+        delta = max(delta, 2.0 * nz)
+    # a step below xtol ends the fit; a small cost reduction alone does not: the next
+    # iteration's Newton-decrement test (`predicts_converged`) judges the new point
+    return ctrial < cost, small, delta
+
+
+@njit(cache=True)
+def initial_radius(p, sD):
+    """Starting trust radius DELTA0 |D^1/2 p| in the scaled coordinates (DELTA0 when p = 0)."""
+    s = 0.0
+    for i in range(p.size):
+        t = p[i] / sD[i]
+        s += t * t
+    r = DELTA0 * math.sqrt(s)
+    if not (r > 0.0 and math.isfinite(r)):
+        r = DELTA0
+    return r
 
 
 @njit(cache=True)
@@ -471,15 +559,15 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
     if not normal_eq(f, J, y, w, loss, A, g, wv, r):
         return SINGULAR, 0, cost
     rescale(A, D, sD)
-    lam = LAM0
-    nu = 2.0
+    delta = initial_radius(p, sD)
+    lam = 0.0
     status = MAX_ITER
     it = 0
     while it < max_iter:
         if cost == 0.0:
             status = CONVERGED
             break
-        res, nf = velocity(A, g, sD, lam, p, lo, hi, fixed, work, idx, z)
+        res, nf, lam, nz = velocity(A, g, sD, delta, lam, p, lo, hi, fixed, work, idx, z, trial)
         if res == 2:
             status = CONVERGED
             break
@@ -487,12 +575,16 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
         if res == 1 and accel:
             probe_point(p, D, idx, nf, z, ACCEL_H, trial)
             eval_model(code, aux, x, trial, ft, Jt, False)
-            if not geodesic(J, f, ft, y, w, loss, ACCEL_H, D, work, idx, nf, z, ACCEL_ALPHA):
-                res = 0
+            # a rejected correction (2|a|/|v| > alpha) leaves the plain step: near the
+            # minimum the finite-difference curvature is rounding noise, and shrinking the
+            # radius there would stop the fit on the xtol test short of the minimum
+            geodesic(J, f, ft, y, w, loss, ACCEL_H, D, work, idx, nf, z, ACCEL_ALPHA)
+        if it == 1:
+            delta = min(delta, nz)
         if res == 0:
-            lam *= nu
-            nu *= 2.0
-            if lam > LAM_MAX:
+            # no step (failed factorization or curvature too large for the radius)
+            delta *= 0.25
+            if delta < DELTA_MIN:
                 status = SINGULAR
                 break
             continue
@@ -512,7 +604,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
         # the Jacobian costs little next to the exponentials, so take it with the trial
         eval_model(code, aux, x, trial, ft, Jt, True)
         ct = objective(ft, y, w, loss)
-        accepted, conv, lam, nu = judge(cost, ct, pred, small, lam, nu, ftol)
+        accepted, conv, delta = judge(cost, ct, pred, small, delta, nz, lam)
         if accepted:
             for i in range(npar):
                 p[i] = trial[i]
@@ -526,7 +618,7 @@ def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, ac
         if conv:
             status = CONVERGED
             break
-        if lam > LAM_MAX:
+        if delta < DELTA_MIN:
             status = CONVERGED if small else MAX_ITER
             break
     if not covariance(A, fixed, cov, work, idx, vec):
@@ -546,6 +638,7 @@ _step_small = _inlined(step_small)
 _clipped = _inlined(clipped)
 _predicts_converged = _inlined(predicts_converged)
 _judge = _inlined(judge)
+_initial_radius = _inlined(initial_radius)
 _rescale = _inlined(rescale)
 _covariance = _inlined(covariance)
 
@@ -572,23 +665,25 @@ def fit_gauss(
     if not ok:
         return SINGULAR, 0, cost
     _rescale(A, D, sD)
-    lam = LAM0
-    nu = 2.0
+    delta = _initial_radius(p, sD)
+    lam = 0.0
     status = MAX_ITER
     it = 0
     while it < max_iter:
         if cost == 0.0:
             status = CONVERGED
             break
-        res, nf = _velocity(A, g, sD, lam, p, lo, hi, fixed, work, idx, z)
+        res, nf, lam, nz = _velocity(A, g, sD, delta, lam, p, lo, hi, fixed, work, idx, z, trial)
         if res == 2:
             status = CONVERGED
             break
         it += 1
+        if it == 1:
+            delta = min(delta, nz)
         if res == 0:
-            lam *= nu
-            nu *= 2.0
-            if lam > LAM_MAX:
+            # no step (failed factorization or curvature too large for the radius)
+            delta *= 0.25
+            if delta < DELTA_MIN:
                 status = SINGULAR
                 break
             continue
@@ -603,7 +698,7 @@ def fit_gauss(
             break
         # normal equations at the trial come with its cost (wasted only on rejection)
         ct, okt = gauss_normal(off, x, y, w, unit_w, trial, e, At, gt)
-        accepted, conv, lam, nu = _judge(cost, ct, pred, small, lam, nu, ftol)
+        accepted, conv, delta = _judge(cost, ct, pred, small, delta, nz, lam)
         if accepted:
             for i in range(npar):
                 p[i] = trial[i]
@@ -618,7 +713,7 @@ def fit_gauss(
         if conv:
             status = CONVERGED
             break
-        if lam > LAM_MAX:
+        if delta < DELTA_MIN:
             status = CONVERGED if small else MAX_ITER
             break
     if not _covariance(A, fixed, cov, work, idx, vec):
@@ -697,62 +792,69 @@ def unit_rows(w):
     return out
 
 
-@njit(cache=True)
-def _rows(
-    r0, r1, code, aux, x, y, w, wunit, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel,
-    status, n_iter, cost, cov,
-):  # fmt: skip
-    """Fit rows r0 <= i < r1: Gaussian(+offset) least squares without geodesic acceleration
-    through the fused `fit_gauss`, every other case through `fit_one`."""
-    if (code == GAUSSIAN or code == GAUSSIAN_OFFSET) and loss == LSQ and not accel:
-        _gauss_rows(
-            r0, r1, code == GAUSSIAN_OFFSET, x, y, w, wunit, p, lo, hi, fixed, todo, max_iter,
-            xtol, ftol, status, n_iter, cost, cov,
-        )  # fmt: skip
-    else:
-        _generic_rows(
-            r0, r1, code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol,
-            accel, status, n_iter, cost, cov,
-        )  # fmt: skip
-
-
 #: fits per block of the parallel loop (one set of work arrays per block)
 BLOCK = 64
 
+# Four kernels, each compiled only when first used (a run fitting only Gaussians never
+# compiles the generic loop with every model, and vice versa); the serial and parallel
+# kernels of a path share one compilation of its block function (`_gauss_rows`,
+# `_generic_rows`). Small batches run serially: no thread-pool start-up.
+
 
 @njit(cache=True, parallel=True)
-def fit_compiled(
-    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-    n_iter, cost, cov,
+def fit_gauss_parallel(
+    off, x, y, w, p, lo, hi, fixed, todo, max_iter, xtol, ftol, status, n_iter, cost, cov
 ):  # fmt: skip
-    """Fit every row i with todo[i] (x, w, lo, hi, fixed have 1 or N rows), in parallel.
-
-    prange runs over blocks of `BLOCK` fits, each with one set of work arrays.
-    """
+    """`fit_gauss` (Gaussian, off: + offset, least squares) for every row i with todo[i]
+    (x, w, lo, hi, fixed have 1 or N rows); prange over blocks of `BLOCK` fits."""
     n = y.shape[0]
     wunit = unit_rows(w)
     for b in prange((n + BLOCK - 1) // BLOCK):
-        _rows(
-            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, wunit, p, lo, hi, fixed,
-            todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+        _gauss_rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), off, x, y, w, wunit, p, lo, hi, fixed, todo,
+            max_iter, xtol, ftol, status, n_iter, cost, cov,
         )  # fmt: skip
 
 
 @njit(cache=True)
-def fit_compiled_serial(
-    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-    n_iter, cost, cov,
+def fit_gauss_serial(
+    off, x, y, w, p, lo, hi, fixed, todo, max_iter, xtol, ftol, status, n_iter, cost, cov
 ):  # fmt: skip
-    """`fit_compiled` on one thread: small batches do not pay the thread-pool start-up.
-
-    Same blocks as `fit_compiled`, so both call one compilation of `_rows`.
-    """
+    """`fit_gauss_parallel` on one thread."""
     n = y.shape[0]
     wunit = unit_rows(w)
     for b in range((n + BLOCK - 1) // BLOCK):
-        _rows(
-            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, wunit, p, lo, hi, fixed,
-            todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+        _gauss_rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), off, x, y, w, wunit, p, lo, hi, fixed, todo,
+            max_iter, xtol, ftol, status, n_iter, cost, cov,
+        )  # fmt: skip
+
+
+@njit(cache=True, parallel=True)
+def fit_generic_parallel(
+    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
+    n_iter, cost, cov,
+):  # fmt: skip
+    """`fit_one` of compiled model `code` for every row i with todo[i], in parallel."""
+    n = y.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        _generic_rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, p, lo, hi, fixed, todo, loss,
+            max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def fit_generic_serial(
+    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
+    n_iter, cost, cov,
+):  # fmt: skip
+    """`fit_generic_parallel` on one thread."""
+    n = y.shape[0]
+    for b in range((n + BLOCK - 1) // BLOCK):
+        _generic_rows(
+            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, p, lo, hi, fixed, todo, loss,
+            max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
         )  # fmt: skip
 
 
@@ -781,16 +883,37 @@ def normal_batch(f, J, y, w, rows, loss, A, g, D, ok):
 
 
 @njit(cache=True)
-def velocity_batch(A, g, D, lam, p, lo, hi, fixed, rows, work, idx, z, nf, res):
-    """`velocity` for fits rows[j]; per-fit factor, index and step kept in work/idx/z/nf[j]."""
+def radius_batch(p, D, rows, delta):
+    """Starting trust radius of fits rows[j] (`initial_radius`)."""
     sD = np.empty(p.shape[1])
+    for j in range(rows.size):
+        i = rows[j]
+        scale_factors(D[i], sD)
+        delta[i] = initial_radius(p[i], sD)
+
+
+@njit(cache=True)
+def velocity_batch(
+    A, g, D, delta, lam, p, lo, hi, fixed, rows, n_iter, work, idx, z, nf, nz, res
+):  # fmt: skip
+    """`velocity` for fits rows[j]; per-fit factor, index and step kept in work/idx/z/nf[j].
+
+    The first step of a fit (n_iter 0) also caps its radius at the step length.
+    """
+    npar = p.shape[1]
+    sD = np.empty(npar)
+    q = np.empty(npar)
     for j in range(rows.size):
         i = rows[j]
         scale_factors(D[i], sD)
         loi = lo[i] if lo.shape[0] > 1 else lo[0]
         hii = hi[i] if hi.shape[0] > 1 else hi[0]
         fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
-        r, k = velocity(A[i], g[i], sD, lam[i], p[i], loi, hii, fxi, work[j], idx[j], z[j])
+        r, k, lam[i], nz[j] = velocity(
+            A[i], g[i], sD, delta[i], lam[i], p[i], loi, hii, fxi, work[j], idx[j], z[j], q
+        )
+        if r != 2 and n_iter[i] == 0:
+            delta[i] = min(delta[i], nz[j])
         res[j] = r
         nf[j] = k
 
@@ -839,10 +962,10 @@ def predicts_converged_batch(A, g, D, p, lo, hi, trial, rows, idx, nf, cost, fto
 
 
 @njit(cache=True)
-def judge_batch(cost, ctrial, pred, small, lam, nu, rows, ftol, accepted, conv):
+def judge_batch(cost, ctrial, pred, small, delta, nz, lam, rows, accepted, conv):
     for j in range(rows.size):
         i = rows[j]
-        a, c, lam[i], nu[i] = judge(cost[i], ctrial[j], pred[j], small[j], lam[i], nu[i], ftol)
+        a, c, delta[i] = judge(cost[i], ctrial[j], pred[j], small[j], delta[i], nz[j], lam[i])
         accepted[j] = a
         conv[j] = c
 

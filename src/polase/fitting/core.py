@@ -30,6 +30,10 @@ def _as_model(model, npar: int) -> Model:
     if isinstance(model, (str, Model)):
         return get_model(model)
     if callable(model):
+        if _scalar_signature(model):
+            from .usermodel import compile_model
+
+            return compile_model(model)
         return Model(
             model,
             param_names=[f"p{j}" for j in range(npar)],
@@ -37,6 +41,23 @@ def _as_model(model, npar: int) -> Model:
         )
     raise FitError(
         f"model must be a built-in name, a Model or a callable, got {type(model).__name__}"
+    )
+
+
+def _scalar_signature(func) -> bool:
+    """True for a scalar model f(x, p1, ..., pP), P >= 2, no defaults (vectorised: f(x, params))."""
+    import inspect
+
+    try:
+        prms = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    # a vectorised f(x, params, option=default) keeps its meaning
+    return (
+        len(prms) >= 3
+        and all(q.kind in kinds for q in prms)
+        and all(q.default is inspect.Parameter.empty for q in prms)
     )
 
 
@@ -81,21 +102,27 @@ def curve_fit_batch(
     loss: str = "lsq",
     bounds=None,
     fixed=None,
-    max_iter: int = 200,
-    xtol: float = 1e-10,
-    ftol: float = 1e-10,
+    max_iter: int = 1000,
+    xtol: float = 1e-15,
+    ftol: float = 1e-15,
     nan_policy: str = "raise",
     geodesic: bool = False,
     chunk_size: int | None = None,
     progress: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
 ) -> BatchFitResult:
     """Fit N independent problems y_i(x) ~ model(x, p_i) by Levenberg-Marquardt.
 
     Parameters
     ----------
     model
-        Built-in name (see `get_model`), a `Model`, or a vectorized callable
-        ``f(x, params) -> (N, M)`` (parameters named p0, p1, ...; finite-difference Jacobian).
+        Built-in name (see `get_model`), a `Model`, a scalar function
+        ``f(x, p1, ..., pP) -> float`` of one point (three or more positional arguments
+        without defaults: compiled by `compile_model`, parameters named after its
+        arguments), or a vectorized callable ``f(x, params) -> (N, M)`` (parameters named
+        p0, p1, ...; finite-difference Jacobian).
     x
         Abscissa, (M,) shared by all fits or (N, M) per fit [units of the model's x].
     y
@@ -117,7 +144,10 @@ def curve_fit_batch(
     max_iter
         Maximum number of LM steps tried per fit.
     xtol, ftol
-        Relative step and relative cost-reduction tolerances.
+        Converged when every free parameter's step is <= xtol (|p| + xtol), or when the
+        Newton decrement g^T A^-1 g (the cost reduction a full Gauss-Newton step predicts) is
+        <= ftol * cost: each parameter then lies within sqrt(ftol * nfree) standard errors of
+        the minimum. The defaults reach the NIST StRD certified digits.
     nan_policy
         "raise": non-finite y, x, weights or p0 raise `DataValidationError`.
         "omit": non-finite points are dropped per fit; a fit left with no usable data gets
@@ -130,6 +160,11 @@ def curve_fit_batch(
         Fits per chunk (default: about 64 MiB of working memory per chunk).
     progress
         Print a line per chunk to stderr.
+    workers, scheduler, client
+        Run the batch on dask.distributed (`polase.parallel.map_batches`): a new local
+        cluster of `workers` processes, the running scheduler at address `scheduler`, or an
+        open `distributed.Client`. The fits are split into consecutive parts, one task each
+        (numba on one thread per task); the results are those of the serial call.
 
     Returns
     -------
@@ -145,6 +180,14 @@ def curve_fit_batch(
     FitError
         Unknown model, loss or option.
     """
+    if workers is not None or scheduler is not None or client is not None:
+        return _distributed(
+            model, x, y, p0, workers, scheduler, client, chunk_size,
+            dict(
+                weights=weights, loss=loss, bounds=bounds, fixed=fixed, max_iter=max_iter,
+                xtol=xtol, ftol=ftol, nan_policy=nan_policy, geodesic=geodesic,
+            ),
+        )  # fmt: skip
     if loss not in _LOSSES:
         raise FitError(f"loss must be one of {list(_LOSSES)}, got {loss!r}")
     if nan_policy not in ("raise", "omit"):
@@ -288,6 +331,73 @@ def curve_fit_batch(
     )  # fmt: skip
 
 
+def _rows_of(a, n: int, s: slice):
+    """Rows s of a per-fit (n, ...) array; shared values (fewer dimensions or 1 row) as given."""
+    if a is None:
+        return None
+    arr = np.asarray(a)
+    if arr.ndim == 2 and arr.shape[0] == n and n > 1:
+        return arr[s]
+    return a
+
+
+def _fit_part(part: dict, model, opts: dict) -> BatchFitResult:
+    """One task of a distributed `curve_fit_batch`: the serial call on a slice of the fits."""
+    return curve_fit_batch(model, part["x"], part["y"], part["p0"], **part["kw"], **opts)
+
+
+#: a distributed batch is split into this many parts per worker (load balance)
+_PARTS_PER_WORKER = 4
+
+
+def _distributed(model, x, y, p0, workers, scheduler, client, chunk_size, opts):
+    from ..parallel import map_batches
+
+    ya = np.asarray(y)
+    if ya.ndim == 1:
+        ya = ya[None, :]
+    if ya.ndim != 2 or ya.shape[0] == 0:
+        raise DataValidationError(f"y must be (N, M) or (M,) with M > 0, got shape {np.shape(y)}")
+    n = ya.shape[0]
+    if chunk_size is None:
+        if client is not None:
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        else:
+            n_workers = int(workers) if workers is not None else 1
+        n_parts = max(1, min(n, n_workers * _PARTS_PER_WORKER))
+        chunk_size = -(-n // n_parts)
+    chunk_size = int(chunk_size)
+    if chunk_size < 1:
+        raise FitError(f"chunk_size must be >= 1, got {chunk_size}")
+    bounds = opts.pop("bounds")
+    weights = opts.pop("weights")
+    fixed = opts.pop("fixed")
+    parts = []
+    for start in range(0, n, chunk_size):
+        s = slice(start, min(n, start + chunk_size))
+        b = None
+        if bounds is not None:
+            lo_b, hi_b = bounds
+            b = (_rows_of(lo_b, n, s), _rows_of(hi_b, n, s))
+        parts.append(
+            {
+                "x": _rows_of(x, n, s),
+                "y": ya[s],
+                "p0": _rows_of(p0, n, s),
+                "kw": {
+                    "weights": _rows_of(weights, n, s),
+                    "bounds": b,
+                    "fixed": _rows_of(fixed, n, s),
+                },
+            }
+        )
+    results = map_batches(
+        _fit_part, parts, workers=workers, scheduler=scheduler, client=client, model=model,
+        opts=opts,
+    )  # fmt: skip
+    return BatchFitResult.concat(results)
+
+
 def _fit_chunk(
     mdl, x2, x_shared, y, w, p, lo, hi, fx, s, loss, nan_policy, max_iter, xtol, ftol, accel,
     status, n_iter, cost, cov, nfree, finite_p,
@@ -351,11 +461,25 @@ def _fit_chunk(
     if todo.any():
         if mdl.compiled:
             work = int(todo.sum()) * yc.shape[1] * pc.shape[1]
-            kernel = _lm.fit_compiled if work >= _PARALLEL_MIN_WORK else _lm.fit_compiled_serial
-            kernel(
-                mdl.code, mdl.aux, xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol,
-                accel, stc, itc, cc, covc,
-            )  # fmt: skip
+            parallel = work >= _PARALLEL_MIN_WORK
+            if mdl.kernels is not None:  # a user model compiled by `compile_model`
+                kernel = mdl.kernels[1] if parallel else mdl.kernels[0]
+                kernel(
+                    xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol, accel, stc,
+                    itc, cc, covc,
+                )  # fmt: skip
+            elif mdl.code in (K.GAUSSIAN, K.GAUSSIAN_OFFSET) and loss == _lm.LSQ and not accel:
+                kernel = _lm.fit_gauss_parallel if parallel else _lm.fit_gauss_serial
+                kernel(
+                    mdl.code == K.GAUSSIAN_OFFSET, xc, yc, wc, pc, loc, hic, fxr, todo, max_iter,
+                    xtol, ftol, stc, itc, cc, covc,
+                )  # fmt: skip
+            else:
+                kernel = _lm.fit_generic_parallel if parallel else _lm.fit_generic_serial
+                kernel(
+                    mdl.code, mdl.aux, xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol,
+                    ftol, accel, stc, itc, cc, covc,
+                )  # fmt: skip
         else:
             _fit_python(
                 mdl, xc, x_shared, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol, accel,
@@ -404,8 +528,8 @@ def _fit_python(
     D = np.zeros((n, npar))
     F = np.zeros((n, m))
     Jc = np.zeros((n, npar, m)) if accel else None
-    lam = np.full(n, _lm.LAM0)
-    nu = np.full(n, 2.0)
+    lam = np.zeros(n)
+    delta = np.zeros(n)
     has_A = np.zeros(n, dtype=np.bool_)
 
     rows = np.flatnonzero(todo)
@@ -419,6 +543,7 @@ def _fit_python(
     rows, f, J = rows[keep], f[keep], J[keep]
     ok = np.empty(rows.size, dtype=np.bool_)
     _lm.normal_batch(f, J, y, w, rows, loss, A, g, D, ok)
+    _lm.radius_batch(p, D, rows, delta)
     if accel:
         F[rows] = f
         Jc[rows] = J
@@ -437,7 +562,10 @@ def _fit_python(
         z = np.zeros((na, npar))
         nf = np.zeros(na, dtype=np.int64)
         res = np.empty(na, dtype=np.int64)
-        _lm.velocity_batch(A, g, D, lam, p, lo, hi, fx, active, work, idx, z, nf, res)
+        nz = np.empty(na)
+        _lm.velocity_batch(
+            A, g, D, delta, lam, p, lo, hi, fx, active, n_iter, work, idx, z, nf, nz, res
+        )  # fmt: skip
         still = np.ones(n, dtype=np.bool_)
         nofree = active[res == 2]
         status[nofree] = _lm.CONVERGED
@@ -455,12 +583,10 @@ def _fit_python(
                 Jc[a1], F[a1], fh, y, w, a1, loss, _lm.ACCEL_H, D, work[sel], idx[sel], nf[sel], zs,
                 _lm.ACCEL_ALPHA, okg,
             )  # fmt: skip
-            z[sel] = zs
-            res[sel[~okg]] = 0
+            z[sel] = zs  # rejected corrections leave the plain step (see `_lm.fit_one`)
         failed = active[res == 0]
-        lam[failed] *= nu[failed]
-        nu[failed] *= 2.0
-        sing = failed[lam[failed] > _lm.LAM_MAX]
+        delta[failed] *= 0.25
+        sing = failed[delta[failed] < _lm.DELTA_MIN]
         status[sing] = _lm.SINGULAR
         still[sing] = False
         go_sel = res == 1
@@ -483,13 +609,14 @@ def _fit_python(
             still[go[done]] = False
             keep = ~done
             go, trial, pred, small = go[keep], trial[keep], pred[keep], small[keep]
+            nzg = nz[go_sel][keep]
         if go.size:
             ft, _ = _eval(mdl, xarg(go), trial, go.size, m, False)
             ct = np.empty(go.size)
             _lm.objective_batch(ft, y, w, go, loss, ct)
             acc = np.empty(go.size, dtype=np.bool_)
             conv = np.empty(go.size, dtype=np.bool_)
-            _lm.judge_batch(cost, ct, pred, small, lam, nu, go, ftol, acc, conv)
+            _lm.judge_batch(cost, ct, pred, small, delta, nzg, lam, go, acc, conv)
             ga = go[acc]
             if ga.size:
                 p[ga] = trial[acc]
@@ -506,7 +633,7 @@ def _fit_python(
             gc = go[conv]
             status[gc] = _lm.CONVERGED
             still[gc] = False
-            big = (lam[go] > _lm.LAM_MAX) & ~conv
+            big = (delta[go] < _lm.DELTA_MIN) & ~conv
             status[go[big]] = np.where(small[big], _lm.CONVERGED, _lm.MAX_ITER)
             still[go[big]] = False
         active = active[still[active] & (n_iter[active] < max_iter)]

@@ -89,6 +89,24 @@ class Model:
         self.aux = np.ascontiguousarray(aux if aux is not None else np.zeros(1), dtype=float)
         self.n_points = n_points
         self.x_grid = x_grid
+        #: compiled user models (`compile_model`): (serial fit, parallel fit, evaluation)
+        self.kernels = None
+
+    def __getstate__(self) -> dict:
+        # the kernels of a `compile_model` model live in a generated module: send the
+        # recipe, the receiving process rebuilds them (from its numba cache when warm)
+        state = dict(self.__dict__)
+        if state.get("kernels") is not None:
+            state["kernels"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        recipe = state.get("recipe")
+        if recipe is not None and self.kernels is None:
+            from .usermodel import compile_model
+
+            self.kernels = compile_model(*recipe[:2], **recipe[2]).kernels
 
     def __repr__(self) -> str:
         kind = "compiled" if self.compiled else "python"
@@ -125,7 +143,10 @@ class Model:
             raise FitError(
                 f"model {self.name!r} takes {self.nparams} parameters, got {p2.shape[1]}"
             )
-        if self.compiled:
+        if self.kernels is not None:
+            xa = np.atleast_2d(np.asarray(x, dtype=float))
+            f, _ = self.kernels[2](_writable(xa), _writable(p2), False)
+        elif self.compiled:
             xa = np.atleast_2d(np.asarray(x, dtype=float))
             self.check_x(xa)
             f, _ = K.eval_batch(self.code, self.aux, _writable(xa), _writable(p2), False)
@@ -140,7 +161,10 @@ class Model:
         p = np.atleast_2d(np.asarray(params, dtype=float))
         if self.compiled:
             xa = np.atleast_2d(np.asarray(x, dtype=float))
-            _, J = K.eval_batch(self.code, self.aux, _writable(xa), _writable(p), True)
+            if self.kernels is not None:
+                _, J = self.kernels[2](_writable(xa), _writable(p), True)
+            else:
+                _, J = K.eval_batch(self.code, self.aux, _writable(xa), _writable(p), True)
             return np.moveaxis(J, 1, 2)
         if self.jac is not None:
             J = np.asarray(self.jac(np.asarray(x, dtype=float), p), dtype=float)

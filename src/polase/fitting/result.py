@@ -91,6 +91,21 @@ class BatchFitResult:
         except ValueError:
             raise KeyError(f"no parameter {name!r}; parameters are {self.param_names}") from None
 
+    @classmethod
+    def concat(cls, parts: list[BatchFitResult]) -> BatchFitResult:
+        """The results of consecutive batches of fits as one result (fits in order)."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        first = parts[0]
+        arrays = {
+            k: np.concatenate([getattr(r, k) for r in parts])
+            for k in ("params", "stderr", "cov", "cost", "redchi", "status", "n_iter", "nfree")
+        }
+        return cls(
+            **arrays, param_names=list(first.param_names), loss=first.loss,
+            model_name=first.model_name, info=dict(first.info),
+        )  # fmt: skip
+
     def summary(self) -> dict[str, int]:
         """Number of fits per status name."""
         codes, counts = np.unique(self.status, return_counts=True)
