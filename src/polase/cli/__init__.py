@@ -7,6 +7,7 @@ import importlib
 import click
 
 from .. import __version__
+from ._options import handle_errors
 
 # (module, attribute) of each subcommand; imported lazily so `polase --help` stays fast
 # and one broken subcommand cannot take the others down.
@@ -22,6 +23,11 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _LazyGroup(click.Group):
+    """Subcommands imported on first use; library errors become exit status 1 (one handler)."""
+
+    def invoke(self, ctx):
+        return handle_errors(lambda: super(_LazyGroup, self).invoke(ctx))
+
     def list_commands(self, ctx):
         return sorted(name for name in _COMMANDS if self._load(name) is not None)
 

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from .._files import check_writable, write_netcdf_atomic, write_text_atomic
-from ..errors import ConfigError, PolaseError
+from ..errors import InputFileError
+from ._options import option, output_option, overwrite_option, quiet_option
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -151,9 +152,9 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
 
     if manifest is not None or pattern is not None:
         if not input_path.is_dir():
-            raise ConfigError(
-                "INPUT",
+            raise click.BadParameter(
                 f"with --manifest/--pattern INPUT must be the folder of spectra, got {input_path}",
+                param_hint="INPUT",
             )
         return assemble_measurement(input_path, manifest=manifest, pattern=pattern)
     return load_measurement(input_path)
@@ -169,13 +170,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
 @click.option(
     "--pattern", help='File-name pattern, e.g. "{fluence}mJ_{polarization}_{repeat}.txt".'
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="results.json to write.",
-)
+@output_option("results.json to write.", required=True)
 @click.option(
     "--features",
     "features_path",
@@ -198,16 +193,17 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
     type=float,
     help="Fluence of the ASE reference spectrum [mJ/cm2] (default: highest unmasked).",
 )
-@click.option(
-    "--decay-components",
+@option(
+    "--components",
     type=click.IntRange(1, 3),
     default=2,
     show_default=True,
+    aliases=("--decay-components",),
     help="Exponentials in decay fits (ASE + spontaneous decays are rarely single-exponential).",
 )
 @click.option("--no-band-fits", is_flag=True, help="Skip the Gaussian and two-band fits (faster).")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--quiet", is_flag=True, help="No summary table.")
+@overwrite_option()
+@quiet_option("No summary table.")
 def analyze_cmd(
     input_path,
     manifest,
@@ -217,7 +213,7 @@ def analyze_cmd(
     plots_dir,
     pl_fluence,
     ase_fluence,
-    decay_components,
+    components,
     no_band_fits,
     overwrite,
     quiet,
@@ -231,40 +227,37 @@ def analyze_cmd(
 
     from ..analysis import AnalysisConfig, analyze, extract_features, to_jsonable
 
-    try:
-        if manifest is not None and pattern is not None:
-            raise ConfigError("--manifest/--pattern", "give one of them, not both")
-        # refuse existing outputs before any work
-        check_writable(output, overwrite)
-        if features_path is not None:
-            check_writable(features_path, overwrite)
-        if plots_dir is not None:
-            from ..analysis.plots import PLOT_NAMES
+    if manifest is not None and pattern is not None:
+        raise click.UsageError("give --manifest or --pattern, not both")
+    # refuse existing outputs before any work
+    check_writable(output, overwrite)
+    if features_path is not None:
+        check_writable(features_path, overwrite)
+    if plots_dir is not None:
+        from ..analysis.plots import PLOT_NAMES
 
-            for name in PLOT_NAMES:
-                check_writable(plots_dir / name, overwrite)
-        from ..io import validate_measurement
+        for name in PLOT_NAMES:
+            check_writable(plots_dir / name, overwrite)
+    from ..io import validate_measurement
 
-        ds = _load(input_path, manifest, pattern)
-        validate_measurement(ds)
-        cfg = AnalysisConfig(
-            pl_reference_fluence=pl_fluence,
-            ase_reference_fluence=ase_fluence,
-            decay_components=decay_components,
-            band_fits=not no_band_fits,
-        )
-        feats = extract_features(ds, cfg)
-        results = to_jsonable(analyze(ds, cfg, features=feats))
-        results["input"] = str(input_path)
-        write_text_atomic(output, json.dumps(results, indent=2, allow_nan=False) + "\n", overwrite)
-        if features_path is not None:
-            write_netcdf_atomic(feats, features_path, overwrite)
-        if plots_dir is not None:
-            from ..analysis.plots import diagnostic_plots
+    ds = _load(input_path, manifest, pattern)
+    validate_measurement(ds)
+    cfg = AnalysisConfig(
+        pl_reference_fluence=pl_fluence,
+        ase_reference_fluence=ase_fluence,
+        decay_components=components,
+        band_fits=not no_band_fits,
+    )
+    feats = extract_features(ds, cfg)
+    results = to_jsonable(analyze(ds, cfg, features=feats))
+    results["input"] = str(input_path)
+    write_text_atomic(output, json.dumps(results, indent=2, allow_nan=False) + "\n", overwrite)
+    if features_path is not None:
+        write_netcdf_atomic(feats, features_path, overwrite)
+    if plots_dir is not None:
+        from ..analysis.plots import diagnostic_plots
 
-            diagnostic_plots(ds, feats, results, plots_dir, overwrite)
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        diagnostic_plots(ds, feats, results, plots_dir, overwrite)
     if not quiet:
         console = Console()
         for table in results_tables(results):
@@ -286,36 +279,39 @@ def analyze_cmd(
     type=click.IntRange(1, 3),
     default=1,
     show_default=True,
-    help="Number of exponentials.",
+    help="Number of exponentials (one file: the simplest model first).",
 )
-@click.option("--period-ns", type=float, help="Laser repetition period [ns] (incomplete decay).")
-@click.option(
-    "--fit-range-ns",
+@option(
+    "--period",
+    type=float,
+    aliases=("--period-ns",),
+    help="Laser repetition period [ns] (incomplete decay).",
+)
+@option(
+    "--fit-range",
     nargs=2,
     type=float,
+    aliases=("--fit-range-ns",),
     help="Fit window START END [ns] (default: channels with counts).",
 )
-@click.option("--tail", is_flag=True, help="Tail fit (no reconvolution) from --tail-start-ns.")
-@click.option(
-    "--tail-start-ns", type=float, help="Start of the tail fit [ns] (default: peak + 3 IRF FWHM)."
+@click.option("--tail", is_flag=True, help="Tail fit (no reconvolution) from --tail-start.")
+@option(
+    "--tail-start",
+    type=float,
+    aliases=("--tail-start-ns",),
+    help="Start of the tail fit [ns] (default: peak + 3 IRF FWHM).",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON file to write.",
-)
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--quiet", is_flag=True, help="No summary table.")
+@output_option("JSON file to write.", required=True)
+@overwrite_option("OUTPUT if it exists")
+@quiet_option("No summary table.")
 def decay_cmd(
     decay_file,
     irf_file,
     components,
-    period_ns,
-    fit_range_ns,
+    period,
+    fit_range,
     tail,
-    tail_start_ns,
+    tail_start,
     output,
     overwrite,
     quiet,
@@ -326,34 +322,31 @@ def decay_cmd(
     from ..analysis import fit_decay, to_jsonable
     from ..io import read_tcspc
 
-    try:
-        check_writable(output, overwrite)
-        dec = read_tcspc(decay_file)
-        irf = read_tcspc(irf_file)
-        if (
-            dec.counts.shape != irf.counts.shape
-            or abs(dec.channel_width_ns - irf.channel_width_ns) > 1e-9 * dec.channel_width_ns
-        ):
-            raise ConfigError(
-                "--irf",
-                f"{irf_file} has {irf.counts.size} channels of {irf.channel_width_ns:g} ns; the decay "
-                f"{decay_file} has {dec.counts.size} of {dec.channel_width_ns:g} ns: they must match",
-            )
-        fit = fit_decay(
-            dec.time_ns,
-            dec.counts,
-            irf.counts,
-            components,
-            period_ns,
-            fit_range_ns=tuple(fit_range_ns) if fit_range_ns else None,
-            method="tail" if tail else "reconvolution",
-            tail_start_ns=tail_start_ns,
+    check_writable(output, overwrite)
+    dec = read_tcspc(decay_file)
+    irf = read_tcspc(irf_file)
+    if (
+        dec.counts.shape != irf.counts.shape
+        or abs(dec.channel_width_ns - irf.channel_width_ns) > 1e-9 * dec.channel_width_ns
+    ):
+        raise InputFileError(
+            irf_file,
+            f"{irf_file.name} has {irf.counts.size} channels of {irf.channel_width_ns:g} ns; the decay "
+            f"{decay_file} has {dec.counts.size} of {dec.channel_width_ns:g} ns: they must match",
         )
-        fit = to_jsonable(fit)
-        fit["decay_file"] = str(decay_file)
-        fit["irf_file"] = str(irf_file)
-        write_text_atomic(output, json.dumps(fit, indent=2, allow_nan=False) + "\n", overwrite)
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
+    fit = fit_decay(
+        dec.time_ns,
+        dec.counts,
+        irf.counts,
+        components,
+        period,
+        fit_range_ns=tuple(fit_range) if fit_range else None,
+        method="tail" if tail else "reconvolution",
+        tail_start_ns=tail_start,
+    )
+    fit = to_jsonable(fit)
+    fit["decay_file"] = str(decay_file)
+    fit["irf_file"] = str(irf_file)
+    write_text_atomic(output, json.dumps(fit, indent=2, allow_nan=False) + "\n", overwrite)
     if not quiet:
         Console().print(decay_table(fit))

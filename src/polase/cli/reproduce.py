@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from ..errors import PolaseError
 from ..reproduce import DEFAULT_REPEATS, DEFAULT_SEED
+from ._options import output_option, overwrite_option, quiet_option, seed_option
 
 #: Stages of `polase reproduce`, in order, as shown by the progress bars.
 STAGES = ("simulate", "write raw files", "analyze spectra", "fit decays", "figures")
@@ -88,22 +88,12 @@ class _Bars:
 
 
 @click.command("reproduce")
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+@output_option(
+    "Results folder (report.html, figures/, summary.json, raw/, simulated.nc).",
+    folder=True,
     default=Path("polase-reproduce"),
-    show_default=True,
-    help="Results folder (report.html, figures/, summary.json, raw/, simulated.nc).",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=DEFAULT_SEED,
-    show_default=True,
-    help="Seed of the instrument noise.",
-)
+@seed_option(DEFAULT_SEED)
 @click.option(
     "--repeats",
     type=click.IntRange(min=2),
@@ -111,11 +101,11 @@ class _Bars:
     show_default=True,
     help="Acquisitions per fluence and polarization, taken as L, C, L, C, ...",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the summary.")
+@overwrite_option("an existing results folder")
+@quiet_option("No progress bars; print only the summary.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 unless every summary row passes.")
 def reproduce_cmd(
-    out_dir: Path, seed: int, repeats: int, overwrite: bool, quiet: bool, strict: bool
+    output: Path, seed: int, repeats: int, overwrite: bool, quiet: bool, strict: bool
 ) -> None:
     """Reproduce the paper end to end: simulate, write raw files, analyze, report.
 
@@ -131,15 +121,11 @@ def reproduce_cmd(
 
     err = Console(stderr=True)
     out = Console()
-    try:
-        with _Bars(err, enabled=not quiet) as bars:
-            summary = reproduce(
-                out_dir, seed=seed, repeats=repeats, overwrite=overwrite, progress=bars.update
-            )
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:  # e.g. no permission or no space for the results folder
-        raise click.ClickException(f"cannot write {out_dir}: {exc.strerror or exc}") from None
+    out_dir = output
+    with _Bars(err, enabled=not quiet) as bars:
+        summary = reproduce(
+            out_dir, seed=seed, repeats=repeats, overwrite=overwrite, progress=bars.update
+        )
     rows = summary["rows"]
     out.print(summary_table(rows, title=f"paper vs polase (seed {seed}, {repeats} repeats)"))
     n_meas = [r for r in rows if r.get("kind") == "measured"]
@@ -156,16 +142,10 @@ def reproduce_cmd(
 
 @click.command("report")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("report.html"),
-    show_default=True,
-    help="HTML file to write (self-contained).",
-)
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def report_cmd(source: Path, output: Path, overwrite: bool) -> None:
+@output_option("HTML file to write (self-contained).", default=Path("report.html"))
+@overwrite_option("OUTPUT if it exists")
+@quiet_option("No summary table.")
+def report_cmd(source: Path, output: Path, overwrite: bool, quiet: bool) -> None:
     """Build the HTML report from any analysis.
 
     SOURCE is a `polase reproduce` folder, a folder with a results.json from
@@ -177,13 +157,8 @@ def report_cmd(source: Path, output: Path, overwrite: bool) -> None:
 
     from ..report import report_from_path
 
-    out = Console()
-    try:
-        report = report_from_path(source, output, overwrite=overwrite)
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    out = Console(quiet=quiet)
+    report = report_from_path(source, output, overwrite=overwrite)
     out.print(summary_table(report.rows))
     for name, _, reason in report.omitted:
         out.print(f"[yellow]figure {name} left out:[/] {reason}")
