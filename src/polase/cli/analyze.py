@@ -148,7 +148,7 @@ def decay_table(fit: dict):
 
 
 def _load(input_path: Path, manifest: Path | None, pattern: str | None):
-    from ..io import assemble_measurement, load_measurement
+    from ..io import assemble_measurement, read_measurement
 
     if manifest is not None or pattern is not None:
         if not input_path.is_dir():
@@ -157,7 +157,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
                 param_hint="INPUT",
             )
         return assemble_measurement(input_path, manifest=manifest, pattern=pattern)
-    return load_measurement(input_path)
+    return read_measurement(input_path)
 
 
 @click.command("analyze")
@@ -320,11 +320,11 @@ def decay_cmd(
     from rich.console import Console
 
     from ..analysis import fit_decay, to_jsonable
-    from ..io import read_tcspc
+    from ..io import read_das6
 
     check_writable(output, overwrite)
-    dec = read_tcspc(decay_file)
-    irf = read_tcspc(irf_file)
+    dec = read_das6(decay_file)
+    irf = read_das6(irf_file)
     if (
         dec.counts.shape != irf.counts.shape
         or abs(dec.channel_width_ns - irf.channel_width_ns) > 1e-9 * dec.channel_width_ns

@@ -13,9 +13,9 @@ from .simulate import set_option
 
 
 def _load(input_path: Path):
-    from ..io import load_measurement
+    from ..io import read_measurement
 
-    return load_measurement(input_path)
+    return read_measurement(input_path)
 
 
 def base_config(ds, config_path: Path | None, overrides: dict | None = None):
@@ -104,7 +104,7 @@ def mechanisms_cmd(
 ):
     """Fit the digital twin to INPUT with each Delta_ASE mechanism and say which one the data support.
 
-    INPUT is a measurement NetCDF file or a folder (read with polase.io.load_measurement).
+    INPUT is a measurement NetCDF file or a folder (read with polase.io.read_measurement).
     """
     from rich.console import Console
 

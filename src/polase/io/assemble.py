@@ -20,7 +20,7 @@ import xarray as xr
 
 from .. import __version__
 from ..errors import ConfigError, InputFileError
-from .das6 import read_tcspc
+from .das6 import read_das6
 from .detect import read_spectrum
 from .manifest import KINDS, match_pattern, read_manifest
 from .polarization import normalize_polarization
@@ -573,7 +573,7 @@ def assemble_measurement(
     tc_files = []
     irf = None
     for r in tc_rows:
-        df = read_tcspc(r["file"])
+        df = read_das6(r["file"])
         if tc_files or irf is not None:
             first = tc_files[0][1] if tc_files else irf[1]
             if (

@@ -120,10 +120,10 @@ def read_spectrum(
     if fmt == "csv":
         return read_delimited(p, wavelength_unit=wavelength_unit)
     hint = {
-        "das6": "read_tcspc",
+        "das6": "read_das6",
         "fluoressence": "read_fluoressence",
         "refractiveindex": "read_refractive_index",
-        "netcdf": "load_measurement",
+        "netcdf": "read_measurement",
     }.get(fmt)
     if hint:
         raise InputFileError(
