@@ -74,7 +74,7 @@ def simulate(config=None, *, progress=None, **overrides):
     --------
     >>> import polase
     >>> ds = polase.simulate(fluence=[8.2, 15, 16, 17], repeats=2, seed=1)
-    >>> ds.sizes["fluence"], list(ds.polarization.values)
+    >>> ds.sizes["fluence"], ds.polarization.values.tolist()
     (4, ['linear', 'circular'])
     """
     from .experiment import simulate as _simulate
