@@ -47,10 +47,17 @@ class _LazyGroup(click.Group):
             return None
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "POLASE"},
+)
 @click.version_option(__version__, prog_name="polase")
 def main() -> None:
-    """polase: polarization-switched multi-photon-pumped ASE spectroscopy."""
+    """polase: polarization-switched multi-photon-pumped ASE spectroscopy.
+
+    Every option can also be set by an environment variable POLASE_<COMMAND>_<OPTION>,
+    e.g. POLASE_MECHANISMS_MAX_NFEV=50; the command line wins.
+    """
 
 
 __all__ = ["main"]
