@@ -120,3 +120,20 @@ def test_page_blocks_run_as_written(page, tmp_path, monkeypatch):
             _run_bash(code, cwd, where)
         else:
             _run_python(code, namespace, cwd, where, monkeypatch)
+
+
+@pytest.mark.slow
+def test_api_reference_builds_without_warnings(tmp_path):
+    """`mkdocs build --strict`: a broken link or a docstring mkdocstrings cannot read fails."""
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    if not mkdocs.exists():
+        pytest.skip("mkdocs not installed (pip install polase[test])")
+    res = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--quiet", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (tmp_path / "site" / "api" / "io" / "index.html").read_text().count("read_das6") > 0

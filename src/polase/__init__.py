@@ -6,13 +6,7 @@ files, a batched fitting engine, and reports that put model and measurement side
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("polase")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
-
+from ._version import __version__
 from .errors import (
     ConfigError,
     DataValidationError,

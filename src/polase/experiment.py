@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .config import SimulationConfig, load_config, model_wavelengths
 from .constants import HC_EV_NM
 from .errors import ConfigError, PolaseError

@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ._options import handle_errors
 
 # (module, attribute) of each subcommand; imported lazily so `polase --help` stays fast

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConfigError, InputFileError
 from .das6 import read_das6
 from .detect import read_spectrum

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .. import __version__
 from .._deprecation import deprecated_alias
 from .._files import write_netcdf_atomic
+from .._version import __version__
 from ..errors import DataValidationError, InputFileError
 from .assemble import assemble_measurement
 from .detect import detect_format, is_netcdf
