@@ -6,8 +6,9 @@ with ``set -e`` and the venv's ``polase`` first on PATH. The folder holds links 
 repository's ``benchmarks``, ``src`` and a ``.venv`` pointing at the running interpreter's
 environment, so commands written for the repository root work. The environment has
 ``POLASE_DOCS_FAST=1`` (honoured by the benchmarks: their smallest sizes) and
-``POLASE_MECHANISMS_MAX_NFEV`` (click's environment default of
-``polase mechanisms --max-nfev``); otherwise the commands run exactly as written.
+``POLASE_MECHANISMS_MAX_NFEV`` and ``POLASE_MECHANISMS_MECHANISMS`` (click's environment
+defaults of ``polase mechanisms --max-nfev`` and ``--mechanisms``: fewer fits where the
+command line does not say); otherwise the commands run exactly as written.
 
 Blocks that are not runnable (output listings, schemas) use another fence (```text,
 ```jsonc). The README's quick start (``bash dev.sh run`` / ``bash dev.sh test``) is the one
@@ -36,7 +37,8 @@ SLOW = {"README.md", "inverse.md", "io.md", "analysis.md", "fitting.md"}
 
 ENV = {
     "POLASE_DOCS_FAST": "1",
-    "POLASE_MECHANISMS_MAX_NFEV": "8",
+    "POLASE_MECHANISMS_MAX_NFEV": "5",
+    "POLASE_MECHANISMS_MECHANISMS": "orbit_orbit spin_channel",
     "MPLBACKEND": "Agg",
 }
 

@@ -167,3 +167,36 @@ def test_old_option_spellings_still_work(tmp_path):
     assert res.exit_code == 1 and "no such option" not in res.output.lower()
     res = run("analyze", d, "--decay-components", "1", "-o", tmp_path / "r.json")
     assert res.exit_code == 1 and "no such option" not in res.output.lower()
+
+
+def test_calibrate_needs_an_explicit_output(monkeypatch):
+    import polase.calibration
+
+    def boom(**kw):
+        raise AssertionError("calibrate ran without -o (it would replace the package data)")
+
+    monkeypatch.setattr(polase.calibration, "calibrate", boom)
+    res = run("calibrate")
+    assert res.exit_code == 2 and "--output" in res.output
+
+
+@pytest.mark.parametrize("command", ["analyze", "decay", "mechanisms", "calibrate"])
+def test_required_output_is_required(command, tmp_path):
+    f = tmp_path / "in.txt"
+    f.write_text("x\n")
+    args = {"analyze": [f], "decay": [f, "--irf", f], "mechanisms": [f], "calibrate": []}
+    res = run(command, *args[command])
+    assert res.exit_code == 2 and "Missing option '-o' / '--output'" in res.output
+
+
+def test_options_from_environment_variables_and_the_command_line_wins():
+    runner = CliRunner()
+    res = runner.invoke(main, ["simulate", "--print-config"], env={"POLASE_SIMULATE_SEED": "5"})
+    assert res.exit_code == 0 and tomllib.loads(res.output)["sweep"]["seed"] == 5
+    res = runner.invoke(
+        main,
+        ["simulate", "--seed", "6", "--print-config"],
+        env={"POLASE_SIMULATE_SEED": "5", "POLASE_SIMULATE_QWP_ANGLE": "0 30"},
+    )
+    cfg = tomllib.loads(res.output)["sweep"]
+    assert cfg["seed"] == 6 and cfg["qwp_angle"] == [0.0, 30.0]

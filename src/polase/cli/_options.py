@@ -80,15 +80,16 @@ def option(*names: str, **kw):
 
 def output_option(help: str, *, required: bool = False, folder: bool = False, default=None):
     """``-o/--output PATH``: the file (or folder, ``folder=True``) a command writes."""
+    kw = {"default": default, "show_default": True} if default is not None else {}
+    # (an explicit default=None would satisfy required=True in click >= 8.2)
     return click.option(
         "-o",
         "--output",
         "output",
         required=required,
-        default=default,
-        show_default=default is not None,
         type=click.Path(file_okay=not folder, dir_okay=folder, path_type=Path),
         help=help,
+        **kw,
     )
 
 
@@ -104,12 +105,9 @@ def quiet_option(what: str = "No progress display and no summary table."):
 
 def seed_option(default: int | None = None):
     """``--seed INTEGER``: seed of the random instrument noise (>= 0)."""
+    kw = {"default": default, "show_default": True} if default is not None else {}
     return click.option(
-        "--seed",
-        type=click.IntRange(min=0),
-        default=default,
-        show_default=default is not None,
-        help="Seed of the instrument noise (>= 0).",
+        "--seed", type=click.IntRange(min=0), help="Seed of the instrument noise (>= 0).", **kw
     )
 
 
