@@ -65,6 +65,9 @@ def _workdir(tmp_path: Path) -> Path:
 def _run_bash(code: str, cwd: Path, where: str) -> None:
     env = os.environ | ENV
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if env.get("PYTHONPATH"):  # relative entries would point into the temporary folder
+        parts = env["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in parts if p)
     res = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", code],
         cwd=cwd,
