@@ -35,6 +35,11 @@ QUICK_START = "bash dev.sh run\nbash dev.sh test"
 #: Pages whose blocks simulate, fit or reproduce (seconds to minutes).
 SLOW = {"README.md", "inverse.md", "io.md", "analysis.md", "fitting.md"}
 
+#: PYTHONPATH with relative entries made absolute (the blocks run in a temporary folder).
+PYTHONPATH = os.pathsep.join(
+    str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
+)
+
 ENV = {
     "POLASE_DOCS_FAST": "1",
     "POLASE_MECHANISMS_MAX_NFEV": "5",
@@ -65,9 +70,8 @@ def _workdir(tmp_path: Path) -> Path:
 def _run_bash(code: str, cwd: Path, where: str) -> None:
     env = os.environ | ENV
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    if env.get("PYTHONPATH"):  # relative entries would point into the temporary folder
-        parts = env["PYTHONPATH"].split(os.pathsep)
-        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in parts if p)
+    if PYTHONPATH:
+        env["PYTHONPATH"] = PYTHONPATH
     res = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", code],
         cwd=cwd,
