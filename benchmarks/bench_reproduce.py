@@ -28,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import polase
-    from polase.reproduce import DEFAULT_SEED, reproduce
+    from polase.paper.photonics2022.reproduce import DEFAULT_SEED, reproduce
 
     print(f"cpus available: {len(os.sched_getaffinity(0))}")
     t = time.perf_counter()

@@ -3,7 +3,7 @@
 The blocks of one page run in order in one temporary folder (so a later block can read
 what an earlier one wrote); python blocks of a page share one namespace. Bash blocks run
 with ``set -e`` and the venv's ``polase`` first on PATH. The folder holds links to the
-repository's ``benchmarks``, ``src`` and a ``.venv`` pointing at the running interpreter's
+repository's ``benchmarks``, ``examples`` and a ``.venv`` pointing at the running interpreter's
 environment, so commands written for the repository root work. The environment has
 ``POLASE_DOCS_FAST=1`` (honoured by the benchmarks: their smallest sizes) and
 ``POLASE_MECHANISMS_MAX_NFEV`` and ``POLASE_MECHANISMS_MECHANISMS`` (click's environment
@@ -61,7 +61,7 @@ def _runnable(page: Path):
 
 
 def _workdir(tmp_path: Path) -> Path:
-    for name in ("benchmarks",):
+    for name in ("benchmarks", "examples"):
         (tmp_path / name).symlink_to(ROOT / name)
     (tmp_path / ".venv").symlink_to(Path(sys.prefix))
     return tmp_path

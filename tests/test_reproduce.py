@@ -17,15 +17,15 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
+from polase._files import staged_folder
+from polase.analysis.decay import decay_fit_curve
 from polase.errors import OutputExistsError, PolaseError
-from polase.reproduce import (
+from polase.instruments.acquisition import exposure_for
+from polase.paper.photonics2022.reproduce import (
     DEFAULT_REPEATS,
     DEFAULT_SEED,
-    decay_fit_curve,
-    exposure_for,
     reproduce,
     spin_relaxation_ns,
-    staged_folder,
 )
 
 FIGURE_NAMES = ("fig1b", "fig2a", "fig2b", "fig2c", "fig3", "delta")
@@ -207,12 +207,30 @@ def test_raw_files_are_real_instrument_files(reproduced):
 
 
 def test_every_row_passes_with_the_default_seed(reproduced):
+    """The 12 headline rows pass; the rows added for Fig. 3 and the curve shapes are
+    computed from the data (finite, in their units) and graded, pass or fail: with
+    today's twin some fail, which is the honest result (issue "Physics v2")."""
     _, summary = reproduced
-    measured = [r for r in summary["rows"] if r["kind"] == "measured"]
-    bad = [(r["observable"], r["value"], r["tolerance"]) for r in measured if r["pass"] is not True]
+    headline = [r for r in summary["rows"] if r["kind"] == "measured" and r["group"] == "headline"]
+    assert len(headline) == 12
+    bad = [(r["observable"], r["value"], r["tolerance"]) for r in headline if r["pass"] is not True]
     (spin,) = [r for r in summary["rows"] if r["kind"] == "input"]
     assert spin["value"] == pytest.approx(8.0, rel=0.3) and "input, not measured" in spin["note"]
     assert bad == [], f"rows outside tolerance with seed {DEFAULT_SEED}: {bad}"
+    units = {
+        "delta_533_15": "%",
+        "delta_533_16": "%",
+        "delta_533_17": "%",
+        "delta_ase_trend": "%",
+        "fwhm_below_threshold": "nm",
+        "slope_curvature": "1",
+    }
+    added = {r["key"]: r for r in summary["rows"] if r["group"] in ("fig3", "shape")}
+    assert set(added) == set(units)
+    for key, unit in units.items():
+        r = added[key]
+        assert r["unit"] == unit and r["value"] is not None and np.isfinite(r["value"]), r
+        assert r["pass"] in (True, False), r  # graded against the paper, not skipped
 
 
 def test_report_command_rebuilds_the_report_from_the_folder(reproduced, tmp_path):

@@ -96,11 +96,11 @@ def analyze(ds, config=None, *, features=None, **options):
 
     Returns
     -------
-    results
-        What `polase.analysis.analyze` returns, the content of results.json
-        (docs/results.md): thresholds [mJ/cm2], the log-log slope [1], PL and ASE peak and
-        FWHM [nm], per-fluence features with Delta_ASE and Delta_PL [1] and their 95 %
-        intervals, and decay fits [ns].
+    polase.analysis.AnalysisResult
+        The results of docs/results.md, typed (``.to_json()`` writes results.json):
+        thresholds [mJ/cm2], the log-log slope [1], PL and ASE peak and FWHM [nm],
+        per-fluence features with Delta_ASE and Delta_PL [1] and their 95 % intervals,
+        decay fits [ns], and notes on what a short sweep could not give.
 
     Raises
     ------
@@ -114,7 +114,7 @@ def analyze(ds, config=None, *, features=None, **options):
     Examples
     --------
     >>> import polase
-    >>> ds = polase.simulate(fluence=[8.2, 10, 12, 14, 15, 16, 17, 18], repeats=3, seed=1)
+    >>> ds = polase.simulate(fluence=[8.2, 15, 16, 17], repeats=3, seed=1)
     >>> results = polase.analyze(ds)
     """
     from .analysis import AnalysisConfig

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OutputExistsError
+from .errors import OutputExistsError, PolaseError
 
 
 def check_writable(path: str | Path, overwrite: bool = False) -> Path:
@@ -63,3 +64,49 @@ def write_netcdf_atomic(ds, path: str | Path, overwrite: bool = False) -> Path:
     with atomic_path(path, overwrite) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
     return Path(path)
+
+
+@contextlib.contextmanager
+def staged_folder(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `target`; on success move it onto `target`.
+
+    An existing `target` is refused unless `overwrite`; then it is renamed aside, the new
+    folder renamed into place, and the old one deleted, so `target` is never half
+    written. On any error the temporary folder is removed and `target` is untouched.
+    """
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise OutputExistsError(target)
+    if target.exists() and not target.is_dir():  # never replace a user's file by a folder
+        raise PolaseError(f"{target} exists and is not a folder; remove it or choose another -o")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        _publish(tmp)
+        if target.exists():
+            if not overwrite:  # appeared meanwhile
+                raise OutputExistsError(target)
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            os.replace(target, old / "x")
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _publish(folder: Path) -> None:
+    """Give the staged tree ordinary permissions (temp files are created 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o777 & ~umask)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o666 & ~umask)
+    os.chmod(folder, 0o777 & ~umask)

@@ -657,14 +657,6 @@ def config_to_toml(cfg: SimulationConfig | dict) -> str:
     import tomli_w
 
     data = cfg.to_dict() if isinstance(cfg, SimulationConfig) else cfg
-    return tomli_w.dumps(_plain(data))
+    from ._json import to_jsonable
 
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | np.ndarray):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
+    return tomli_w.dumps(to_jsonable(data, nonfinite="keep"))

@@ -22,7 +22,7 @@ from .physics import ase as _ase
 from .physics import ensemble as _ensemble
 from .physics.gain import escape_fraction, gain_cross_section, lineshape_per_nm, urbach_absorption
 from .physics.generation import initial_density, multiphoton_coefficient
-from .physics.kinetics import initial_spin_densities
+from .physics.kinetics import initial_spin_densities, recombination_only
 from .physics.mechanisms import parse_mechanism
 
 
@@ -214,6 +214,55 @@ def initial_densities(config, fluence, qwp_angle):
     )
     n_up, n_down = initial_spin_densities(n0, docp[None, :, None], mat["orientation_efficiency"])
     return n_up, n_down, docp, intensity
+
+
+def spin_populations(config, fluence, qwp_angle, time_ns) -> dict:
+    """Spin-resolved populations N_up(t), N_down(t) below the ASE threshold.
+
+    Without stimulated emission the losses k1 + k2 N + k3 N^2 act on both spin channels in
+    proportion to their share, so N(t) follows the recombination kinetics alone and the
+    polarization relaxes as P(t) = P0 exp(-t / tau_s) exactly (physics/kinetics.py):
+    N_up,down = N (1 +- P) / 2, cell by cell, summed over the model's (equal) cells.
+    Above threshold stimulated emission also changes P; this function does not model it.
+
+    Parameters
+    ----------
+    config
+        Anything `load_config` accepts.
+    fluence : array_like, shape (F,)
+        Peak pump fluences. [mJ/cm2]
+    qwp_angle : array_like, shape (A,)
+        Pump quarter-wave-plate angles. [deg]
+    time_ns : array_like, shape (T,)
+        Times after the pump pulse, increasing from 0. [ns]
+
+    Returns
+    -------
+    dict
+        ``time`` (T,) [ns]; ``n_up``, ``n_down`` (F, A, T) summed over cells [cm^-3];
+        ``docp`` (A,) pump DOCP [1]; ``k_rad`` [1/s]; ``tau_s_ns`` [ns].
+    """
+    cfg = _as_config(config)
+    t = np.asarray(time_ns, dtype=float)
+    if t.ndim != 1 or t.size < 2 or t[0] < 0 or np.any(np.diff(t) <= 0):
+        raise ConfigError("time_ns", "must be increasing from >= 0 with at least 2 times [ns]")
+    n_up0, n_down0, docp, _ = initial_densities(cfg, fluence, qwp_angle)
+    mat = cfg["material"]
+    n0 = n_up0 + n_down0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p0 = np.where(n0 > 0, (n_up0 - n_down0) / n0, 0.0)
+    n_t = recombination_only(t * 1e-9, n0, mat["k_rad"] + mat["k_nr"], mat["k2"], mat["k3"])
+    p_t = p0[None] * np.exp(-t / (mat["tau_s"] * 1e9))[:, None, None, None]
+    up = np.moveaxis(0.5 * n_t * (1.0 + p_t), 0, -1).sum(axis=-2)
+    down = np.moveaxis(0.5 * n_t * (1.0 - p_t), 0, -1).sum(axis=-2)
+    return {
+        "time": t,
+        "n_up": up,
+        "n_down": down,
+        "docp": docp,
+        "k_rad": float(mat["k_rad"]),
+        "tau_s_ns": float(mat["tau_s"]) * 1e9,
+    }
 
 
 def forward(

@@ -72,3 +72,12 @@ def test_bad_inputs_raise():
         paired_ratios(np.ones((1, 2)), np.ones((1, 2)), np.zeros((1, 2)))
     with pytest.raises(DataValidationError, match="repeat"):
         paired_ratios(np.ones((1, 2)), np.ones((1, 2)), np.zeros((1, 2)), np.ones((1, 2)))
+
+
+def test_delta_of_means_propagates_relative_errors():
+    from polase.analysis.delta import delta_of_means
+
+    d, err = delta_of_means([1.1, 2.0], [1.0, 2.0], [0.011, 0.0], [0.01, 0.02])
+    np.testing.assert_allclose(d, [0.1, 0.0], atol=1e-15)
+    np.testing.assert_allclose(err, [1.1 * np.hypot(0.01, 0.01), 1.0 * 0.01])
+    assert delta_of_means(3.0, 2.0)[1] is None

@@ -221,7 +221,7 @@ def test_simulated_sweep_with_decays_end_to_end():
 
 
 def test_repeat_mean_equals_nanmean_of_the_masked_spectra(rng):
-    from polase.analysis.pipeline import _repeat_mean
+    from polase.analysis.features import _repeat_mean
 
     y = rng.normal(size=(3, 2, 4, 16)) * 10 + 100
     base = rng.normal(size=(3, 2, 4))

@@ -105,3 +105,27 @@ def test_model_error_floor_and_subset(rng):
     assert np.allclose(wide.sigma, np.sqrt(obs.sigma**2 + (0.05 * obs.y) ** 2))
     sub = obs.subset(fluence_idx=[0, 2], angle_idx=[1])
     assert sub.y.shape == (2, 2, 1) and np.allclose(sub.y, obs.y[:, [0, 2]][:, :, [1]])
+
+
+def test_band_intensity_is_the_analysis_function():
+    from polase.analysis import spectra as sp
+
+    lam = np.linspace(500.0, 560.0, 151)
+    spec = np.exp(-0.5 * ((lam - 533.0) / 9.0) ** 2)
+    got = band_intensity(lam, spec, (530.3, 536.1))
+    assert got == sp.band_intensity(lam, spec, 530.3, 536.1, edges="interpolate")
+    # on pixel edges both edge rules integrate the same trapezoids
+    assert sp.band_intensity(lam, spec, 530.0, 536.0) == pytest.approx(
+        band_intensity(lam, spec, (530.0, 536.0)), rel=1e-12
+    )
+
+
+def test_windows_follow_an_analysis_result():
+    from polase.analysis import AnalysisResult
+    from polase.inverse.observables import windows_from_result
+
+    res = AnalysisResult.from_dict(
+        {"windows": {"delta_pl_wavelength_nm": 520.0, "delta_ase_wavelength_nm": 531.0}}
+    )
+    assert windows_from_result(res, 2.0) == {"pl": (518.0, 522.0), "ase": (529.0, 533.0)}
+    assert windows_from_result(AnalysisResult()) is None

@@ -143,6 +143,25 @@ def make_results(ds=None) -> dict:
         "ase_peak_nm": {"value": 542.9, "ci95": [542.7, 543.1]},
         "ase_fwhm_nm": {"value": 13.2, "ci95": [12.9, 13.5]},
         "per_fluence": per,
+        "windows": {
+            "pl_band_nm": [521.5, 538.0],
+            "ase_band_nm": [538.0, 548.0],
+            "peak_window_half_width_nm": 1.0,
+            "delta_pl_wavelength_nm": 533.0,
+            "delta_ase_wavelength_nm": 543.0,
+            "pl_reference_fluence_mJ_cm2": 8.2,
+            "ase_reference_fluence_mJ_cm2": 17.0,
+        },
+        # the truth is a power law F**1.7 below threshold: local slopes equal the chord
+        "slope_local": {
+            "wavelength_nm": 533.0,
+            "fluence_max_mJ_cm2": 12.2,
+            "window_points": 5,
+            "chord": 1.7,
+            "fluence_mJ_cm2": [6.0, 7.0, 8.0, 8.2, 9.0],
+            "local": [1.7, 1.7, 1.7, 1.7, 1.7],
+            "max_deviation": 0.0,
+        },
     }
 
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from polase.reproduce import DEFAULT_REPEATS, DEFAULT_SEED, run_pipeline, simulate_experiment
+from polase.paper.photonics2022.reproduce import (
+    DEFAULT_REPEATS,
+    DEFAULT_SEED,
+    run_pipeline,
+    simulate_experiment,
+)
 
 N_SEEDS = 10
 
@@ -25,7 +30,7 @@ def test_at_least_90_percent_of_rows_pass_for_10_other_seeds():
         rows = run_pipeline(
             seed, DEFAULT_REPEATS, integration_time_s=t_int, n_bootstrap=200, fit_all_decays=False
         ).rows
-        measured = [r for r in rows if r["kind"] == "measured"]
+        measured = [r for r in rows if r["kind"] == "measured" and r["group"] == "headline"]
         assert len(measured) == 12
         bad = [(r["observable"], r["value"]) for r in measured if r["pass"] is not True]
         if len(measured) - len(bad) < 0.9 * len(measured):

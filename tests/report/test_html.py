@@ -9,6 +9,7 @@ import re
 import pytest
 
 from polase.errors import InputFileError, OutputExistsError
+from polase.paper.photonics2022 import TARGETS
 from polase.report import build_report, dumps_json, report_from_path
 from polase.report.figures import FIGURES
 
@@ -16,7 +17,12 @@ from polase.report.figures import FIGURES
 @pytest.fixture(scope="module")
 def full_report(synth_ds, synth_results, synth_decays):
     return build_report(
-        synth_results, synth_ds, synth_decays, spin_relaxation_ns=8.0, facts=[("seed", "1")]
+        synth_results,
+        synth_ds,
+        synth_decays,
+        spin_relaxation_ns=8.0,
+        targets=TARGETS,
+        facts=[("seed", "1")],
     )
 
 
@@ -24,11 +30,16 @@ def test_full_report_has_every_figure_and_row(full_report):
     assert [f.name for f in full_report.figures] == [n for n, _ in FIGURES]
     assert full_report.omitted == []
     html = full_report.html
-    assert html.count('class="summary-row"') == len(full_report.rows) == 13
+    assert html.count('class="summary-row"') == len(full_report.rows) == len(TARGETS.targets)
     for f in full_report.figures:
         assert f'id="{f.name}"' in html
         assert f.svg is not None and f.svg.lstrip().startswith((b"<?xml", b"<svg"))
-    assert "12 of 12 observables within tolerance" in html
+    measured = [r for r in full_report.rows if r["kind"] == "measured"]
+    assert len(measured) == len(TARGETS.targets) - 1  # all but the input row
+    n_pass = sum(r["pass"] is True for r in measured)
+    # the synthetic results are consistent with every target
+    assert n_pass == len(measured)
+    assert f"{n_pass} of {len(measured)} observables within tolerance" in html
 
 
 def test_report_is_self_contained(full_report):

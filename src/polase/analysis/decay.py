@@ -17,6 +17,8 @@ IRF mismatch makes the counting errors alone too optimistic).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -424,3 +426,454 @@ def fit_dataset_decays(ds, n_components: int = 1, **kwargs) -> list[dict[str, An
         {"fluence_mJ_cm2": f, "polarization": p, "detection_wavelength_nm": w, **fit}
         for (f, p, w), fit in zip(keys, fits)
     ]
+
+
+def one_over_e_time(components: Mapping[str, Any] | None) -> float | None:
+    """1/e time of a fitted multi-exponential decay, from its lifetimes and amplitudes.
+
+    Solves ``sum_i a_i exp(-t / tau_i) = sum_i a_i / e`` for t (the decay after the IRF has
+    been deconvolved by the fit), so one number describes a 1-3 component decay.
+
+    Parameters
+    ----------
+    components
+        Mapping with ``tau_ns`` (list of lifetimes [ns]) and ``amplitudes`` (same length,
+        any positive scale), as returned by `polase.analysis.fit_decay`.
+
+    Returns
+    -------
+    float or None
+        1/e time. [ns]; None if the fit has no usable lifetimes.
+    """
+    if not components:
+        return None
+    taus = components.get("tau_ns")
+    amps = components.get("amplitudes")
+    if taus is None:
+        return None
+    taus = [float(t) for t in (taus if isinstance(taus, Sequence) else [taus])]
+    if amps is None:
+        amps = [1.0] * len(taus)
+    amps = [float(a) for a in (amps if isinstance(amps, Sequence) else [amps])]
+    pairs = [(a, t) for a, t in zip(amps, taus) if math.isfinite(a) and math.isfinite(t) and t > 0]
+    if not pairs:
+        return None
+    total = sum(a for a, _ in pairs)
+    if total <= 0:
+        return None
+    target = total / math.e
+
+    def f(t: float) -> float:
+        return sum(a * math.exp(-t / tau) for a, tau in pairs) - target
+
+    lo, hi = 0.0, max(t for _, t in pairs) * 2.0
+    while f(hi) > 0:  # negative amplitudes can stretch the decay; widen the bracket
+        hi *= 2.0
+        if hi > 1e9:
+            return None
+    for _ in range(200):  # bisection: f is continuous, f(lo) > 0 > f(hi)
+        mid = 0.5 * (lo + hi)
+        if f(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def decay_fit_curve(
+    time_ns, irf, fit: Mapping[str, Any], period_ns: float | None = None
+) -> np.ndarray | None:
+    """Model counts per channel of a reconvolution fit, rebuilt from its parameters.
+
+    Parameters
+    ----------
+    time_ns : array_like
+        Channel times of the fitted histogram. [ns]
+    irf : array_like
+        The IRF the fit used. [counts]
+    fit
+        `polase.analysis.fit_decay` output (``tau_ns``, ``amplitudes``, ``irf_shift_ns``,
+        ``background``, optional ``scatter``).
+    period_ns
+        Repetition period given to the fit. [ns]
+
+    Returns
+    -------
+    ndarray or None
+        Model counts [counts]; None for a tail fit (no IRF model) or missing parameters.
+    """
+    from ..fitting import reconvolution_model
+
+    if fit.get("irf_shift_ns") is None or not fit.get("tau_ns"):
+        return None
+    t = np.asarray(time_ns, dtype=float)
+    period = float(period_ns) if period_ns is not None else None
+    if period is not None and period < (t[1] - t[0]) * t.size:
+        period = None  # as the fit does: a period shorter than the span cannot be modelled
+    model = reconvolution_model(np.asarray(irf, dtype=float), t, len(fit["tau_ns"]), period)
+    p = {
+        "shift_ns": fit["irf_shift_ns"],
+        "background": fit.get("background", 0.0),
+        "scatter": fit.get("scatter", 0.0),
+    }
+    for i, (a, tau) in enumerate(zip(fit["amplitudes"], fit["tau_ns"]), start=1):
+        p[f"a{i}"], p[f"tau{i}"] = a, tau
+    return np.asarray(model(t, np.array([float(p[n]) for n in model.param_names])), dtype=float)
+
+
+def fit_decay_files(
+    decay_file: Path, irf_file: Path, n_components: int, period_ns: float | None = None
+) -> dict[str, Any]:
+    """Fit one decay file with its IRF file, as ``polase decay`` does, keeping the curves.
+
+    Parameters
+    ----------
+    decay_file, irf_file
+        TCSPC exports readable by `polase.io.read_tcspc`.
+    n_components
+        Exponentials in the fit (1-3).
+    period_ns
+        Laser repetition period. [ns]
+
+    Returns
+    -------
+    dict
+        The `fit_decay` output plus ``time_ns``, ``counts``, ``irf`` and ``fit`` (model
+        counts per channel) for plotting, and ``tau_1e_ns``.
+    """
+    from ..io import read_tcspc
+
+    dec = read_tcspc(decay_file)
+    irf = read_tcspc(irf_file)
+    fit = dict(fit_decay(dec.time_ns, dec.counts, irf.counts, n_components, period_ns=period_ns))
+    fit["time_ns"] = np.asarray(dec.time_ns)
+    fit["counts"] = np.asarray(dec.counts)
+    fit["irf"] = np.asarray(irf.counts)
+    fit["fit"] = decay_fit_curve(dec.time_ns, irf.counts, fit, period_ns)
+    fit["tau_1e_ns"] = one_over_e_time(fit)
+    return fit
+
+
+# ---- pile-up and dead time ---------------------------------------------------------------
+
+
+class PileUpWarning(UserWarning):
+    """The detected photon rate is high enough against the sync (or dead time) to distort a
+    TCSPC histogram."""
+
+
+#: Detected-photon rate per excitation above which `check_count_rate` warns (pile-up).
+PILEUP_WARN_RATIO = 0.05
+#: Fraction of time lost to dead time above which `check_count_rate` warns.
+DEAD_TIME_WARN_FRACTION = 0.01
+
+
+def coates_correction(counts, n_excitations: float) -> np.ndarray:
+    """Pile-up correction of a TCSPC histogram (Coates 1968, J. Phys. E 1, 878).
+
+    A start-stop TCSPC records at most one photon per excitation, the first: a photon in
+    channel k is lost whenever an earlier one arrived in the same cycle. With ``E``
+    excitation cycles the probability that channel k recorded a photon, given none before,
+    is ``p_k = N_k / (E - sum_{j<k} N_j)``, and the mean number of photons that arrived in
+    channel k (Poisson per cycle) is ``-E ln(1 - p_k)``.
+
+    Parameters
+    ----------
+    counts : array_like, shape (..., M)
+        Recorded histogram(s). [counts]
+    n_excitations : float
+        Excitation (sync) cycles during the acquisition: acquisition time x sync rate. [1]
+
+    Returns
+    -------
+    ndarray
+        Corrected counts (floats, >= the recorded ones), same shape. [counts]
+
+    Raises
+    ------
+    DataValidationError
+        `n_excitations` not larger than the recorded counts of a histogram.
+    """
+    c = np.asarray(counts, dtype=float)
+    e = float(n_excitations)
+    if not (math.isfinite(e) and e > 0):
+        raise DataValidationError(f"n_excitations must be finite and > 0, got {n_excitations!r}")
+    before = np.cumsum(c, axis=-1) - c
+    left = e - before
+    if np.any(left <= c):
+        raise DataValidationError(
+            f"{e:g} excitations cannot have recorded {np.max(np.sum(c, axis=-1)):g} counts: the "
+            "acquisition time or sync rate is wrong"
+        )
+    return -e * np.log1p(-c / left)
+
+
+def check_count_rate(
+    count_rate_hz: float | None,
+    repetition_period_ns: float | None,
+    dead_time_ns: float | None = None,
+    *,
+    source: str = "",
+) -> dict[str, Any]:
+    """Pile-up and dead-time figures of a TCSPC acquisition, with warnings.
+
+    Parameters
+    ----------
+    count_rate_hz : float or None
+        Detected photon rate (e.g. `DecayFile.count_rate_hz`). [1/s]
+    repetition_period_ns : float or None
+        Sync period. [ns]
+    dead_time_ns : float, optional
+        Dead time of the detector / electronics after a photon. [ns]
+    source : str
+        Named in the warnings (e.g. the file).
+
+    Returns
+    -------
+    dict
+        ``photons_per_excitation`` (rate x period) [1] and ``dead_time_fraction``
+        (rate x dead time) [1], None where an input is missing; ``pileup_warning`` and
+        ``dead_time_warning`` (bool).
+
+    Warns
+    -----
+    PileUpWarning
+        ``photons_per_excitation > 0.05`` (the histogram is skewed to early times by more
+        than ~2.5 %: correct with `coates_correction` or lower the rate), or
+        ``dead_time_fraction > 0.01``.
+    """
+    import warnings
+
+    ratio = dead = None
+    if count_rate_hz is not None and repetition_period_ns is not None:
+        ratio = float(count_rate_hz) * float(repetition_period_ns) * 1e-9
+    if count_rate_hz is not None and dead_time_ns is not None:
+        dead = float(count_rate_hz) * float(dead_time_ns) * 1e-9
+    where = f"{source}: " if source else ""
+    pile = ratio is not None and ratio > PILEUP_WARN_RATIO
+    dt_warn = dead is not None and dead > DEAD_TIME_WARN_FRACTION
+    if pile:
+        warnings.warn(
+            f"{where}{ratio:.3g} detected photons per excitation (> {PILEUP_WARN_RATIO:g}): "
+            "pile-up distorts the decay; use the Coates correction or a lower count rate",
+            PileUpWarning,
+            stacklevel=2,
+        )
+    if dt_warn:
+        warnings.warn(
+            f"{where}dead time takes {100 * dead:.3g} % of the acquisition "
+            f"(> {100 * DEAD_TIME_WARN_FRACTION:g} %): counts are lost",
+            PileUpWarning,
+            stacklevel=2,
+        )
+    return {
+        "photons_per_excitation": ratio,
+        "dead_time_fraction": dead,
+        "pileup_warning": bool(pile),
+        "dead_time_warning": bool(dt_warn),
+    }
+
+
+# ---- non-exponential models --------------------------------------------------------------
+
+#: Parameters of the non-exponential reconvolution models (after the shape parameters come
+#: ``shift_ns`` and ``background`` in every model).
+DECAY_MODELS: dict[str, tuple[str, ...]] = {
+    "stretched": ("a", "tau", "beta", "shift_ns", "background"),
+    "lognormal": ("a", "tau_median", "sigma", "shift_ns", "background"),
+    "rise": ("a", "tau_rise", "tau_decay", "shift_ns", "background"),
+}
+_GH_X, _GH_W = np.polynomial.hermite.hermgauss(40)
+
+
+def decay_kernel(model: str, lag_ns, params) -> np.ndarray:
+    """Decay after one pulse at lags ``lag_ns`` for the non-exponential models.
+
+    Parameters
+    ----------
+    model : {"stretched", "lognormal", "rise"}
+        ``stretched``: ``exp(-(t / tau)^beta)`` (Kohlrausch), 0 < beta <= 1 for a
+        distribution of rates. ``lognormal``: ``int p(tau) exp(-t / tau) dln tau`` with
+        ``ln tau ~ Normal(ln tau_median, sigma^2)`` (40-node Gauss-Hermite quadrature; the
+        amplitude distribution of lifetimes). ``rise``: ``exp(-t / tau_decay) -
+        exp(-t / tau_rise)`` (population fed with time constant tau_rise).
+    lag_ns : array_like, shape (M,)
+        Times after the pulse, >= 0. [ns]
+    params : array_like, shape (N, 3)
+        The shape parameters (the 2nd and 3rd columns of `DECAY_MODELS`, after ``a``) with
+        ``a`` first. [ns], [1]
+
+    Returns
+    -------
+    ndarray, shape (N, M)
+        ``a x`` the kernel. [counts/channel]
+    """
+    lag = np.asarray(lag_ns, float)[None, :]
+    p = np.atleast_2d(np.asarray(params, float))
+    a, p1, p2 = p[:, [0]], p[:, [1]], p[:, [2]]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if model == "stretched":
+            k = np.exp(-((lag / p1) ** p2))
+        elif model == "lognormal":
+            taus = np.exp(np.log(p1)[:, :, None] + math.sqrt(2.0) * p2[:, :, None] * _GH_X)
+            k = np.sum(_GH_W / math.sqrt(math.pi) * np.exp(-lag[:, :, None] / taus), axis=-1)
+        elif model == "rise":
+            k = np.exp(-lag / p2) - np.exp(-lag / p1)
+        else:
+            raise DataValidationError(f"model must be one of {sorted(DECAY_MODELS)}, got {model!r}")
+    return a * k
+
+
+def _shifted_irf(irf_n, shift_ch):
+    """IRF (unit sum) delayed by `shift_ch` channels (linear interpolation), (N, M)."""
+    m = irf_n.size
+    idx = np.arange(m, dtype=float)[None, :] - np.asarray(shift_ch, float)[:, None]
+    lo = np.floor(idx).astype(np.int64)
+    fr = idx - lo
+    g = np.concatenate([irf_n, [0.0]])
+    lo_c = np.where((lo >= 0) & (lo < m), lo, m)
+    hi_c = np.where((lo + 1 >= 0) & (lo + 1 < m), lo + 1, m)
+    return (1 - fr) * g[lo_c] + fr * g[hi_c]
+
+
+def _model_callable(model, time_ns, irf, period_ns):
+    from scipy.signal import fftconvolve
+
+    t = np.asarray(time_ns, float)
+    dt = float(t[1] - t[0])
+    m = t.size
+    lag = np.arange(m) * dt
+    irf_n = np.clip(np.asarray(irf, float), 0, None)
+    irf_n = irf_n / irf_n.sum()
+    n_rep = 0
+    if period_ns is not None:
+        n_rep = int(min(200, max(1, math.ceil(20 * m * dt / period_ns))))
+
+    def f(x, params):
+        p = np.atleast_2d(params)
+        k = decay_kernel(model, lag, p[:, :3])
+        for r in range(1, n_rep + 1):  # tails of earlier pulses (incomplete decay)
+            k = k + decay_kernel(model, lag + r * period_ns, p[:, :3])
+        g = _shifted_irf(irf_n, p[:, 3] / dt)
+        conv = fftconvolve(g, k, axes=-1)[:, :m]
+        return p[:, [4]] + conv
+
+    return f
+
+
+def fit_decay_model(
+    time_ns,
+    counts,
+    irf,
+    model: str,
+    period_ns: float | None = None,
+    *,
+    fit_range_ns: tuple[float, float] | None = None,
+    p0: dict[str, float] | None = None,
+    max_iter: int = 300,
+) -> list[dict[str, Any]]:
+    """Fit decays with a non-exponential reconvolution model (Poisson maximum likelihood).
+
+    Parameters
+    ----------
+    time_ns : array_like, shape (M,)
+        Channel centres, uniform. [ns]
+    counts : array_like, shape (N, M) or (M,)
+        Decays. [counts]
+    irf : array_like, shape (M,)
+        Instrument response. [counts]
+    model : {"stretched", "lognormal", "rise"}
+        See `decay_kernel`. The kernel is sampled at the lags ``j dt`` and convolved with the
+        shifted IRF as in `polase.fitting.reconvolution_model` (``stretched`` with
+        ``beta = 1`` is its single exponential), plus a background.
+    period_ns : float, optional
+        Laser period: the tails of earlier pulses (up to 20 histogram spans) are added. [ns]
+    fit_range_ns : (float, float), optional
+        Fitted window [ns]; default the channels with counts.
+    p0 : dict, optional
+        Starting values by parameter name; default from a single-exponential fit.
+    max_iter : int
+        Iteration limit.
+
+    Returns
+    -------
+    list of dict
+        Per decay: ``model``, ``params`` (name -> value) with ``stderr`` and
+        ``ci95`` (+-1.96 standard errors inflated by sqrt(reduced chi-square) when > 1);
+        ``tau_mean_ns`` (the amplitude-weighted mean lifetime: ``tau Gamma(1/beta) / beta``
+        for stretched, ``tau_median exp(sigma^2 / 2)`` for lognormal, tau_decay for rise)
+        [ns]; ``reduced_chi2``, ``poisson_deviance``, ``status``, ``success``.
+    """
+    from ..fitting import Model, curve_fit_batch
+
+    if model not in DECAY_MODELS:
+        raise DataValidationError(f"model must be one of {sorted(DECAY_MODELS)}, got {model!r}")
+    t, c, g = _check_inputs(time_ns, counts, irf, 1)
+    lo, hi = fit_range_ns if fit_range_ns is not None else _default_range(t, c)
+    sel = (t >= lo) & (t <= hi)
+    y = np.where(sel[None, :] & np.isfinite(c), c, np.nan)
+    names = list(DECAY_MODELS[model])
+    start = fit_decays(t, c, g, 1, period_ns, fit_range_ns=(lo, hi))
+    dt = float(t[1] - t[0])
+    span = dt * t.size
+    p = np.zeros((c.shape[0], 5))
+    for k, s in enumerate(start):
+        tau, a = s["tau_ns"][0], s["amplitudes"][0]
+        shape = {
+            "stretched": (a, tau, 0.8),
+            "lognormal": (a, tau, 0.3),
+            "rise": (2 * a, max(2 * dt, 0.1 * tau), tau),
+        }[model]
+        p[k] = [*shape, s["irf_shift_ns"], max(s["background"], 1e-3)]
+    for name, value in (p0 or {}).items():
+        if name not in names:
+            raise DataValidationError(f"p0 key {name!r}; the {model} model has {names}")
+        p[:, names.index(name)] = value
+    lo_b = np.array([0.0, dt / 10, 0.0, -span / 4, 0.0])
+    hi_b = np.array([np.inf, 10 * span, np.inf, span / 4, np.inf])
+    if model == "stretched":
+        lo_b[2], hi_b[2] = 0.05, 2.0
+    elif model == "lognormal":
+        lo_b[2], hi_b[2] = 1e-3, 3.0
+    else:
+        lo_b[2], hi_b[2] = dt / 10, 10 * span
+    p = np.clip(p, lo_b + 1e-12, np.where(np.isfinite(hi_b), hi_b - 1e-12, np.inf))
+    fm = Model(_model_callable(model, t, g, period_ns), param_names=names, name=model)
+    res = curve_fit_batch(
+        fm, t, y, p, loss="poisson", bounds=(lo_b, hi_b), max_iter=max_iter, nan_policy="omit"
+    )
+    f = fm(t, np.where(np.isfinite(res.params), res.params, p))
+    out = []
+    for k in range(c.shape[0]):
+        ok = np.isfinite(y[k])
+        fk, yk = f[k][ok], y[k][ok]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pearson = float(np.sum(np.where(fk > 0, (yk - fk) ** 2 / fk, 0.0)))
+        nfree = int(ok.sum()) - len(names)
+        redchi = pearson / nfree if nfree > 0 else math.nan
+        infl = math.sqrt(max(1.0, redchi)) if math.isfinite(redchi) else 1.0
+        pk, se = res.params[k], res.stderr[k]
+        if model == "stretched":
+            tau_mean = float(pk[1] * math.gamma(1 / pk[2]) / pk[2])
+        elif model == "lognormal":
+            tau_mean = float(pk[1] * math.exp(pk[2] ** 2 / 2))
+        else:
+            tau_mean = float(pk[2])
+        out.append(
+            {
+                "model": model,
+                "params": dict(zip(names, map(float, pk))),
+                "stderr": dict(zip(names, map(float, se))),
+                "ci95": {
+                    nm: [float(v - _Z95 * s_ * infl), float(v + _Z95 * s_ * infl)]
+                    for nm, v, s_ in zip(names, pk, se)
+                },
+                "tau_mean_ns": tau_mean,
+                "reduced_chi2": float(redchi),
+                "poisson_deviance": float(res.cost[k]),
+                "fit_range_ns": [float(lo), float(hi)],
+                "status": int(res.status[k]),
+                "success": bool(res.status[k] == 0),
+            }
+        )
+    return out

@@ -180,3 +180,36 @@ def delta_contrast(i_ref, i_other, acq_ref=None, acq_other=None, confidence: flo
     pairs, w = paired_ratios(i_ref, i_other, acq_ref, acq_other, return_weights=True)
     m, ci = mean_ci(pairs, confidence, pair_variance_factor(w))
     return {"delta": m, "ci95": ci, "pairs": pairs}
+
+
+def delta_of_means(mean, mean_ref, se=None, se_ref=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Delta = mean / mean_ref - 1 of two mean intensities, with its propagated error.
+
+    The unpaired form of the contrast (for means whose standard errors come from a noise
+    model, as in the mechanism comparison); `delta_contrast` is the paired form used on
+    repeated acquisitions.
+
+    Parameters
+    ----------
+    mean, mean_ref : array_like
+        Mean intensities (broadcast against each other). [any, same unit]
+    se, se_ref : array_like, optional
+        Their standard errors (same unit); both or neither.
+
+    Returns
+    -------
+    delta : ndarray
+        Contrast. [1]
+    err : ndarray or None
+        First-order 1-sigma error |ratio| sqrt((se/mean)^2 + (se_ref/mean_ref)^2). [1]
+    """
+    y = np.asarray(mean, dtype=float)
+    y0 = np.asarray(mean_ref, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = y / y0
+        if se is None or se_ref is None:
+            return ratio - 1.0, None
+        s = np.asarray(se, dtype=float)
+        s0 = np.asarray(se_ref, dtype=float)
+        err = np.abs(ratio) * np.sqrt((s / y) ** 2 + (s0 / y0) ** 2)
+    return ratio - 1.0, err

@@ -530,24 +530,36 @@ def peak_and_fwhm(
     }
 
 
-def band_intensity(wavelength, spectra, lo_nm: float, hi_nm: float) -> np.ndarray:
+def band_intensity(
+    wavelength, spectra, lo_nm: float, hi_nm: float, edges: str = "pixels"
+) -> np.ndarray:
     """Integrated intensity of each spectrum over a wavelength window (trapezoid rule).
 
     Parameters
     ----------
     wavelength : array_like, shape (W,)
-        Pixel wavelengths. [nm]
+        Pixel wavelengths, strictly increasing. [nm]
     spectra : array_like, shape (..., W)
-        Baseline-subtracted spectra. [counts or counts/s]
+        Baseline-subtracted spectra (spectral densities). [counts or counts/s per nm]
     lo_nm, hi_nm : float
-        Window limits; pixels with lo <= wavelength <= hi are used. [nm]
+        Window limits. [nm]
+    edges : {"pixels", "interpolate"}
+        ``"pixels"``: the pixels with lo <= wavelength <= hi are integrated (at least 2;
+        the analysis of measured spectra). ``"interpolate"``: the spectrum is interpolated
+        linearly at the window edges, so the integral covers exactly [lo, hi] on any grid
+        and is exact for a piecewise-linear spectrum (the window must lie inside the axis;
+        model and spectrometer grids then give the same band intensity).
 
     Returns
     -------
     ndarray, shape (...)
-        Integral. [spectrum units * nm]; NaN where a pixel in the window is NaN.
+        Integral. [spectrum units * nm]; NaN where a pixel used is NaN.
     """
     wl, y = _check_axis(wavelength, spectra)
+    if edges == "interpolate":
+        return _band_interpolated(wl, y, float(lo_nm), float(hi_nm))
+    if edges != "pixels":
+        raise ValueError(f"edges must be 'pixels' or 'interpolate', got {edges!r}")
     sel = (wl >= lo_nm) & (wl <= hi_nm)
     if sel.sum() < 2:
         raise DataValidationError(
@@ -557,10 +569,34 @@ def band_intensity(wavelength, spectra, lo_nm: float, hi_nm: float) -> np.ndarra
     return np.trapezoid(y[..., sel], wl[sel], axis=-1)
 
 
-def window_mean(wavelength, spectra, center_nm: float, half_width_nm: float) -> np.ndarray:
+def _band_interpolated(lam: np.ndarray, s: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Exact integral over [lo, hi] of the piecewise-linear spectrum through the pixels."""
+    if not (lam[0] <= lo < hi <= lam[-1]):
+        raise DataValidationError(
+            f"band window {lo:g}-{hi:g} nm must lie inside the wavelength axis "
+            f"{lam[0]:g}-{lam[-1]:g} nm"
+        )
+    i0 = int(np.searchsorted(lam, lo, side="right")) - 1
+    i1 = int(np.searchsorted(lam, hi, side="left"))
+    xs = lam[i0 : i1 + 1]
+    ys = s[..., i0 : i1 + 1]
+    # replace the outer nodes by the interpolated values at the window edges
+    w_lo = (lo - xs[0]) / (xs[1] - xs[0])
+    w_hi = (hi - xs[-2]) / (xs[-1] - xs[-2])
+    y_lo = ys[..., 0] * (1 - w_lo) + ys[..., 1] * w_lo
+    y_hi = ys[..., -2] * (1 - w_hi) + ys[..., -1] * w_hi
+    x = np.concatenate([[lo], xs[1:-1], [hi]])
+    y = np.concatenate([y_lo[..., None], ys[..., 1:-1], y_hi[..., None]], axis=-1)
+    return np.trapezoid(y, x, axis=-1)
+
+
+def window_mean(
+    wavelength, spectra, center_nm: float, half_width_nm: float, skipna: bool = False
+) -> np.ndarray:
     """Mean of each spectrum over the pixels within `half_width_nm` of `center_nm`.
 
-    At least the pixel nearest `center_nm` is used. NaN where one of the pixels is NaN.
+    At least the pixel nearest `center_nm` is used. NaN where one of the pixels is NaN,
+    unless `skipna` (then NaN pixels are left out; NaN only if all are).
 
     Parameters
     ----------
@@ -583,6 +619,10 @@ def window_mean(wavelength, spectra, center_nm: float, half_width_nm: float) -> 
     if not sel.any():
         sel = np.zeros(wl.size, dtype=bool)
         sel[np.argmin(np.abs(wl - center_nm))] = True
+    if skipna:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
+            return np.nanmean(y[..., sel], axis=-1)
     return y[..., sel].mean(axis=-1)
 
 

@@ -111,7 +111,7 @@ def hinge_threshold(
     """Threshold fluence: the kink of a continuous two-segment fit of the L-L curve.
 
     With ``scale="linear"`` (default) the hinge is fitted to intensity versus fluence: the
-    paper's "intersection of two straight-line fits", made continuous and solved exactly.
+    common "intersection of two straight-line fits", made continuous and solved exactly.
     With ``scale="loglog"`` it is fitted to log intensity versus log fluence, which weights
     the sub-threshold points more and, where the onset is gradual (an inhomogeneous
     ensemble), finds where the superlinear rise starts rather than where the steep branch
@@ -168,7 +168,7 @@ def fwhm_threshold(
     fwhm : array_like, shape (..., n)
         FWHM at each fluence. [nm]
     method : {"onset", "midpoint"}
-        "onset": `fwhm_onset_threshold` (the paper's "spectral narrowing onset", method
+        "onset": `fwhm_onset_threshold` (the "spectral narrowing onset", method
         name `FWHM_METHOD`); "midpoint": `fwhm_midpoint_threshold` (`FWHM_MIDPOINT_METHOD`).
     n_low, n_high : int
         Number of fluences averaged for the PL and ASE reference widths.

@@ -19,6 +19,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("polase.cli.reproduce", "report_cmd"),
     "mechanisms": ("polase.cli.mechanisms", "mechanisms_cmd"),
     "calibrate": ("polase.cli.simulate", "calibrate_cmd"),
+    "acquire": ("polase.cli.acquire", "acquire_cmd"),
+    "phasor": ("polase.cli.phasor", "phasor_cmd"),
+    "anisotropy": ("polase.cli.polarization", "anisotropy_cmd"),
+    "spin": ("polase.cli.polarization", "spin_cmd"),
 }
 
 

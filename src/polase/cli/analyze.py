@@ -1,4 +1,4 @@
-"""`polase analyze` (spectra sweep -> results.json) and `polase decay` (one TCSPC fit)."""
+"""`polase analyze` (spectra sweep -> results.json) and `polase decay` (TCSPC fits)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .._files import check_writable, write_netcdf_atomic, write_text_atomic
-from ..errors import InputFileError
+from ..errors import ConfigError, InputFileError, PolaseError
 from ._options import option, output_option, overwrite_option, quiet_option
 
 
@@ -265,15 +265,38 @@ def analyze_cmd(
         console.print(f"wrote {output}")
 
 
+def _read_decay_option(path: Path, channel: int | None, option: str):
+    from ..io import read_decay
+
+    try:
+        return read_decay(path, channel=channel)
+    except PolaseError as exc:
+        if "choose one" in str(exc):
+            raise click.BadParameter(str(exc), param_hint=option) from None
+        raise
+
+
 @click.command("decay")
-@click.argument("decay_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "decay_files",
+    metavar="DECAY_FILE...",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
 @click.option(
     "--irf",
     "irf_file",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="IRF histogram (same channels).",
+    help="IRF histogram (same channels): DAS6 text, PTU, PHU or SDT.",
 )
+@click.option(
+    "--channel",
+    type=click.IntRange(0),
+    help="Detector channel of the decay files that hold several (PTU/PHU input, SDT block).",
+)
+@click.option("--irf-channel", type=click.IntRange(0), help="Detector channel of the IRF file.")
 @click.option(
     "--components",
     type=click.IntRange(1, 3),
@@ -283,9 +306,10 @@ def analyze_cmd(
 )
 @option(
     "--period",
+    "period_opt",
     type=float,
     aliases=("--period-ns",),
-    help="Laser repetition period [ns] (incomplete decay).",
+    help="Laser repetition period [ns] (incomplete decay); default: from the file (PTU/PHU/SDT).",
 )
 @option(
     "--fit-range",
@@ -301,52 +325,150 @@ def analyze_cmd(
     aliases=("--tail-start-ns",),
     help="Start of the tail fit [ns] (default: peak + 3 IRF FWHM).",
 )
+@click.option(
+    "--global",
+    "global_fit",
+    is_flag=True,
+    help="Fit all DECAY_FILEs jointly: shared lifetimes, per-decay amplitudes.",
+)
+@click.option(
+    "--pileup-correction",
+    is_flag=True,
+    help="Coates pile-up correction (needs acquisition time and sync rate from the file).",
+)
+@option(
+    "--dead-time",
+    type=float,
+    aliases=("--dead-time-ns",),
+    help="Detector dead time [ns] for the dead-time check.",
+)
 @output_option("JSON file to write.", required=True)
 @overwrite_option("OUTPUT if it exists")
 @quiet_option("No summary table.")
 def decay_cmd(
-    decay_file,
+    decay_files,
     irf_file,
+    channel,
+    irf_channel,
     components,
-    period,
+    period_opt,
     fit_range,
     tail,
     tail_start,
+    global_fit,
+    pileup_correction,
+    dead_time,
     output,
     overwrite,
     quiet,
 ):
-    """Fit a TCSPC decay with IRF reconvolution (Poisson maximum likelihood)."""
+    """Fit TCSPC decays with IRF reconvolution (Poisson maximum likelihood).
+
+    DECAY_FILE: Horiba DAS6 text, PicoQuant PTU (T2/T3) or PHU, Becker & Hickl SDT; several
+    files are fitted in one batch, or jointly with --global.
+    """
+    import warnings
+
+    import numpy as np
     from rich.console import Console
 
-    from ..analysis import fit_decay, to_jsonable
-    from ..io import read_das6
+    from ..analysis import fit_decays, to_jsonable
+    from ..analysis.decay import PileUpWarning, check_count_rate, coates_correction
 
     check_writable(output, overwrite)
-    dec = read_das6(decay_file)
-    irf = read_das6(irf_file)
-    if (
-        dec.counts.shape != irf.counts.shape
-        or abs(dec.channel_width_ns - irf.channel_width_ns) > 1e-9 * dec.channel_width_ns
-    ):
-        raise InputFileError(
-            irf_file,
-            f"{irf_file.name} has {irf.counts.size} channels of {irf.channel_width_ns:g} ns; the decay "
-            f"{decay_file} has {dec.counts.size} of {dec.channel_width_ns:g} ns: they must match",
+    if global_fit and tail:
+        raise click.UsageError("--global reconvolves: it cannot be combined with --tail")
+    decs = [_read_decay_option(f, channel, "--channel") for f in decay_files]
+    irf = _read_decay_option(irf_file, irf_channel, "--irf-channel")
+    for f, dec in zip(decay_files, decs):
+        if (
+            dec.counts.shape != irf.counts.shape
+            or abs(dec.channel_width_ns - irf.channel_width_ns) > 1e-9 * dec.channel_width_ns
+        ):
+            raise InputFileError(
+                irf_file,
+                f"{irf_file.name} has {irf.counts.size} channels of {irf.channel_width_ns:g} ns; the "
+                f"decay {f} has {dec.counts.size} of {dec.channel_width_ns:g} ns: they must match",
+            )
+    periods = {d.repetition_period_ns for d in decs if d.repetition_period_ns is not None}
+    if period_opt is None and len(periods) > 1:
+        raise ConfigError(
+            "--period",
+            f"the files record different sync periods {sorted(periods)} ns; fit them apart",
         )
-    fit = fit_decay(
-        dec.time_ns,
-        dec.counts,
-        irf.counts,
-        components,
-        period,
-        fit_range_ns=tuple(fit_range) if fit_range else None,
-        method="tail" if tail else "reconvolution",
-        tail_start_ns=tail_start,
-    )
-    fit = to_jsonable(fit)
-    fit["decay_file"] = str(decay_file)
-    fit["irf_file"] = str(irf_file)
-    write_text_atomic(output, json.dumps(fit, indent=2, allow_nan=False) + "\n", overwrite)
+    period = period_opt if period_opt is not None else (periods.pop() if periods else None)
+    period_source = "option" if period_opt is not None else ("file" if period else None)
+    span = decs[0].channel_width_ns * decs[0].counts.size
+    if period is not None and period < span * (1 - 1e-9):
+        raise click.BadParameter(
+            f"{period:g} ns is shorter than the {span:g} ns histogram", param_hint="--period"
+        )
+    checks = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PileUpWarning)
+        for f, d in zip(decay_files, decs):
+            checks.append(check_count_rate(d.count_rate_hz, period, dead_time, source=str(f)))
+    counts = np.stack([d.counts for d in decs])
+    if pileup_correction:
+        for k, d in enumerate(decs):
+            if d.acquisition_time_s is None or period is None:
+                raise ConfigError(
+                    "--pileup-correction",
+                    f"{decay_files[k]} has no acquisition time or sync period to count excitations",
+                )
+            counts[k] = coates_correction(counts[k], d.acquisition_time_s / (period * 1e-9))
+    kw = {"fit_range_ns": tuple(fit_range) if fit_range else None}
+    if global_fit:
+        from ..analysis.global_decay import fit_global_decays
+
+        result = fit_global_decays(decs[0].time_ns, counts, irf.counts, components, period, **kw)
+        result["decay_files"] = [str(f) for f in decay_files]
+    else:
+        fits = fit_decays(
+            decs[0].time_ns,
+            counts,
+            irf.counts,
+            components,
+            period,
+            method="tail" if tail else "reconvolution",
+            tail_start_ns=tail_start,
+            **kw,
+        )
+        for f, fit in zip(decay_files, fits):
+            fit["decay_file"] = str(f)
+        result = fits[0] if len(fits) == 1 else {"decays": fits}
+    result = to_jsonable(result)
+    result["irf_file"] = str(irf_file)
+    result["period_ns"] = period
+    result["period_source"] = period_source
+    result["pileup_corrected"] = bool(pileup_correction)
+    result["count_rate_checks"] = [to_jsonable(c) for c in checks]
+    write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n", overwrite)
     if not quiet:
-        Console().print(decay_table(fit))
+        console = Console()
+        for w in caught:
+            console.print(f"[yellow]warning:[/] {w.message}")
+        if global_fit:
+            console.print(global_table(result))
+        else:
+            for fit in result.get("decays", [result]):
+                console.print(decay_table(fit))
+
+
+def global_table(res: dict):
+    """Rich table of a global decay fit (shared lifetimes)."""
+    from rich.table import Table
+
+    t = Table(
+        title=f"global decay fit ({res['n_decays']} decays, {res['components']} lifetime(s))",
+        title_justify="left",
+        header_style="bold",
+    )
+    for name in ("quantity", "value", "95 % interval"):
+        t.add_column(name, justify="right" if name != "quantity" else "left")
+    for i, (tau, ci) in enumerate(zip(res["tau_ns"], res["tau_ci95_ns"]), 1):
+        t.add_row(f"tau{i} \\[ns]", _fmt(tau, 4), _ci(ci))
+    t.add_row("IRF shift \\[ns]", _fmt(res["irf_shift_ns"], 4), "")
+    t.add_row("pooled reduced chi2", _fmt(res["reduced_chi2"]), "")
+    t.add_row("intervals", res.get("interval_method") or "–", "")
+    return t

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ..reproduce import DEFAULT_REPEATS, DEFAULT_SEED
+from ..paper.photonics2022.reproduce import DEFAULT_REPEATS, DEFAULT_SEED
 from ._options import output_option, overwrite_option, quiet_option, seed_option
 
 #: Stages of `polase reproduce`, in order, as shown by the progress bars.
@@ -34,7 +34,13 @@ def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "paper vs pola
         ("tolerance", {}),
     ):
         table.add_column(name, **kw)
-    styles = {"pass": "green", "FAIL": "bold red", "input": "dim italic", "n/a": "yellow"}
+    styles = {
+        "pass": "green",
+        "FAIL": "bold red",
+        "input": "dim italic",
+        "n/a": "yellow",
+        "–": "dim",
+    }
     for r in rows:
         v = verdict(r)
         table.add_row(
@@ -117,7 +123,7 @@ def reproduce_cmd(
     """
     from rich.console import Console
 
-    from ..reproduce import reproduce
+    from ..paper.photonics2022.reproduce import reproduce
 
     err = Console(stderr=True)
     out = Console()
@@ -144,22 +150,35 @@ def reproduce_cmd(
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @output_option("HTML file to write (self-contained).", default=Path("report.html"))
 @overwrite_option("OUTPUT if it exists")
+@click.option(
+    "--targets",
+    "targets",
+    default=None,
+    metavar="NAME|FILE",
+    help="Grade against a target set: a study name (photonics2022) or a target TOML file. "
+    "Without it the observables are reported, not graded.",
+)
 @quiet_option("No summary table.")
-def report_cmd(source: Path, output: Path, overwrite: bool, quiet: bool) -> None:
+def report_cmd(
+    source: Path, output: Path, overwrite: bool, targets: str | None, quiet: bool
+) -> None:
     """Build the HTML report from any analysis.
 
     SOURCE is a `polase reproduce` folder, a folder with a results.json from
     `polase analyze` (a NetCDF measurement beside it adds the spectra figures),
     or a results.json / summary.json file. Figures that need data the analysis
-    lacks are left out and the report says so.
+    lacks are left out and the report says so. Pass/fail is judged only against
+    a target set (--targets); a reproduce folder keeps the rows it was graded with.
     """
     from rich.console import Console
 
+    from ..paper import load_target_set
     from ..report import report_from_path
 
     out = Console(quiet=quiet)
-    report = report_from_path(source, output, overwrite=overwrite)
-    out.print(summary_table(report.rows))
+    tset = load_target_set(targets) if targets else None
+    report = report_from_path(source, output, overwrite=overwrite, targets=tset)
+    out.print(summary_table(report.rows, title="polase report"))
     for name, _, reason in report.omitted:
         out.print(f"[yellow]figure {name} left out:[/] {reason}")
     out.print(f"report: {output}")

@@ -37,6 +37,7 @@ from ._checks import as_rng, as_tuple, check_axis, check_batch, check_number
 
 __all__ = [
     "SpectrometerConfig",
+    "measure_helicity_spectra",
     "measure_spectrum",
     "pixel_edges",
     "pixel_gain",
@@ -569,3 +570,59 @@ def _noisy_reads(linear: np.ndarray, config: SpectrometerConfig, gen: np.random.
         total += reading
         saturated |= sat
     return total / n, saturated
+
+
+def measure_helicity_spectra(
+    wavelength_nm_model,
+    sigma_plus_photons_per_nm_per_s,
+    sigma_minus_photons_per_nm_per_s,
+    config: SpectrometerConfig | None = None,
+    *,
+    retardance_error_deg: float = 0.0,
+    extinction: float = 0.0,
+    rng: int | np.random.Generator | None = None,
+    noise: bool = True,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Spectra recorded through a circular analyzer set to sigma+ and to sigma-.
+
+    The emitted sigma+ and sigma- spectral rates pass the detection analyzer (quarter-wave
+    plate at +-45 deg, polarizer; `polase.instruments.analyzer.circular_analyzer_matrix`,
+    with its retardance error) and are recorded with the same settings (same integration
+    time, hence one scale), with independent noise.
+
+    Parameters
+    ----------
+    wavelength_nm_model : array_like, shape (W,)
+        Wavelength grid of the model spectra. [nm]
+    sigma_plus_photons_per_nm_per_s, sigma_minus_photons_per_nm_per_s : array_like, (..., W)
+        Emitted spectral photon rates in each helicity. [photons/(nm s)]
+    config : SpectrometerConfig, optional
+        Spectrometer settings.
+    retardance_error_deg
+        Retardance error of the detection quarter-wave plate. [deg]
+    extinction
+        Amplitude extinction ratio of the detection polarizer. [1]
+    rng, noise
+        As in `measure_spectrum`.
+
+    Returns
+    -------
+    dict
+        ``"sigma_plus"`` and ``"sigma_minus"``: the `measure_spectrum` result of each channel.
+    """
+    from .analyzer import circular_analyzer_matrix
+
+    w = circular_analyzer_matrix(retardance_error_deg, extinction)
+    plus = np.asarray(sigma_plus_photons_per_nm_per_s, dtype=float)
+    minus = np.asarray(sigma_minus_photons_per_nm_per_s, dtype=float)
+    if plus.shape != minus.shape:
+        raise DataValidationError(
+            f"the sigma+ {plus.shape} and sigma- {minus.shape} spectra differ in shape"
+        )
+    gen = as_rng(rng) if noise else None
+    return {
+        name: measure_spectrum(
+            wavelength_nm_model, row[0] * plus + row[1] * minus, config, rng=gen, noise=noise
+        )
+        for name, row in zip(("sigma_plus", "sigma_minus"), w)
+    }

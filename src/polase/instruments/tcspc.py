@@ -34,7 +34,15 @@ from scipy.special import ndtr
 from ..errors import ConfigError, DataValidationError
 from ._checks import as_rng, as_tuple, check_axis, check_batch, check_number
 
-__all__ = ["TCSPCConfig", "channel_times", "gaussian_irf", "measure_decay"]
+__all__ = [
+    "TCSPCConfig",
+    "channel_times",
+    "gaussian_irf",
+    "measure_anisotropy_decays",
+    "measure_decay",
+    "measure_decay_set",
+    "measure_helicity_decays",
+]
 
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 _TAILS = ("exponential", "zero")
@@ -250,6 +258,44 @@ def _periodic_channel_integrals(time, rate, amp, k, edges, period):
     return total + rest
 
 
+def _signal(time_ns_model, emission_rate, config: TCSPCConfig, tail: str, tail_decay_ns):
+    """Unscaled channel signal (IRF-convolved, periodic) and the normalised IRF."""
+    if tail not in _TAILS:
+        raise DataValidationError(f"tail must be one of {_TAILS}, got {tail!r}")
+    t = check_axis("time_ns_model", time_ns_model)
+    if t[0] < 0:
+        raise DataValidationError(f"time_ns_model must start at >= 0 (the excitation), got {t[0]}")
+    rate = check_batch("emission_rate", emission_rate, t.size, "time_ns_model")
+    n, w = int(config.n_channels), config.channel_width_ns
+    centres = channel_times(config)
+    # Lag kernel: IRF_j for a delay of j channels, centred on the lag j w.
+    lags = np.arange(n) * w
+    if config.irf is None:
+        kernel = gaussian_irf(lags, config.irf_fwhm_ns, config.irf_offset_ns)
+        irf_norm = gaussian_irf(centres, config.irf_fwhm_ns, config.irf_offset_ns)
+    else:
+        idx = np.arange(n, dtype=float)
+        shift = config.irf_shift_ns / w
+        measured = np.asarray(config.irf)
+        irf_norm = np.interp(idx - shift, idx, measured, left=0.0, right=0.0)
+        # The recorded IRF bins [n w, (n+1) w); the lag kernel is centred on n w: half a channel later.
+        kernel = np.interp(idx - shift - 0.5, idx, measured, left=0.0, right=0.0)
+        if not irf_norm.sum() > 0 or not kernel.sum() > 0:
+            raise ConfigError(
+                "irf_shift_ns", f"shifts the IRF out of the window ({config.irf_shift_ns} ns)"
+            )
+        irf_norm, kernel = irf_norm / irf_norm.sum(), kernel / kernel.sum()
+    amp, k = _tail(t, rate, tail, tail_decay_ns)
+    # Emission per channel for channels -(n-1) .. n-1 (earlier ones reach later channels through the IRF).
+    edges = (np.arange(-(n - 1), n + 1)) * w
+    emission = _periodic_channel_integrals(t, rate, amp, k, edges, config.repetition_period_ns)
+    signal = fftconvolve(
+        emission, np.broadcast_to(kernel, (*emission.shape[:-1], n)), mode="valid", axes=-1
+    )
+    signal = np.clip(signal, 0.0, None)
+    return centres, signal, irf_norm
+
+
 def measure_decay(
     time_ns_model,
     emission_rate,
@@ -291,39 +337,7 @@ def measure_decay(
         ``irf_normalized`` (n_channels,) IRF on the channel grid, sum 1 [1].
     """
     config = config or TCSPCConfig()
-    if tail not in _TAILS:
-        raise DataValidationError(f"tail must be one of {_TAILS}, got {tail!r}")
-    t = check_axis("time_ns_model", time_ns_model)
-    if t[0] < 0:
-        raise DataValidationError(f"time_ns_model must start at >= 0 (the excitation), got {t[0]}")
-    rate = check_batch("emission_rate", emission_rate, t.size, "time_ns_model")
-    n, w = int(config.n_channels), config.channel_width_ns
-    centres = channel_times(config)
-    # Lag kernel: IRF_j for a delay of j channels, centred on the lag j w.
-    lags = np.arange(n) * w
-    if config.irf is None:
-        kernel = gaussian_irf(lags, config.irf_fwhm_ns, config.irf_offset_ns)
-        irf_norm = gaussian_irf(centres, config.irf_fwhm_ns, config.irf_offset_ns)
-    else:
-        idx = np.arange(n, dtype=float)
-        shift = config.irf_shift_ns / w
-        measured = np.asarray(config.irf)
-        irf_norm = np.interp(idx - shift, idx, measured, left=0.0, right=0.0)
-        # The recorded IRF bins [n w, (n+1) w); the lag kernel is centred on n w: half a channel later.
-        kernel = np.interp(idx - shift - 0.5, idx, measured, left=0.0, right=0.0)
-        if not irf_norm.sum() > 0 or not kernel.sum() > 0:
-            raise ConfigError(
-                "irf_shift_ns", f"shifts the IRF out of the window ({config.irf_shift_ns} ns)"
-            )
-        irf_norm, kernel = irf_norm / irf_norm.sum(), kernel / kernel.sum()
-    amp, k = _tail(t, rate, tail, tail_decay_ns)
-    # Emission per channel for channels -(n-1) .. n-1 (earlier ones reach later channels through the IRF).
-    edges = (np.arange(-(n - 1), n + 1)) * w
-    emission = _periodic_channel_integrals(t, rate, amp, k, edges, config.repetition_period_ns)
-    signal = fftconvolve(
-        emission, np.broadcast_to(kernel, (*emission.shape[:-1], n)), mode="valid", axes=-1
-    )
-    signal = np.clip(signal, 0.0, None)
+    centres, signal, irf_norm = _signal(time_ns_model, emission_rate, config, tail, tail_decay_ns)
     if config.peak_counts is not None:
         norm, target = signal.max(axis=-1, keepdims=True), config.peak_counts
         irf_scale = config.peak_counts / irf_norm.max()
@@ -349,3 +363,167 @@ def measure_decay(
         result["counts"] = expected.copy()
         result["irf"] = irf_expected.copy()
     return result
+
+
+def measure_decay_set(
+    time_ns_model,
+    emission_rates: dict,
+    config: TCSPCConfig | None = None,
+    rng: int | np.random.Generator | None = None,
+    noise: bool = True,
+    tail: str = "exponential",
+    tail_decay_ns=None,
+) -> dict:
+    """Simulate TCSPC histograms of several polarization channels that share ONE scale.
+
+    The channels of a polarization-resolved measurement are recorded with the same
+    acquisition time, so their relative intensities carry the polarization. One scale is
+    chosen so that the brightest channel meets the preset (`config.peak_counts` in its
+    highest channel, or `config.total_counts` in its sum); every channel gets that scale,
+    the background, and independent Poisson noise. (`measure_decay` scales every trace of
+    a batch separately and cannot be used for this.)
+
+    Parameters
+    ----------
+    time_ns_model : array_like, shape (T,)
+        Model times after the excitation pulse, strictly increasing, >= 0. [ns]
+    emission_rates : dict of str -> array_like, each shape (..., T)
+        Emission rate reaching each detection channel (same unit for all). [photons/ns]
+    config, rng, noise, tail, tail_decay_ns
+        As in `measure_decay`.
+
+    Returns
+    -------
+    dict
+        ``time`` (n_channels,) [ns]; ``scale`` the common factor (leading batch shape)
+        [counts per unit rate]; for every channel name ``name``: ``counts[name]`` and
+        ``expected[name]`` (..., n_channels) [counts]; ``irf``, ``irf_expected``,
+        ``irf_normalized`` as in `measure_decay`.
+    """
+    config = config or TCSPCConfig()
+    if not emission_rates:
+        raise DataValidationError("emission_rates is empty: give at least one channel")
+    names = list(emission_rates)
+    shapes = {k: np.shape(v) for k, v in emission_rates.items()}
+    if len(set(shapes.values())) != 1:
+        raise DataValidationError(f"the channels' emission rates differ in shape: {shapes}")
+    stacked = np.stack([np.asarray(emission_rates[k], dtype=float) for k in names])
+    centres, signal, irf_norm = _signal(time_ns_model, stacked, config, tail, tail_decay_ns)
+    if config.peak_counts is not None:
+        norm, target = signal.max(axis=-1).max(axis=0), config.peak_counts
+        irf_scale = config.peak_counts / irf_norm.max()
+    else:
+        norm, target = signal.sum(axis=-1).max(axis=0), config.total_counts
+        irf_scale = config.total_counts
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(norm > 0, target / norm, 0.0)
+    bg = config.background_counts_per_channel
+    expected = signal * scale[None, ..., None] + bg
+    irf_expected = irf_norm * irf_scale + bg
+    gen = as_rng(rng) if noise else None
+    counts = gen.poisson(expected).astype(float) if noise else expected.copy()
+    out = {
+        "time": centres,
+        "scale": scale,
+        "expected": {k: expected[i] for i, k in enumerate(names)},
+        "counts": {k: counts[i] for i, k in enumerate(names)},
+        "irf_expected": irf_expected,
+        "irf_normalized": irf_norm,
+        "irf": gen.poisson(irf_expected).astype(float) if noise else irf_expected.copy(),
+    }
+    return out
+
+
+def measure_helicity_decays(
+    time_ns_model,
+    n_up,
+    n_down,
+    config: TCSPCConfig | None = None,
+    *,
+    k_rad: float = 1.0,
+    eps: float = 1.0,
+    retardance_error_deg: float = 0.0,
+    extinction: float = 0.0,
+    rng: int | np.random.Generator | None = None,
+    noise: bool = True,
+    tail: str = "exponential",
+) -> dict:
+    """Helicity-resolved TCSPC pair (sigma+, sigma-) from spin populations.
+
+    The emission I_+-(t) = k_rad [(1 +- eps) N_up + (1 -+ eps) N_down] / 2
+    (`polase.instruments.analyzer.helicity_emission`) passes a quarter-wave plate plus
+    polarizer analyzer (`circular_analyzer_matrix`, with its retardance error) and is
+    recorded as a pair with one common scale (`measure_decay_set`).
+
+    Parameters
+    ----------
+    time_ns_model : array_like, shape (T,)
+        Model times after the excitation pulse. [ns]
+    n_up, n_down : array_like, shape (..., T)
+        Spin-resolved populations N_up(t), N_down(t). [arb.]
+    config : TCSPCConfig, optional
+        TCSPC settings; the preset applies to the brighter channel.
+    k_rad
+        Radiative rate (only sets the unit of the rate). [1/s]
+    eps
+        Helicity of the emission of one spin state. [1]
+    retardance_error_deg
+        Retardance error of the detection quarter-wave plate. [deg]
+    extinction
+        Amplitude extinction ratio of the detection polarizer. [1]
+    rng, noise, tail
+        As in `measure_decay`.
+
+    Returns
+    -------
+    dict
+        As `measure_decay_set` with channels ``"sigma_plus"`` and ``"sigma_minus"``.
+    """
+    from .analyzer import circular_analyzer_matrix, helicity_emission
+
+    plus, minus = helicity_emission(n_up, n_down, k_rad, eps)
+    w = circular_analyzer_matrix(retardance_error_deg, extinction)
+    rates = {
+        "sigma_plus": w[0, 0] * plus + w[0, 1] * minus,
+        "sigma_minus": w[1, 0] * plus + w[1, 1] * minus,
+    }
+    return measure_decay_set(time_ns_model, rates, config, rng=rng, noise=noise, tail=tail)
+
+
+def measure_anisotropy_decays(
+    time_ns_model,
+    total_rate,
+    anisotropy,
+    config: TCSPCConfig | None = None,
+    *,
+    g_factor: float = 1.0,
+    rng: int | np.random.Generator | None = None,
+    noise: bool = True,
+    tail: str = "exponential",
+) -> dict:
+    """L-format anisotropy set (VV, VH, HV, HH) with one common scale.
+
+    Parameters
+    ----------
+    time_ns_model : array_like, shape (T,)
+        Model times after the excitation pulse. [ns]
+    total_rate : array_like, shape (..., T)
+        Total emission rate F(t). [arb./ns]
+    anisotropy : array_like, broadcast to total_rate
+        Anisotropy r(t). [1]
+    config : TCSPCConfig, optional
+        TCSPC settings; the preset applies to the brightest channel (VV).
+    g_factor
+        Detection sensitivity ratio S_V / S_H. [1]
+    rng, noise, tail
+        As in `measure_decay`.
+
+    Returns
+    -------
+    dict
+        As `measure_decay_set` with channels ``"VV"``, ``"VH"``, ``"HV"``, ``"HH"``.
+    """
+    from .analyzer import anisotropy_channels
+
+    rates = anisotropy_channels(total_rate, anisotropy, g_factor)
+    return measure_decay_set(time_ns_model, rates, config, rng=rng, noise=noise, tail=tail)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..analysis.delta import delta_of_means
 from ..errors import FitError
 from .fit import FitResult, fit
 from .models import DEFAULT_CANDIDATES, MECHANISMS, ForwardModel, canonical_name, mechanism_set
@@ -180,12 +181,9 @@ def measured_delta(obs: Observations, band: str = "ase"):
         nan = np.full(obs.y.shape[1:], np.nan)
         return nan, nan
     y, s = obs.y[b], obs.sigma[b]
-    y0, s0 = y[:, lin[:1]], s[:, lin[:1]]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = y / y0
-        err = np.abs(ratio) * np.sqrt((s / y) ** 2 + (s0 / y0) ** 2)
+    delta, err = delta_of_means(y, y[:, lin[:1]], s, s[:, lin[:1]])
     err[:, lin[0]] = 0.0
-    return ratio - 1.0, err
+    return delta, err
 
 
 def compare_mechanisms(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.optimize import nnls
 
+from ..analysis.spectra import band_intensity as _band
 from ..errors import DataValidationError
 
 #: Default band windows when the data do not show two separate peaks. [nm]
@@ -188,9 +189,9 @@ def choose_band_windows(ds, half_width_nm: float = BAND_HALF_WIDTH_NM) -> dict:
 def band_intensity(wavelength, spectra, window) -> np.ndarray:
     """Integral of spectra over a wavelength window, exact for the piecewise-linear spectrum.
 
-    The window edges fall between pixels; the spectrum is interpolated linearly there, so the
-    integral covers exactly ``window`` on any pixel grid (model grid and spectrometer pixels
-    give the same band intensity up to the slit).
+    `polase.analysis.spectra.band_intensity` with ``edges="interpolate"``: the window
+    edges fall between pixels and the spectrum is interpolated there, so model grid and
+    spectrometer pixels give the same band intensity.
 
     Parameters
     ----------
@@ -200,31 +201,8 @@ def band_intensity(wavelength, spectra, window) -> np.ndarray:
         Spectral densities. [X per nm]; the result is in X.
     window : (float, float)
         Low and high edge, inside the wavelength axis. [nm]
-
-    Returns
-    -------
-    ndarray, shape (...)
-        NaN where a pixel used is NaN (saturated or missing).
     """
-    lam = np.asarray(wavelength, dtype=float)
-    lo, hi = float(window[0]), float(window[1])
-    if not (lam[0] <= lo < hi <= lam[-1]):
-        raise DataValidationError(
-            f"band window {lo:g}-{hi:g} nm must lie inside the wavelength axis {lam[0]:g}-{lam[-1]:g} nm"
-        )
-    s = np.asarray(spectra, dtype=float)
-    i0 = int(np.searchsorted(lam, lo, side="right")) - 1
-    i1 = int(np.searchsorted(lam, hi, side="left"))
-    xs = lam[i0 : i1 + 1]
-    ys = s[..., i0 : i1 + 1]
-    # replace the outer nodes by the interpolated values at the window edges
-    w_lo = (lo - xs[0]) / (xs[1] - xs[0])
-    w_hi = (hi - xs[-2]) / (xs[-1] - xs[-2])
-    y_lo = ys[..., 0] * (1 - w_lo) + ys[..., 1] * w_lo
-    y_hi = ys[..., -2] * (1 - w_hi) + ys[..., -1] * w_hi
-    x = np.concatenate([[lo], xs[1:-1], [hi]])
-    y = np.concatenate([y_lo[..., None], ys[..., 1:-1], y_hi[..., None]], axis=-1)
-    return np.trapezoid(y, x, axis=-1)
+    return _band(wavelength, spectra, window[0], window[1], edges="interpolate")
 
 
 def _angles(ds) -> tuple[np.ndarray, np.ndarray]:
@@ -305,7 +283,33 @@ def observations_from_samples(
     )
 
 
-def reduce_measurement(ds, windows: dict | None = None) -> Observations:
+def windows_from_result(result, half_width_nm: float = BAND_HALF_WIDTH_NM) -> dict | None:
+    """Band windows centred on the Delta wavelengths an analysis used. [nm]
+
+    Parameters
+    ----------
+    result : polase.analysis.AnalysisResult
+        An analysis of the same measurement.
+    half_width_nm
+        Half width of each window. [nm]
+
+    Returns
+    -------
+    dict or None
+        ``{"pl": (lo, hi), "ase": (lo, hi)}``; None if the result lacks the wavelengths.
+    """
+    w = result.windows
+    lam_pl, lam_ase = w.delta_pl_wavelength_nm, w.delta_ase_wavelength_nm
+    if lam_pl is None or lam_ase is None:
+        return None
+    h = float(half_width_nm)
+    return {
+        "pl": (float(lam_pl) - h, float(lam_pl) + h),
+        "ase": (float(lam_ase) - h, float(lam_ase) + h),
+    }
+
+
+def reduce_measurement(ds, windows: dict | None = None, result=None) -> Observations:
     """Band-intensity features of a measurement Dataset (docs/data-model.md schema).
 
     Parameters
@@ -316,7 +320,11 @@ def reduce_measurement(ds, windows: dict | None = None) -> Observations:
         electronic offset and dark counts of raw spectra) is subtracted, and spectra in
         ``counts`` are divided by ``integration_time`` (if present) to give counts/s.
     windows : dict, optional
-        Band name -> (low, high) window [nm]; default from `choose_band_windows`.
+        Band name -> (low, high) window [nm]; default from `result`, else from
+        `choose_band_windows`.
+    result : polase.analysis.AnalysisResult, optional
+        An analysis of `ds`: the bands are centred on its Delta wavelengths
+        (`windows_from_result`), so the comparison looks where the analysis did.
 
     Returns
     -------
@@ -335,6 +343,8 @@ def reduce_measurement(ds, windows: dict | None = None) -> Observations:
     values = spec.values.astype(float)
     if "saturated" in ds:
         values = np.where(ds["saturated"].transpose(*need).values.astype(bool), np.nan, values)
+    if not windows and result is not None:
+        windows = windows_from_result(result)
     windows = dict(windows) if windows else choose_band_windows(ds)
     lam = ds["wavelength"].values.astype(float)
     # raw counts carry an electronic offset and dark counts: subtract the emission-free level

@@ -6,12 +6,12 @@ import base64
 import html
 import io
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
 from .._files import check_writable, write_bytes_atomic, write_text_atomic
+from .._json import to_jsonable
 from .compare import BIC_DECISIVE, Comparison, measured_delta
 from .observables import Observations
 
@@ -19,24 +19,10 @@ FIGURES = ("delta_ase_fluence", "delta_ase_angle", "delta_pl_fluence", "bic", "s
 _N_CURVES = 4  # candidates drawn in the figures (best first)
 
 
-def _clean(x):
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 def to_json(comparison: Comparison, recommendation: dict, obs: Observations) -> dict:
     """The report as a JSON-ready dict (schema in docs/inverse.md)."""
     rec = {k: v for k, v in recommendation.items() if k != "grid"}
-    return _clean(
+    return to_jsonable(
         {
             "ranking": comparison.ranking(),
             "recommendation": rec,

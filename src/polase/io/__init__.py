@@ -13,9 +13,10 @@ See docs/io.md.
 from __future__ import annotations
 
 from .assemble import DEFAULT_SATURATION_LEVEL, AssemblyWarning, assemble_measurement
+from .becker_hickl import read_sdt
 from .das6 import read_das6, read_tcspc, write_das6
 from .delimited import read_delimited
-from .detect import detect_format, read_spectrum
+from .detect import DECAY_FORMATS, detect_format, read_decay, read_decays, read_spectrum
 from .fluoressence import FluorEssenceTrace, read_fluoressence
 from .manifest import read_manifest, write_manifest
 from .netcdf import (
@@ -27,6 +28,7 @@ from .netcdf import (
     write_netcdf,
 )
 from .oceanoptics import read_oceanoptics, write_oceanoptics, write_oceanview
+from .picoquant import read_phu, read_ptu
 from .polarization import normalize_polarization
 from .records import DecayFile, FileFormatWarning, SpectrumFile
 from .refractive_index import read_refractive_index
@@ -42,6 +44,7 @@ DEPRECATED_NAMES: dict[str, str] = {
 }
 
 __all__ = [
+    "DECAY_FORMATS",
     "DEFAULT_SATURATION_LEVEL",
     "DEPRECATED_NAMES",
     "AssemblyWarning",
@@ -55,13 +58,18 @@ __all__ = [
     "normalize_polarization",
     "open_netcdf",
     "read_das6",
+    "read_decay",
+    "read_decays",
     "read_delimited",
     "read_fluoressence",
     "read_manifest",
     "read_measurement",
     "read_netcdf",
     "read_oceanoptics",
+    "read_phu",
+    "read_ptu",
     "read_refractive_index",
+    "read_sdt",
     "read_spectrum",
     "read_tcspc",
     "save_dataset",

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._version import __version__
+from .. import __version__
+from .._json import to_jsonable
 from ..errors import ConfigError, InputFileError
-from .das6 import read_das6
-from .detect import read_spectrum
+from .detect import read_decay, read_spectrum
 from .manifest import KINDS, match_pattern, read_manifest
 from .polarization import normalize_polarization
 from .records import SpectrumFile
@@ -68,20 +68,6 @@ def _saturation_level(sf: SpectrumFile, override: float | None) -> float:
         ):
             return value
     return DEFAULT_SATURATION_LEVEL
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -573,7 +559,7 @@ def assemble_measurement(
     tc_files = []
     irf = None
     for r in tc_rows:
-        df = read_das6(r["file"])
+        df = read_decay(r["file"], channel=r.get("detector_channel"))
         if tc_files or irf is not None:
             first = tc_files[0][1] if tc_files else irf[1]
             if (
@@ -682,5 +668,5 @@ def assemble_measurement(
             np.array([pol_info[p][1] for p in pol_all]),
             {"units": "1"},
         )
-    attrs["provenance"] = json.dumps(_jsonable(provenance))
+    attrs["provenance"] = json.dumps(to_jsonable(provenance, nonfinite="str"))
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

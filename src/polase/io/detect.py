@@ -8,10 +8,24 @@ from ..errors import InputFileError
 from ._text import parse_float, read_text_lines
 from .delimited import read_delimited
 from .oceanoptics import BEGIN_RE, read_oceanoptics
-from .records import SpectrumFile
+from .records import DecayFile, SpectrumFile
 
 #: Formats `detect_format` can return.
-FORMATS = ("netcdf", "oceanview", "spectrasuite", "das6", "fluoressence", "refractiveindex", "csv")
+FORMATS = (
+    "netcdf",
+    "oceanview",
+    "spectrasuite",
+    "das6",
+    "fluoressence",
+    "refractiveindex",
+    "csv",
+    "ptu",
+    "phu",
+    "sdt",
+)
+
+#: Formats that hold TCSPC histograms (read by `read_decays`).
+DECAY_FORMATS = ("das6", "ptu", "phu", "sdt")
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _HEAD_LINES = 60
@@ -22,6 +36,28 @@ def is_netcdf(path: str | Path) -> bool:
     with Path(path).open("rb") as fh:
         magic = fh.read(8)
     return magic.startswith(_HDF5_MAGIC) or magic[:3] == b"CDF"
+
+
+def _binary_format(path: Path) -> str | None:
+    """``"ptu"``, ``"phu"`` or ``"sdt"`` from the file's leading bytes, else None."""
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    if head.startswith(b"PQTTTR\0\0"):
+        return "ptu"
+    if head.startswith(b"PQHISTO\0"):
+        return "phu"
+    # B&H file header: 42 bytes, header_valid 0x5555 at offset 34 or chksum 0x55AA at 40,
+    # and the info block (at info_offs) opens with "*IDENTIFICATION"
+    if len(head) >= 42:
+        valid = int.from_bytes(head[34:36], "little")
+        chk = int.from_bytes(head[40:42], "little")
+        if valid == 0x5555 or chk == 0x55AA:
+            info_offs = int.from_bytes(head[2:6], "little", signed=True)
+            with path.open("rb") as fh:
+                fh.seek(max(info_offs, 0))
+                if fh.read(15) == b"*IDENTIFICATION":
+                    return "sdt"
+    return None
 
 
 def detect_format(path: str | Path) -> str:
@@ -37,7 +73,8 @@ def detect_format(path: str | Path) -> str:
     str
         One of ``"netcdf"`` (NetCDF4/HDF5 or classic NetCDF), ``"oceanview"``,
         ``"spectrasuite"``, ``"das6"``, ``"fluoressence"``, ``"refractiveindex"``, ``"csv"``
-        (delimited numeric columns).
+        (delimited numeric columns), ``"ptu"`` / ``"phu"`` (PicoQuant, by their magic
+        bytes), ``"sdt"`` (Becker & Hickl, by header and info block).
 
     Raises
     ------
@@ -49,6 +86,9 @@ def detect_format(path: str | Path) -> str:
         raise InputFileError(p, "file not found" if not p.exists() else "not a regular file")
     if is_netcdf(p):
         return "netcdf"
+    binary = _binary_format(p)
+    if binary is not None:
+        return binary
     head = read_text_lines(p, max_bytes=16384)[:_HEAD_LINES]
     if head and head[0].strip() == "SpectraSuite Data File":
         return "spectrasuite"
@@ -84,8 +124,75 @@ def detect_format(path: str | Path) -> str:
         p,
         "unrecognised format; supported: OceanView/SpectraSuite ASCII with header, two-column "
         "CSV/TSV, Horiba FluorEssence ASCII, Horiba DAS6 TCSPC text, refractiveindex.info YAML, "
-        "NetCDF",
+        "NetCDF, PicoQuant PTU/PHU, Becker & Hickl SDT",
     )
+
+
+def read_decays(
+    path: str | Path, *, channel: int | None = None, format: str | None = None
+) -> list[DecayFile]:
+    """Read every TCSPC histogram of a file: DAS6 text, PicoQuant PTU/PHU or B&H SDT.
+
+    Parameters
+    ----------
+    path
+        The file; its format is detected from the content unless `format` is given.
+    channel
+        Keep only this detector channel (PTU/PHU input, SDT data block); DAS6 files have
+        one histogram and accept only None or 0.
+    format
+        Skip detection: ``"das6"``, ``"ptu"``, ``"phu"`` or ``"sdt"``.
+
+    Returns
+    -------
+    list of DecayFile
+        One per channel (see `read_ptu`, `read_phu`, `read_sdt`, `read_das6`).
+
+    Raises
+    ------
+    InputFileError
+        A file of another kind, or any reader error.
+    """
+    p = Path(path)
+    fmt = format or detect_format(p)
+    if fmt == "das6":
+        from .das6 import read_das6
+
+        if channel not in (None, 0):
+            raise InputFileError(p, f"a DAS6 export holds one histogram; channel {channel} asked")
+        return [read_das6(p)]
+    if fmt in ("ptu", "phu"):
+        from .picoquant import read_phu, read_ptu
+
+        return (read_ptu if fmt == "ptu" else read_phu)(p, channel=channel)
+    if fmt == "sdt":
+        from .becker_hickl import read_sdt
+
+        return read_sdt(p, channel=channel)
+    raise InputFileError(
+        p, f"this is a {fmt} file, not a TCSPC histogram; allowed: {', '.join(DECAY_FORMATS)}"
+    )
+
+
+def read_decay(
+    path: str | Path, *, channel: int | None = None, format: str | None = None
+) -> DecayFile:
+    """Read one TCSPC histogram (see `read_decays`); `channel` is required when a file
+    holds several.
+
+    Raises
+    ------
+    InputFileError
+        Several channels and no `channel` given (the channels are listed), or any reader
+        error.
+    """
+    decays = read_decays(path, channel=channel, format=format)
+    if len(decays) > 1:
+        chans = ", ".join(str(d.detector_channel) for d in decays)
+        raise InputFileError(
+            path, f"the file holds histograms of channels {chans}: choose one (--channel)"
+        )
+    return decays[0]
 
 
 def read_spectrum(
@@ -121,6 +228,9 @@ def read_spectrum(
         return read_delimited(p, wavelength_unit=wavelength_unit)
     hint = {
         "das6": "read_das6",
+        "ptu": "read_ptu",
+        "phu": "read_phu",
+        "sdt": "read_sdt",
         "fluoressence": "read_fluoressence",
         "refractiveindex": "read_refractive_index",
         "netcdf": "read_measurement",

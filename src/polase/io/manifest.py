@@ -3,7 +3,10 @@
 Manifest columns: ``file, fluence_mJ_cm2, polarization, repeat`` and optionally ``kind``
 (``spectrum`` (default), ``dark``, ``decay``, ``irf``), ``acquisition_index``,
 ``detection_wavelength_nm`` (decays), ``integration_time_s`` (for files whose format has
-none, e.g. CSV). File paths are relative to the manifest's folder.
+none, e.g. CSV), ``detector_channel`` (decay/IRF rows of PicoQuant PTU/PHU or B&H SDT files
+that hold several channels: the 0-based input / data block), and for polarization-resolved
+decays ``excitation_polarizer`` (``V``, ``H``) and ``emission_analyzer`` (``V``, ``H``,
+``sigma+``, ``sigma-``). File paths are relative to the manifest's folder.
 """
 
 from __future__ import annotations
@@ -27,7 +30,28 @@ MANIFEST_COLUMNS = (
     "acquisition_index",
     "detection_wavelength_nm",
     "integration_time_s",
+    "detector_channel",
+    "excitation_polarizer",
+    "emission_analyzer",
 )
+#: Polarizer / analyzer states of polarization-tagged decays, with accepted spellings.
+ANALYZER_STATES = ("V", "H", "sigma+", "sigma-")
+_ANALYZER_ALIASES = {
+    "v": "V",
+    "vertical": "V",
+    "h": "H",
+    "horizontal": "H",
+    "sigma+": "sigma+",
+    "sigma_plus": "sigma+",
+    "s+": "sigma+",
+    "+": "sigma+",
+    "rcp": "sigma+",
+    "sigma-": "sigma-",
+    "sigma_minus": "sigma-",
+    "s-": "sigma-",
+    "-": "sigma-",
+    "lcp": "sigma-",
+}
 KINDS = ("spectrum", "dark", "decay", "irf")
 _KIND_ALIASES = {"": "spectrum", "sample": "spectrum", "signal": "spectrum", "background": "dark"}
 
@@ -85,6 +109,23 @@ def write_manifest(path: str | Path, rows: list[dict], overwrite: bool = False) 
     return write_text_atomic(path, buf.getvalue(), overwrite=overwrite)
 
 
+def normalize_analyzer(text: str | None) -> str | None:
+    """Map a polarizer / analyzer label to ``V``, ``H``, ``sigma+``, ``sigma-`` (None if empty).
+
+    Raises
+    ------
+    ValueError
+        An unknown label.
+    """
+    s = ("" if text is None else str(text)).strip()
+    if not s:
+        return None
+    v = _ANALYZER_ALIASES.get(s.lower())
+    if v is None:
+        raise ValueError(f"unknown polarizer / analyzer state {s!r}; allowed: {ANALYZER_STATES}")
+    return v
+
+
 def _num(p: Path, line: int, col: str, text: str, *, integer: bool = False) -> float | int | None:
     s = text.strip()
     if not s:
@@ -118,8 +159,10 @@ def read_manifest(path: str | Path, base: str | Path | None = None) -> list[dict
     list of dict
         Per row: ``file`` (Path, resolved against the manifest folder), ``kind``,
         ``fluence_mJ_cm2`` [mJ/cm2], ``polarization`` (raw text), ``repeat`` (int, default 0),
-        ``acquisition_index``, ``detection_wavelength_nm`` [nm], ``integration_time_s`` [s]
-        (None where empty) and ``line`` (1-based line in the CSV).
+        ``acquisition_index``, ``detection_wavelength_nm`` [nm], ``integration_time_s`` [s],
+        ``detector_channel`` (None where empty), ``excitation_polarizer`` and
+        ``emission_analyzer`` (normalised by `normalize_analyzer`; None where empty) and
+        ``line`` (1-based line in the CSV).
 
     Raises
     ------
@@ -172,8 +215,16 @@ def read_manifest(path: str | Path, base: str | Path | None = None) -> list[dict
             "integration_time_s": _num(
                 p, line, "integration_time_s", rec.get("integration_time_s", "")
             ),
+            "detector_channel": _num(
+                p, line, "detector_channel", rec.get("detector_channel", ""), integer=True
+            ),
             "line": line,
         }
+        for col in ("excitation_polarizer", "emission_analyzer"):
+            try:
+                row[col] = normalize_analyzer(rec.get(col, ""))
+            except ValueError as exc:
+                raise InputFileError(p, f"column '{col}': {exc}", line) from None
         need = {
             "spectrum": ("fluence_mJ_cm2", "polarization"),
             "decay": ("fluence_mJ_cm2", "polarization", "detection_wavelength_nm"),
@@ -269,6 +320,8 @@ def match_pattern(folder: Path, pattern: str) -> tuple[list[dict], list[Path]]:
                 else None,
                 "detection_wavelength_nm": None,
                 "integration_time_s": None,
+                "excitation_polarizer": None,
+                "emission_analyzer": None,
                 "line": None,
             }
         )

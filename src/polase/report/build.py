@@ -1,30 +1,30 @@
-"""Assemble a report (summary rows, figures, HTML) from an analysis and write it out.
+"""Assemble a report (table rows, figures, HTML) from an analysis and write it out.
 
 `build_report` works with whatever it is given: a results dict alone gives the table and
 the figures drawn from per-fluence numbers; a Dataset adds the spectra figures; decay
-curves add Fig. 2c. `load_report_inputs` finds those pieces in a `polase reproduce`
-folder, a results.json from `polase analyze`, or a summary.json.
+curves add the decay figure. Without a target set the table reports the observables
+(`polase.report.targets.describe_rows`); with one it grades them
+(`polase.report.targets.grade`). `load_report_inputs` finds those pieces in a
+`polase reproduce` folder, a results.json from `polase analyze`, or a summary.json.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._files import write_text_atomic
 from ..errors import InputFileError, PolaseError
 from .figures import FIGURES, MissingDataError, make_figure, render
 from .html import ReportContent, ReportFigure, render_html
-from .summary import decays_from_results, summary_rows
+from .summary import decays_from_results
+from .targets import TargetSet, describe_rows, figure_hints, grade
 
 #: Default page title.
-TITLE = "polase report: paper vs polase"
+TITLE = "polase report"
 
 
 @dataclass
@@ -56,6 +56,9 @@ def build_report(
     *,
     rows: Sequence[Mapping[str, Any]] | None = None,
     spin_relaxation_ns: float | None = None,
+    targets: TargetSet | None = None,
+    captions: Mapping[str, str] | None = None,
+    citation: str | None = None,
     title: str = TITLE,
     facts: Sequence[tuple[str, str]] = (),
     details: Mapping[str, Any] | None = None,
@@ -74,9 +77,17 @@ def build_report(
     decays
         Decay fits with curves keyed by detection wavelength [nm] (see `figures.fig2c`).
     rows
-        Precomputed summary rows; computed from `results` and `decays` if None.
+        Precomputed table rows; if None, `targets` graded against `results` and `decays`,
+        or (without targets) the observables reported without verdicts.
     spin_relaxation_ns
-        Model spin relaxation time for the input row. [ns]
+        Model spin relaxation time for an ``input`` row of `targets`. [ns]
+    targets
+        Target set to grade against (e.g. `polase.paper.load_target_set("photonics2022")`);
+        it also sets the switching panels and the reference points of the Delta figure.
+    captions
+        Figure captions by name, replacing the generic ones of `FIGURES`.
+    citation
+        What precomputed `rows` were graded against (default: the citation of `targets`).
     title, facts, details
         Page title, run facts and collapsed provenance.
     svg
@@ -89,11 +100,16 @@ def build_report(
     Report
     """
     if rows is None:
-        rows = summary_rows(results, decays, spin_relaxation_ns=spin_relaxation_ns)
+        if targets is not None:
+            rows = grade(targets, results, decays, {"spin_relaxation_ns": spin_relaxation_ns})
+        else:
+            rows = describe_rows(results, decays)
     report = Report(rows=[dict(r) for r in rows])
+    hints = figure_hints(targets)
     for name, caption in FIGURES:
+        caption = (captions or (targets.captions if targets is not None else {})).get(name, caption)
         try:
-            fig = make_figure(name, ds=ds, results=results, decays=decays)
+            fig = make_figure(name, ds=ds, results=results, decays=decays, **hints)
         except MissingDataError as exc:
             report.omitted.append((name, caption, str(exc)))
         else:
@@ -110,6 +126,8 @@ def build_report(
         facts=facts,
         decays={k: v for k, v in (decays or {}).items()},
         details=details,
+        citation=citation or (targets.citation if targets is not None else ""),
+        description=targets.description if targets is not None else "",
     )
     report.html = render_html(content)
     return report
@@ -127,29 +145,6 @@ def write_figures(report: Report, folder: str | Path, overwrite: bool = False) -
         if f.svg is not None:
             written.append(write_bytes_atomic(folder / f"{f.name}.svg", f.svg, overwrite))
     return written
-
-
-def _jsonable(x: Any) -> Any:
-    """Numpy scalars/arrays and non-finite floats -> JSON-safe Python objects."""
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    return x
-
-
-def dumps_json(obj: Any) -> str:
-    """JSON text of `obj` with numpy types converted and NaN/inf as null."""
-    return json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -191,7 +186,9 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
     -------
     dict
         ``results``, ``decays`` (or None), ``ds`` (or None), ``spin_relaxation_ns``,
-        ``facts``, ``details`` and ``source`` (the files used).
+        ``facts``, ``details``, ``rows`` (the graded rows a summary.json holds, or None),
+        ``targets`` (the name of the target set they were graded against, or None) and
+        ``source`` (the files used).
 
     Raises
     ------
@@ -222,13 +219,16 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         json_path = p
     data = _read_json(json_path)
     if "results" in data and isinstance(data["results"], Mapping):  # summary.json
-        results = dict(data["results"])
+        results = _typed(data["results"], json_path)
         decays = data.get("decays") or None
         spin = data.get("spin_relaxation_ns")
         facts = [tuple(f) for f in data.get("facts", [])]
         details = data.get("details")
+        rows = data.get("rows") if isinstance(data.get("rows"), list) else None
+        target_name = data.get("targets") if isinstance(data.get("targets"), str) else None
     elif "per_fluence" in data or "threshold_mJ_cm2" in data:  # results.json
-        results, decays, spin, details = data, None, None, None
+        results, decays, spin, details = _typed(data, json_path), None, None, None
+        rows, target_name = None, None
         facts = [("source", f"analysis results ({data.get('source', 'unknown')})")]
     else:
         raise InputFileError(
@@ -257,8 +257,21 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         "spin_relaxation_ns": spin,
         "facts": facts,
         "details": details,
+        "rows": rows,
+        "targets": target_name,
         "source": [str(json_path)] + ([str(ds_path)] if ds is not None else []),
     }
+
+
+def _typed(data: Mapping[str, Any], path: Path):
+    """The analysis in a JSON file as an `AnalysisResult` (schema checked)."""
+    from ..analysis.result import AnalysisResult
+    from ..errors import DataValidationError
+
+    try:
+        return AnalysisResult.from_dict(data, str(path))
+    except DataValidationError as exc:
+        raise InputFileError(path, str(exc).removeprefix(f"{path}: ")) from None
 
 
 def _load_analyzed_input(recorded: str, folder: Path):
@@ -291,7 +304,13 @@ def _decays_with_curves(decays) -> dict[str, dict[str, Any]] | None:
     return out or None
 
 
-def report_from_path(path: str | Path, output: str | Path, overwrite: bool = False) -> Report:
+def report_from_path(
+    path: str | Path,
+    output: str | Path,
+    overwrite: bool = False,
+    targets: TargetSet | None = None,
+    captions: Mapping[str, str] | None = None,
+) -> Report:
     """`polase report`: build the report from a results folder or JSON and write `output`.
 
     Parameters
@@ -302,6 +321,12 @@ def report_from_path(path: str | Path, output: str | Path, overwrite: bool = Fal
         HTML file to write (never overwritten unless `overwrite`).
     overwrite
         Replace an existing `output`.
+    targets
+        Target set to grade against. None: a summary.json's own graded rows are kept
+        (``polase reproduce`` graded them); any other results are reported without
+        verdicts.
+    captions
+        Figure captions by name (see `build_report`).
 
     Returns
     -------
@@ -313,11 +338,18 @@ def report_from_path(path: str | Path, output: str | Path, overwrite: bool = Fal
     inp = load_report_inputs(path)
     facts = list(inp["facts"]) or [("source", "analysis results")]
     facts.append(("read from", ", ".join(Path(s).name for s in inp["source"])))
+    rows = inp["rows"] if targets is None else None
+    if rows is not None and inp["targets"]:
+        facts.append(("graded against", str(inp["targets"])))
     report = build_report(
         inp["results"],
         ds=inp["ds"],
         decays=inp["decays"],
+        rows=rows,
+        citation=inp["targets"] if rows is not None else None,
         spin_relaxation_ns=inp["spin_relaxation_ns"],
+        targets=targets,
+        captions=captions,
         facts=facts,
         details=inp["details"],
         svg=False,

@@ -1,18 +1,23 @@
-"""The paper's figures, drawn from a measurement Dataset and an analysis result.
+"""Report figures, drawn from a measurement Dataset and an analysis result.
 
 Every function returns a `matplotlib.figure.Figure` built without pyplot (no global
 state, Agg canvas) or raises `MissingDataError` saying what it needs, so a report built
 from a bare results.json can leave the figure out and say why.
 
-Figures follow Photonics 2022, 9, 353:
+The figure names follow the panels of a switching experiment (a study's own captions,
+e.g. the paper package's, may be passed to `polase.report.build_report`):
 
-- ``fig1b``: excitation spectrum (emission at 533 nm) and up-conversion PL at 8.2 mJ/cm2;
+- ``fig1b``: excitation spectrum and the PL spectrum at the PL reference fluence;
 - ``fig2a``: emission spectra at increasing fluence;
 - ``fig2b``: ASE intensity and FWHM versus fluence with the fitted threshold;
-- ``fig2c``: decays at 543 and 533 nm with their fits;
-- ``fig3``: intensity at 543 nm (ASE) and 533 nm (PL) through the linear/circular
-  switching sequence at 15, 16 and 17 mJ/cm2, with Delta_ASE;
-- ``delta``: Delta_ASE and Delta_PL versus fluence with 95 % intervals.
+- ``fig2c``: decays at the detection wavelengths with their fits;
+- ``fig3``: intensity at the ASE and PL wavelengths of the analysis through the
+  linear/circular switching sequence at up to three fluences, with Delta_ASE;
+- ``delta``: Delta_ASE and Delta_PL versus fluence with 95 % intervals, optionally with
+  reference points.
+
+Wavelengths and fluences come from the analysis result (``windows``) when it is given,
+else from the spectra themselves; nothing here assumes a material or a study.
 """
 
 from __future__ import annotations
@@ -26,15 +31,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import PolaseError
-from .summary import PAPER_DELTA_ASE_PERCENT, PL_REFERENCE_FLUENCE, per_fluence_entry, scalar
+from .targets import per_fluence_entry, scalar
 
-#: Detection wavelengths of the ASE and PL channels. [nm]
-ASE_WAVELENGTH_NM: float = 543.0
-PL_WAVELENGTH_NM: float = 533.0
 #: Half width of the band averaged around a detection wavelength. [nm]
 BAND_HALF_WIDTH_NM: float = 1.0
-#: Fluences of the switching panels (Fig. 3a-c). [mJ/cm2]
-SWITCHING_FLUENCES: tuple[float, ...] = (15.0, 16.0, 17.0)
+#: Number of switching panels drawn by default. [1]
+N_SWITCHING_PANELS: int = 3
 
 _LINEAR_COLOR = "#1f5fa8"
 _CIRCULAR_COLOR = "#d1495b"
@@ -100,6 +102,8 @@ def _linear_label(ds) -> str:
 def band_intensity(spectrum, center_nm: float, half_width_nm: float = BAND_HALF_WIDTH_NM):
     """Mean of `spectrum` over ``center ± half_width`` along ``wavelength``, NaN-aware.
 
+    `polase.analysis.spectra.window_mean` (with ``skipna``) on a DataArray.
+
     Parameters
     ----------
     spectrum : xarray.DataArray
@@ -114,12 +118,17 @@ def band_intensity(spectrum, center_nm: float, half_width_nm: float = BAND_HALF_
     xarray.DataArray
         Band-averaged intensity, ``wavelength`` reduced away.
     """
-    wl = spectrum["wavelength"].values
-    mask = np.abs(wl - center_nm) <= half_width_nm
-    if not mask.any():
-        mask = np.zeros_like(wl, dtype=bool)
-        mask[int(np.argmin(np.abs(wl - center_nm)))] = True
-    return spectrum.isel(wavelength=np.flatnonzero(mask)).mean("wavelength", skipna=True)
+    import xarray as xr
+
+    from ..analysis.spectra import window_mean
+
+    return xr.apply_ufunc(
+        window_mean,
+        spectrum["wavelength"],
+        spectrum,
+        kwargs={"center_nm": center_nm, "half_width_nm": half_width_nm, "skipna": True},
+        input_core_dims=[["wavelength"], ["wavelength"]],
+    )
 
 
 def mean_spectrum(ds, fluence: float, polarization: str = "linear"):
@@ -131,26 +140,94 @@ def mean_spectrum(ds, fluence: float, polarization: str = "linear"):
     return sel, f
 
 
+def _emission_span(spec, pad_nm: float = 10.0, level: float = 0.02) -> tuple[float, float]:
+    """Wavelength span where a (mean) spectrum exceeds `level` of its maximum, padded. [nm]"""
+    wl = spec["wavelength"].values.astype(float)
+    y = np.asarray(spec.values, dtype=float)
+    top = np.nanmax(y) if np.isfinite(y).any() else np.nan
+    if not (np.isfinite(top) and top > 0):
+        return float(wl.min()), float(wl.max())
+    above = wl[np.nan_to_num(y, nan=-np.inf) > level * top]
+    return max(float(wl.min()), float(above.min()) - pad_nm), min(
+        float(wl.max()), float(above.max()) + pad_nm
+    )
+
+
+def _peak_nm(spec) -> float:
+    """Peak wavelength of a (mean) spectrum (`polase.analysis.spectra.peak_and_fwhm`). [nm]"""
+    from ..analysis.spectra import peak_and_fwhm
+
+    wl = spec["wavelength"].values.astype(float)
+    y = np.asarray(spec.values, dtype=float)
+    peak = float(peak_and_fwhm(wl, y)["peak_nm"])
+    return peak if np.isfinite(peak) else float(wl[int(np.nanargmax(y))])
+
+
+def channel_wavelengths(ds, results: Mapping[str, Any] | None = None) -> tuple[float, float]:
+    """ASE and PL detection wavelengths: the analysis's Delta wavelengths, else the peaks.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Measurement with ``spectrum``.
+    results
+        Analysis results; ``windows.delta_ase_wavelength_nm`` and
+        ``windows.delta_pl_wavelength_nm`` are used when present.
+
+    Returns
+    -------
+    (float, float)
+        ASE and PL wavelengths [nm]; without results, the peak of the linear mean spectrum
+        at the highest and at the lowest fluence.
+    """
+    win = (results or {}).get("windows") or {}
+    ase, pl = win.get("delta_ase_wavelength_nm"), win.get("delta_pl_wavelength_nm")
+    if ase is None or pl is None:
+        lin = _linear_label(ds)
+        fl = ds["fluence"].values.astype(float)
+        ase = ase if ase is not None else _peak_nm(mean_spectrum(ds, fl.max(), lin)[0])
+        pl = pl if pl is not None else _peak_nm(mean_spectrum(ds, fl.min(), lin)[0])
+    return float(ase), float(pl)
+
+
+def switching_fluences(results: Mapping[str, Any] | None, ds=None) -> list[float]:
+    """Fluences of the switching panels: the first `N_SWITCHING_PANELS` at or above the
+    L-L threshold of the analysis (the highest ones without a threshold). [mJ/cm2]"""
+    fl = None
+    if results and results.get("per_fluence"):
+        fl = sorted(float(e["fluence_mJ_cm2"]) for e in results["per_fluence"])
+    elif ds is not None:
+        fl = sorted(float(f) for f in ds["fluence"].values)
+    if not fl:
+        return []
+    th, _ = scalar((results or {}).get("threshold_mJ_cm2"))
+    above = [f for f in fl if th is not None and f >= th]
+    return above[:N_SWITCHING_PANELS] if above else fl[-N_SWITCHING_PANELS:]
+
+
 def _normalise(y: np.ndarray) -> np.ndarray:
     peak = np.nanmax(y)
     return y / peak if np.isfinite(peak) and peak > 0 else y
 
 
-def fig1b(ds) -> Figure:
-    """Excitation spectrum (emission at 533 nm) and up-conversion PL spectrum at 8.2 mJ/cm2.
+def fig1b(ds, results: Mapping[str, Any] | None = None) -> Figure:
+    """Excitation spectrum and up-conversion PL spectrum at the PL reference fluence.
 
     Parameters
     ----------
     ds : xarray.Dataset
         Measurement with ``excitation_spectrum`` and ``spectrum``.
+    results
+        Analysis results; ``windows.pl_reference_fluence_mJ_cm2`` picks the PL spectrum
+        (default: the lowest fluence).
     """
     _require(ds, "excitation_spectrum", "spectrum")
     lin = _linear_label(ds)
     exc = ds["excitation_spectrum"]
-    em_nm = exc.attrs.get(
-        "emission_wavelength_nm", ds.attrs.get("emission_wavelength_nm", PL_WAVELENGTH_NM)
-    )
-    pl, f = mean_spectrum(ds, PL_REFERENCE_FLUENCE, lin)
+    em_nm = exc.attrs.get("emission_wavelength_nm", ds.attrs.get("emission_wavelength_nm"))
+    f_ref = ((results or {}).get("windows") or {}).get("pl_reference_fluence_mJ_cm2")
+    f_ref = float(ds["fluence"].values.min()) if f_ref is None else float(f_ref)
+    pl, f = mean_spectrum(ds, f_ref, lin)
     fig = _new_figure(3.5, 2.6)
     ax = fig.add_subplot()
     x_exc = exc["excitation_wavelength"].values
@@ -158,7 +235,7 @@ def fig1b(ds) -> Figure:
         x_exc,
         _normalise(exc.values.astype(float)),
         color=_EXC_COLOR,
-        label=f"excitation (em. {float(em_nm):g} nm)",
+        label="excitation" if em_nm is None else f"excitation (em. {float(em_nm):g} nm)",
     )
     ax.plot(
         pl["wavelength"].values,
@@ -166,8 +243,8 @@ def fig1b(ds) -> Figure:
         color=_PL_COLOR,
         label=f"up-conversion PL, {f:g} mJ/cm$^2$",
     )
-    lo = float(min(np.nanmin(x_exc), 480.0))
-    ax.set_xlim(lo, 600.0)
+    span = _emission_span(pl)
+    ax.set_xlim(float(min(np.nanmin(x_exc), span[0])), span[1])
     ax.set_ylim(0, 1.12)
     ax.set_xlabel("wavelength (nm)")
     ax.set_ylabel("normalized intensity (a.u.)")
@@ -192,14 +269,14 @@ def fig2a(ds, fluences: Sequence[float] | None = None) -> Figure:
     ds : xarray.Dataset
         Measurement with ``spectrum``.
     fluences
-        Fluences to show [mJ/cm2]; default: up to seven spread over the sweep from 10 mJ/cm2
-        (or the whole sweep if it stays below).
+        Fluences to show [mJ/cm2]; default: up to seven spread over the upper half of the
+        sweep (the whole sweep when it has fewer than three points there).
     """
     _require(ds, "spectrum")
     lin = _linear_label(ds)
     all_f = ds["fluence"].values.astype(float)
     if fluences is None:
-        upper = all_f[all_f >= 10.0]
+        upper = all_f[all_f >= 0.5 * all_f.max()]
         fluences = _display_fluences(upper if upper.size >= 3 else all_f)
     import matplotlib
 
@@ -216,7 +293,7 @@ def fig2a(ds, fluences: Sequence[float] | None = None) -> Figure:
             color=cmap(0.9 * i / max(n - 1, 1)),
             label=f"{f:g}",
         )
-    ax.set_xlim(505.0, 575.0)
+    ax.set_xlim(*_emission_span(mean_spectrum(ds, max(fluences), lin)[0], pad_nm=5.0))
     ax.set_ylim(bottom=0)
     ax.set_xlabel("wavelength (nm)")
     ax.set_ylabel(f"intensity ({_unit_text(units)})")
@@ -297,7 +374,9 @@ def fig2b(results: Mapping[str, Any]) -> Figure:
 
 
 def fig2c(decays: Mapping[Any, Mapping[str, Any]]) -> Figure:
-    """TCSPC decays at 543 and 533 nm with their reconvolution fits (log scale).
+    """TCSPC decays at their detection wavelengths with the reconvolution fits (log scale).
+
+    The longest wavelength is labelled ASE and the shortest PL when there are two.
 
     Parameters
     ----------
@@ -307,7 +386,7 @@ def fig2c(decays: Mapping[Any, Mapping[str, Any]]) -> Figure:
         optional ``irf`` [counts] and ``tau_ns`` [ns].
     """
     if not decays:
-        raise MissingDataError("needs TCSPC decays at 543 and 533 nm")
+        raise MissingDataError("needs TCSPC decays (fits with their histograms)")
     usable = {
         k: v
         for k, v in decays.items()
@@ -317,7 +396,9 @@ def fig2c(decays: Mapping[Any, Mapping[str, Any]]) -> Figure:
         raise MissingDataError("needs the decay histograms (time_ns, counts), not only lifetimes")
     fig = _new_figure(3.5, 2.7)
     ax = fig.add_subplot()
-    colors = {543: _CIRCULAR_COLOR, 533: _PL_COLOR}
+    wls = sorted(round(float(k)) for k in usable)
+    colors = {wls[-1]: _CIRCULAR_COLOR, wls[0]: _PL_COLOR} if len(wls) > 1 else {}
+    names = {wls[-1]: "ASE", wls[0]: "PL"} if len(wls) == 2 else {}
     irf_drawn = False
     for key in sorted(usable, key=lambda k: -float(k)):
         d = usable[key]
@@ -325,7 +406,7 @@ def fig2c(decays: Mapping[Any, Mapping[str, Any]]) -> Figure:
         t = np.asarray(d["time_ns"], dtype=float)
         c = np.asarray(d["counts"], dtype=float)
         color = colors.get(wl, "0.3")
-        what = "ASE" if wl == 543 else ("PL" if wl == 533 else "")
+        what = names.get(wl, "")
         ax.plot(
             t,
             np.where(c > 0, c, np.nan),
@@ -370,8 +451,10 @@ def fig2c(decays: Mapping[Any, Mapping[str, Any]]) -> Figure:
     return fig
 
 
-def switching_sequence(ds, fluence: float) -> dict[str, np.ndarray]:
-    """Intensities at 543 and 533 nm in acquisition order at one fluence.
+def switching_sequence(
+    ds, fluence: float, wavelengths_nm: tuple[float, float] | None = None
+) -> dict[str, np.ndarray]:
+    """Intensities at the ASE and PL wavelengths in acquisition order at one fluence.
 
     Parameters
     ----------
@@ -379,6 +462,8 @@ def switching_sequence(ds, fluence: float) -> dict[str, np.ndarray]:
         Measurement with ``spectrum`` and (ideally) the ``acquisition_index`` coordinate.
     fluence
         Fluence [mJ/cm2]; the nearest one in the Dataset is used.
+    wavelengths_nm
+        ASE and PL wavelengths [nm]; default `channel_wavelengths` of the spectra.
 
     Returns
     -------
@@ -390,16 +475,11 @@ def switching_sequence(ds, fluence: float) -> dict[str, np.ndarray]:
     pols = [str(p) for p in ds["polarization"].values]
     if not {"linear", "circular"} <= set(pols):
         raise MissingDataError("needs spectra under both linear and circular pumping")
+    lam_ase, lam_pl = wavelengths_nm or channel_wavelengths(ds)
     sub = ds.sel(fluence=fluence, method="nearest").sel(polarization=["linear", "circular"])
     f = float(sub["fluence"])
-    ase = (
-        band_intensity(sub["spectrum"], ASE_WAVELENGTH_NM)
-        .transpose("polarization", "repeat")
-        .values
-    )
-    pl = (
-        band_intensity(sub["spectrum"], PL_WAVELENGTH_NM).transpose("polarization", "repeat").values
-    )
+    ase = band_intensity(sub["spectrum"], lam_ase).transpose("polarization", "repeat").values
+    pl = band_intensity(sub["spectrum"], lam_pl).transpose("polarization", "repeat").values
     if "acquisition_index" in sub.coords or "acquisition_index" in sub.variables:
         order = sub["acquisition_index"].transpose("polarization", "repeat").values.astype(float)
     else:  # no record of the order: assume the nominal L, C, L, C alternation
@@ -413,13 +493,14 @@ def switching_sequence(ds, fluence: float) -> dict[str, np.ndarray]:
         "circular": circ.ravel()[flat],
         "ase": ase.ravel()[flat],
         "pl": pl.ravel()[flat],
+        "wavelengths_nm": (float(lam_ase), float(lam_pl)),
     }
 
 
 def fig3(
-    ds, results: Mapping[str, Any] | None = None, fluences: Sequence[float] = SWITCHING_FLUENCES
+    ds, results: Mapping[str, Any] | None = None, fluences: Sequence[float] | None = None
 ) -> Figure:
-    """Fig. 3a-c: intensity at 543 nm (ASE) and 533 nm (PL) through the L/C switching sequence.
+    """Intensity at the ASE and PL wavelengths through the L/C switching sequence.
 
     Intensities are normalised to the mean under linear pumping at each fluence, so the
     step between linear and circular points reads directly as Delta_ASE (or Delta_PL).
@@ -431,19 +512,22 @@ def fig3(
     results
         Analysis results; Delta_ASE with its interval is printed in each panel if given.
     fluences
-        One panel per fluence. [mJ/cm2]
+        One panel per fluence [mJ/cm2]; default `switching_fluences`.
     """
     _require(ds, "spectrum")
+    if not fluences:
+        fluences = switching_fluences(results, ds)
+    lam = channel_wavelengths(ds, results)
     fig = _new_figure(7.0, 2.5)
     axes = fig.subplots(1, len(fluences), sharey=True)
     axes = np.atleast_1d(axes)
     for k, (ax, fl) in enumerate(zip(axes, fluences)):
-        seq = switching_sequence(ds, fl)
+        seq = switching_sequence(ds, fl, lam)
         step = np.arange(seq["order"].size) + 1
         circ = seq["circular"]
         for key, marker, ls, name in (
-            ("ase", "o", "-", "543 nm (ASE)"),
-            ("pl", "s", "--", "533 nm (PL)"),
+            ("ase", "o", "-", f"{lam[0]:.4g} nm (ASE)"),
+            ("pl", "s", "--", f"{lam[1]:.4g} nm (PL)"),
         ):
             y = seq[key] / np.nanmean(seq[key][~circ])
             ax.plot(step, y, ls, color="0.7", lw=0.7, zorder=1)
@@ -491,15 +575,24 @@ def fig3(
     return fig
 
 
-def fig_delta(results: Mapping[str, Any]) -> Figure:
-    """Delta_ASE (543 nm) and Delta_PL (533 nm) versus fluence with 95 % intervals.
+def fig_delta(
+    results: Mapping[str, Any], reference: Sequence[tuple[float, float]] | None = None
+) -> Figure:
+    """Delta_ASE and Delta_PL versus fluence with 95 % intervals.
 
     Parameters
     ----------
     results
         Analysis results with ``per_fluence`` entries carrying ``delta_ase``,
         ``delta_ase_ci95``, ``delta_pl`` and ``delta_pl_ci95`` (fractions).
+    reference
+        ``(fluence [mJ/cm2], Delta_ASE [%])`` points of a reference (e.g. a paper's
+        values), drawn as open diamonds.
     """
+    win = results.get("windows") or {}
+    lam_a, lam_p = win.get("delta_ase_wavelength_nm"), win.get("delta_pl_wavelength_nm")
+    at_a = "" if lam_a is None else f" ({float(lam_a):.4g} nm)"
+    at_p = "" if lam_p is None else f" ({float(lam_p):.4g} nm)"
     rows = results.get("per_fluence") or []
     pts = []
     for r in rows:
@@ -515,8 +608,8 @@ def fig_delta(results: Mapping[str, Any]) -> Figure:
     ax = fig.add_subplot()
     th, _ = scalar(results.get("threshold_mJ_cm2"))
     for idx, color, marker, name in (
-        (1, _CIRCULAR_COLOR, "o", "Δ$_{ASE}$ (543 nm)"),
-        (3, _PL_COLOR, "s", "Δ$_{PL}$ (533 nm)"),
+        (1, _CIRCULAR_COLOR, "o", "Δ$_{ASE}$" + at_a),
+        (3, _PL_COLOR, "s", "Δ$_{PL}$" + at_p),
     ):
         sel = [p for p in pts if p[idx] is not None]
         if not sel:
@@ -541,17 +634,18 @@ def fig_delta(results: Mapping[str, Any]) -> Figure:
             elinewidth=0.8,
             label=name,
         )
-    ax.plot(
-        list(PAPER_DELTA_ASE_PERCENT),
-        list(PAPER_DELTA_ASE_PERCENT.values()),
-        "D",
-        color="k",
-        mfc="none",
-        ms=7,
-        mew=1.0,
-        zorder=5,
-        label="paper (Δ$_{ASE}$)",
-    )
+    if reference:
+        ax.plot(
+            [float(f) for f, _ in reference],
+            [float(v) for _, v in reference],
+            "D",
+            color="k",
+            mfc="none",
+            ms=7,
+            mew=1.0,
+            zorder=5,
+            label="reference (Δ$_{ASE}$)",
+        )
     ax.axhline(0, color="0.5", lw=0.6)
     if th is not None:
         ax.axvline(th, color="0.25", ls="--", lw=0.9, label="ASE threshold")
@@ -570,36 +664,53 @@ def render(fig: Figure, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-#: (name, caption, what it needs) of every report figure, in report order.
+#: (name, caption) of every report figure, in report order.
 FIGURES: tuple[tuple[str, str], ...] = (
     (
         "fig1b",
-        "Fig. 1b: excitation spectrum (emission at 533 nm) and up-conversion PL spectrum at 8.2 mJ/cm².",
+        "Excitation spectrum and up-conversion PL spectrum at the PL reference fluence.",
     ),
     (
         "fig2a",
-        "Fig. 2a: emission spectra at increasing pump fluence (linear pumping, mean over repeats).",
+        "Emission spectra at increasing pump fluence (linear pumping, mean over repeats).",
     ),
     (
         "fig2b",
-        "Fig. 2b: ASE-band intensity and FWHM versus fluence; dashed line: fitted threshold (grey band: 95 % interval); dotted: onset of spectral narrowing.",
+        "ASE-band intensity and FWHM versus fluence; dashed line: fitted threshold (grey band: 95 % interval); dotted: onset of spectral narrowing.",
     ),
     (
         "fig2c",
-        "Fig. 2c: TCSPC decays at 543 nm (ASE) and 533 nm (PL) with their IRF-reconvolution fits.",
+        "TCSPC decays at the detection wavelengths with their IRF-reconvolution fits.",
     ),
     (
         "fig3",
-        "Fig. 3a–c: intensity at 543 nm (ASE, filled) and 533 nm (PL, open) through the linear/circular switching sequence, normalized to the mean under linear pumping, with Δ_ASE and its 95 % interval.",
+        "Intensity at the ASE (filled) and PL (open) wavelengths through the linear/circular switching sequence, normalized to the mean under linear pumping, with Δ_ASE and its 95 % interval.",
     ),
-    ("delta", "Δ_ASE and Δ_PL versus fluence with 95 % intervals; diamonds: the paper's values."),
+    ("delta", "Δ_ASE and Δ_PL versus fluence with 95 % intervals (diamonds: reference values)."),
 )
 
 
 def make_figure(
-    name: str, ds=None, results: Mapping[str, Any] | None = None, decays=None
+    name: str,
+    ds=None,
+    results: Mapping[str, Any] | None = None,
+    decays=None,
+    *,
+    switching: Sequence[float] | None = None,
+    reference_delta: Sequence[tuple[float, float]] | None = None,
 ) -> Figure:
     """Draw the report figure `name` (one of `FIGURES`) from whatever is available.
+
+    Parameters
+    ----------
+    name
+        Figure name.
+    ds, results, decays
+        Dataset, analysis results and decay fits (each optional).
+    switching
+        Fluences of the switching panels (``fig3``). [mJ/cm2]
+    reference_delta
+        Reference Delta_ASE points for ``delta``: ``(fluence [mJ/cm2], value [%])``.
 
     Raises
     ------
@@ -609,7 +720,7 @@ def make_figure(
     results = results or {}
     with figure_style():
         if name == "fig1b":
-            return fig1b(ds)
+            return fig1b(ds, results)
         if name == "fig2a":
             return fig2a(ds)
         if name == "fig2b":
@@ -617,7 +728,7 @@ def make_figure(
         if name == "fig2c":
             return fig2c(decays)
         if name == "fig3":
-            return fig3(ds, results)
+            return fig3(ds, results, switching)
         if name == "delta":
-            return fig_delta(results)
+            return fig_delta(results, reference_delta)
     raise ValueError(f"unknown figure {name!r}; allowed: {', '.join(n for n, _ in FIGURES)}")

@@ -35,7 +35,7 @@ class ReportContent:
     title
         Page title.
     rows
-        Summary rows from `polase.report.summary.summary_rows`.
+        Table rows (`polase.report.describe_rows` or `polase.report.grade`).
     figures
         Rendered figures, in display order.
     omitted
@@ -46,6 +46,11 @@ class ReportContent:
         Decay-fit summaries keyed by detection wavelength [nm].
     details
         Extra JSON-able provenance shown collapsed at the end (config, file list).
+    citation
+        Source of the target set the rows were graded against (e.g. a paper); empty when
+        the rows are reported without targets (then no verdict is shown).
+    description
+        One line on what the target set is about.
     """
 
     title: str
@@ -55,6 +60,8 @@ class ReportContent:
     facts: Sequence[tuple[str, str]] = field(default_factory=list)
     decays: Mapping[Any, Mapping[str, Any]] | None = None
     details: Mapping[str, Any] | None = None
+    citation: str = ""
+    description: str = ""
 
 
 _CSS = """
@@ -100,10 +107,10 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
+def _summary_table(rows: Sequence[Mapping[str, Any]], ref_name: str = "reference") -> str:
     out = [
         '<table id="summary-table">',
-        "<thead><tr><th>observable</th><th>paper</th><th>polase</th><th>95 % interval</th>"
+        f"<thead><tr><th>observable</th><th>{_esc(ref_name)}</th><th>polase</th><th>95 % interval</th>"
         "<th>tolerance</th><th>unit</th><th>result</th><th>note</th></tr></thead><tbody>",
     ]
     for r in rows:
@@ -179,6 +186,21 @@ def render_html(content: ReportContent) -> str:
     verdict_txt = f"{n_pass} of {len(measured)} observables within tolerance"
     if measured:
         verdict_txt += f" ({100 * frac:.0f} %)"
+    graded = bool(measured)
+    if content.citation:
+        what = f" ({content.description})" if content.description else ""
+        sub = (
+            f"Targets of {_esc(content.citation)}{_esc(what)}: the reported observations "
+            "next to what polase extracts."
+        )
+    elif graded:
+        sub = "The observables polase extracts next to their targets."
+    else:
+        sub = (
+            "The observables polase extracts from this analysis, with 95 % intervals. "
+            "No target set was given, so nothing is graded."
+        )
+    head = "Targets vs polase" if graded else "Observables"
     facts = "".join(f"<li><b>{_esc(k)}</b> {_esc(v)}</li>" for k, v in content.facts)
     parts = [
         "<!DOCTYPE html>",
@@ -188,19 +210,20 @@ def render_html(content: ReportContent) -> str:
         f"<title>{_esc(content.title)}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>{_esc(content.title)}</h1>",
-        '<p class="sub">Up-conversion ASE through spin alignment in CsPbBr<sub>3</sub> microrods '
-        "(Photonics 2022, 9, 353): the paper's observations next to what polase extracts.</p>",
-        f'<p><span id="verdict" class="verdict {cls}">{_esc(verdict_txt)}</span></p>',
+        f'<p class="sub">{sub}</p>',
+        f'<p><span id="verdict" class="verdict {cls}">{_esc(verdict_txt)}</span></p>'
+        if graded
+        else "",
         f'<ul class="facts">{facts}</ul>',
-        '<h2 id="summary">Paper vs polase</h2>',
-        _summary_table(rows),
+        f'<h2 id="summary">{head}</h2>',
+        _summary_table(rows, "reference" if content.citation else "target"),
         '<p class="sub" style="margin-top:6px">Values are polase\'s estimates with 95 % intervals '
         "(bootstrap or profile, as the analysis reports them); a row passes when the estimate lies "
         "within the tolerance. Rows marked <i>input</i> are model parameters, not measurements.</p>",
     ]
     if content.figures:
         parts.append('<h2 id="figures">Figures</h2>')
-        # The paper's order; single-column figures two per row, wide ones on their own.
+        # Report order; single-column figures two per row, wide ones on their own.
         group: list[ReportFigure] = []
         for f in [*content.figures, None]:
             if f is not None and f.name not in _WIDE:
