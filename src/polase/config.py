@@ -274,6 +274,10 @@ class ExcitationSection:
         return np.arange(self.wavelength_min_nm, self.wavelength_max_nm + 0.5 * step, step)
 
 
+def _scalar(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def section_to_table(obj) -> dict:
     """A section dataclass as a TOML table (plain values; embedded dataclasses flattened).
 
@@ -289,9 +293,9 @@ def section_to_table(obj) -> dict:
         elif isinstance(v, tuple):
             if any(isinstance(x, tuple | list | np.ndarray) for x in v):
                 continue  # a table (e.g. slit_table): not a TOML scalar list
-            out[f.name] = [_plain(x) for x in v]
+            out[f.name] = [_scalar(x) for x in v]
         else:
-            out[f.name] = _plain(v)
+            out[f.name] = _scalar(v)
     return out
 
 
