@@ -255,7 +255,7 @@ def test_report_command_rebuilds_the_report_from_the_folder(reproduced, tmp_path
 def test_cli_help_lists_options():
     result = CliRunner().invoke(_cli(), ["reproduce", "--help"])
     assert result.exit_code == 0
-    for opt in ("--output", "--seed", "--overwrite", "--repeats"):
+    for opt in ("--output", "--seed", "--overwrite", "--repeats", "--acquire"):
         assert opt in result.output
     result = CliRunner().invoke(_cli(), ["report", "--help"])
     assert result.exit_code == 0 and "SOURCE" in result.output
@@ -276,3 +276,91 @@ def test_bad_options_are_refused_before_any_work(tmp_path):
     result = runner.invoke(_cli(), ["reproduce", "--repeats", "1", "-o", str(tmp_path / "a")])
     assert result.exit_code == 2 and "--repeats" in result.output
     assert not (tmp_path / "a").exists()
+
+
+# ----------------------------------------------------------------------------- --acquire
+
+
+@pytest.fixture(scope="module")
+def acquired(tmp_path_factory):
+    """``polase reproduce --acquire`` on a reduced protocol (2 repeats), through the CLI."""
+    out = tmp_path_factory.mktemp("acq") / "paper"
+    args = ["reproduce", "--acquire", "--repeats", "2", "-o", str(out), "-q"]
+    result = CliRunner().invoke(_cli(), args)
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "summary.json").read_text()), result.output
+
+
+def test_reproduce_acquire_writes_the_run_folder_and_report(acquired, tmp_path):
+    from polase.acquire.paper import acquire_paper
+
+    out, summary, output = acquired
+    names = {p.name for p in out.iterdir()}
+    assert {"report.html", "summary.json", "results.json", "raw", "figures"} <= names
+    assert "simulated.nc" not in names  # the twin ran inside the bench
+    raw = out / "raw"
+    assert {"manifest.csv", "provenance.json", "log.jsonl", "spectra", "tcspc"} <= {
+        p.name for p in raw.iterdir()
+    }
+    # raw/ is exactly what the acquisition writes for the same seed and protocol
+    again = acquire_paper(tmp_path / "run", seed=DEFAULT_SEED, repeats=2)
+    assert (raw / "manifest.csv").read_bytes() == again.read_bytes()
+    events = [json.loads(s) for s in (raw / "log.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "complete"
+    # no excitation spectrum: its figure is left out and the report says why
+    assert summary["source"] == "acquisition"
+    assert [f["name"] for f in summary["figures_omitted"]] == ["fig1b"]
+    assert "excitation_spectrum" in summary["figures_omitted"][0]["reason"]
+    assert sorted(summary["figures"]) == sorted(set(FIGURE_NAMES) - {"fig1b"})
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Figures not shown" in html and "simulated bench" in html
+    assert html.count('class="summary-row"') == len(summary["rows"])
+    assert "acquired" in output and "observables within tolerance" in output
+    # `polase report` rebuilds it: the spectra come back from raw/manifest.csv
+    html2 = tmp_path / "again.html"
+    result = CliRunner().invoke(_cli(), ["report", str(out), "-o", str(html2)])
+    assert result.exit_code == 0, result.output
+    again_html = html2.read_text(encoding="utf-8")
+    assert again_html.count("data:image/png;base64,") == len(FIGURE_NAMES) - 1
+    assert "fig1b left out" in result.output and "fig2a left out" not in result.output
+
+
+def test_reproduce_acquire_analyses_the_measured_fluence(acquired):
+    out, summary, _ = acquired
+    results = summary["results"]
+    assert results["fluence_axis"] == "fluence_measured"  # the manifest's power-meter column
+    # the spin-relaxation input row comes from the twin's configuration in provenance.json
+    prov = json.loads((out / "raw" / "provenance.json").read_text())
+    (spin,) = [r for r in summary["rows"] if r["kind"] == "input"]
+    assert spin["value"] == pytest.approx(prov["simulation"]["config"]["material"]["tau_s"] * 1e9)
+    # every headline row is computed from the acquired files and graded
+    headline = [r for r in summary["rows"] if r["kind"] == "measured" and r["group"] == "headline"]
+    assert len(headline) == 12
+    for r in headline:
+        assert r["value"] is not None and np.isfinite(r["value"]) and r["pass"] in (True, False)
+    # the decays were recorded at 17 mJ/cm2 and fitted as `polase decay` does
+    assert set(summary["decays"]) == {"543", "533"}
+    assert summary["decays"]["543"]["fluence_mJ_cm2"] == 17.0
+
+
+@pytest.mark.slow
+def test_reproduce_acquire_full_protocol_default_seed(tmp_path):
+    """The paper's full protocol (5 repeats), seed 353, the table's realistic noise: the
+    headline rows other than Delta_ASE pass. The Delta_ASE rows are graded as they come
+    (docs/acquisition.md: the attenuator calibration error and the pulse-energy jitter,
+    amplified by the steep ASE rise, move them by a few points); without that noise all 12
+    headline rows pass."""
+    summary = reproduce(tmp_path / "noisy", acquire=True)
+    headline = [r for r in summary["rows"] if r["kind"] == "measured" and r["group"] == "headline"]
+    others = [r for r in headline if not r["key"].startswith("delta_ase_")]
+    assert len(others) == 9
+    assert [r["key"] for r in others if r["pass"] is not True] == []
+    quiet = reproduce(
+        tmp_path / "quiet", acquire=True, bench_options={"calibration_error": 0.0, "laser_rms": 0.0}
+    )
+    bad = [
+        (r["key"], r["value"])
+        for r in quiet["rows"]
+        if r["kind"] == "measured" and r["group"] == "headline" and r["pass"] is not True
+    ]
+    assert bad == []

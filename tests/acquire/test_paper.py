@@ -65,6 +65,7 @@ def test_the_paper_run_is_complete(paper_run):
         ("decay", "543.0"),
     }
     assert len(results["decays"]) == 4  # polase analyze fitted every recorded decay
+    assert results["fluence_axis"] == "fluence_measured"  # the manifest's power-meter column
     events = [json.loads(s) for s in (run / "log.jsonl").read_text().splitlines()]
     assert events[-1]["event"] == "complete"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -236,3 +237,63 @@ def test_repeat_mean_equals_nanmean_of_the_masked_spectra(rng):
         got = _repeat_mean(y, mask, base, 1)
         assert np.array_equal(got, expected, equal_nan=True)
         assert np.isnan(got[1, 7]) and np.isfinite(got[0, 5])
+
+
+def _mis_set(synth, factor=1.05):
+    """A sweep whose set points are off: the sample saw `factor` x the nominal fluence, and
+    a power meter recorded it (with a missing acquisition's NaN at one repeat)."""
+    from .conftest import FLUENCES
+
+    true = synth(seed=5, fluence=FLUENCES * factor)
+    meas = true.assign_coords(fluence=("fluence", FLUENCES, {"units": "mJ/cm**2"}))
+    fm = np.broadcast_to(FLUENCES[:, None, None] * factor, (FLUENCES.size, 2, 5)).copy()
+    fm[3, 0, 2] = np.nan
+    meas["fluence_measured"] = (("fluence", "polarization", "repeat"), fm, {"units": "mJ/cm**2"})
+    return true, meas
+
+
+def test_measured_fluence_axis_undoes_a_miscalibrated_attenuator(synth):
+    cfg = AnalysisConfig(band_fits=False, n_bootstrap=200)
+    true, meas = _mis_set(synth)
+    rt = analyze(true, cfg)  # the truth: the sweep at the fluences the sample saw
+    ra = analyze(meas, cfg)  # auto: the measured fluence is there, so it is used
+    rn = analyze(meas, dataclasses.replace(cfg, fluence_axis="nominal"))
+    assert rt["fluence_axis"] == "nominal" and rn["fluence_axis"] == "nominal"
+    assert ra["fluence_axis"] == "fluence_measured"
+    for key in ("threshold_mJ_cm2", "threshold_fwhm_mJ_cm2", "slope_below_threshold"):
+        assert ra[key]["value"] == pytest.approx(rt[key]["value"], rel=1e-9), key
+        assert ra[key]["ci95"] == pytest.approx(rt[key]["ci95"], rel=1e-9), key
+    # on the nominal axis every threshold is the truth / 1.05 (a hinge scales with x);
+    # the log-log slope is scale-free and does not move
+    for key in ("threshold_mJ_cm2", "threshold_fwhm_mJ_cm2"):
+        assert rn[key]["value"] == pytest.approx(rt[key]["value"] / 1.05, rel=1e-9), key
+    assert rn["slope_below_threshold"]["value"] == pytest.approx(
+        rt["slope_below_threshold"]["value"], rel=1e-9
+    )
+    # Delta and the per-fluence records stay on the nominal steps
+    assert [e["fluence_mJ_cm2"] for e in ra["per_fluence"]] == list(meas.fluence.values)
+    assert ra["config"]["fluence_axis"] == "auto"
+
+
+def test_fluence_axis_choices_and_errors(synth):
+    cfg = AnalysisConfig(band_fits=False, n_bootstrap=200, fluence_axis="fluence_measured")
+    true, meas = _mis_set(synth)
+    with pytest.raises(DataValidationError, match="no 'fluence_measured' variable"):
+        analyze(true, cfg)
+    with pytest.raises(ConfigError, match="fluence_axis"):
+        AnalysisConfig(fluence_axis="measured")
+    # a measured axis that is not increasing: explicit -> error, auto -> nominal and a note
+    bad = meas.copy()
+    bad["fluence_measured"] = bad["fluence_measured"][::-1].assign_coords(fluence=meas.fluence)
+    with pytest.raises(DataValidationError, match="strictly increasing"):
+        analyze(bad, cfg)
+    r = analyze(bad, dataclasses.replace(cfg, fluence_axis="auto"))
+    assert r["fluence_axis"] == "nominal"
+    assert any(n.startswith("fluence axis: 'fluence_measured'") for n in r["notes"])
+    # measured wins over the simulation's delivered fluence in auto; each can be chosen
+    both = meas.assign(pump_fluence_actual=meas["fluence_measured"] * 1.01)
+    assert analyze(both, dataclasses.replace(cfg, fluence_axis="auto"))["fluence_axis"] == (
+        "fluence_measured"
+    )
+    pick = dataclasses.replace(cfg, fluence_axis="pump_fluence_actual")
+    assert analyze(both, pick)["fluence_axis"] == "pump_fluence_actual"

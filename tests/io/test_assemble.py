@@ -465,3 +465,88 @@ def test_decays_only(tmp_path):
         ds.decay.sel(detection_wavelength=543.0).values.ravel(), [0, 6, 2, 1]
     )
     np.testing.assert_allclose(ds.time, [0.05, 0.15, 0.25, 0.35])
+
+
+def _with_measured(folder: Path, rows: list[dict], value=None) -> Path:
+    """Rewrite the manifest with power-meter columns: measured = nominal x 1.02 + index."""
+    out = []
+    for i, r in enumerate(rows):
+        r = dict(r)
+        if r.get("kind") != "dark":
+            f = r["fluence_mJ_cm2"] * 1.02 + 1e-3 * i
+            r.update(
+                fluence_measured_mJ_cm2=f if value is None or i != 4 else value,
+                pulse_energy_uJ=f * 0.0393,
+                power_before_mW=f * 0.98,
+                power_after_mW=f * 0.99,
+            )
+        out.append(r)
+    return write_manifest(folder / "manifest.csv", out, overwrite=True)
+
+
+def test_read_manifest_power_meter_columns(tmp_path):
+    from polase.io import read_manifest
+
+    rows = _write_folder(tmp_path)
+    plain = read_manifest(tmp_path / "manifest.csv")
+    assert all(r["fluence_measured_mJ_cm2"] is None for r in plain)  # no column: None
+    got = read_manifest(_with_measured(tmp_path, rows))
+    spec = [r for r in got if r["kind"] == "spectrum"]
+    assert spec[0]["fluence_measured_mJ_cm2"] == pytest.approx(FLUENCES[0] * 1.02)
+    assert spec[0]["pulse_energy_uJ"] == pytest.approx(FLUENCES[0] * 1.02 * 0.0393)
+    assert spec[0]["power_before_mW"] == pytest.approx(FLUENCES[0] * 1.02 * 0.98)
+    assert spec[0]["power_after_mW"] == pytest.approx(FLUENCES[0] * 1.02 * 0.99)
+    dark = next(r for r in got if r["kind"] == "dark")
+    assert dark["fluence_measured_mJ_cm2"] is None and dark["power_before_mW"] is None
+
+
+def test_measured_fluence_carried_into_the_dataset(tmp_path):
+    rows = _write_folder(tmp_path)
+    ds0 = assemble_measurement(tmp_path / "manifest.csv")
+    assert "fluence_measured" not in ds0  # no column: no variable
+    _with_measured(tmp_path, rows)
+    ds = assemble_measurement(tmp_path / "manifest.csv")
+    validate_measurement(ds)
+    fm = ds["fluence_measured"]
+    assert fm.dims == ("fluence", "polarization", "repeat")
+    assert fm.attrs["units"] == "mJ/cm**2"
+    for i, r in enumerate(r for r in rows if r.get("kind") != "dark"):
+        lab = {"L": "linear", "C": "circular"}[r["polarization"]]
+        got = fm.sel(fluence=r["fluence_mJ_cm2"], polarization=lab, repeat=r["repeat"]).item()
+        assert got == pytest.approx(r["fluence_mJ_cm2"] * 1.02 + 1e-3 * i, rel=1e-12)
+    # the spectra themselves are those of the manifest without the columns
+    np.testing.assert_array_equal(ds.spectrum.values, ds0.spectrum.values)
+    # the power readings travel with each file's provenance
+    prov = [p for p in json.loads(ds.attrs["provenance"]) if p["kind"] == "spectrum"]
+    assert all(p["power_before_mW"] > 0 and p["pulse_energy_uJ"] > 0 for p in prov)
+
+
+@pytest.mark.parametrize("cell", ["nan", "NaN", "inf", "-1", "0"])
+def test_bad_measured_fluence_names_file_and_line(tmp_path, cell):
+    rows = _write_folder(tmp_path)
+    man = _with_measured(tmp_path, rows, value=cell)
+    with pytest.raises(InputFileError) as exc:
+        assemble_measurement(man)
+    # row 4 of the rows is line 6 of the CSV (header + 1-based)
+    assert exc.value.path == man and exc.value.line == 6
+    assert "fluence_measured_mJ_cm2" in str(exc.value) and "line 6" in str(exc.value)
+
+
+def test_measured_fluence_for_some_spectra_only_is_an_error(tmp_path):
+    rows = _write_folder(tmp_path)
+    man = _with_measured(tmp_path, rows, value="")
+    with pytest.raises(InputFileError, match=r"line 6: empty 'fluence_measured_mJ_cm2'") as exc:
+        assemble_measurement(man)
+    assert rows[4]["file"] in str(exc.value)
+
+
+def test_fluence_measured_validated(tmp_path):
+    _with_measured(tmp_path, _write_folder(tmp_path))
+    ds = assemble_measurement(tmp_path / "manifest.csv")
+    bad = ds.copy()
+    bad["fluence_measured"] = ds["fluence_measured"] * 0.0
+    with pytest.raises(DataValidationError, match="fluence_measured"):
+        validate_measurement(bad)
+    bad = ds.assign(fluence_measured=ds["fluence_measured"].transpose("repeat", ...))
+    with pytest.raises(DataValidationError, match="fluence_measured"):
+        validate_measurement(bad)

@@ -12,6 +12,10 @@ from .threshold import HINGE_METHODS
 #: Dimensions of the ``spectrum`` variable the analysis reads (docs/data-model.md).
 SPECTRUM_DIMS = ("fluence", "polarization", "repeat", "wavelength")
 
+#: Choices of `AnalysisConfig.fluence_axis`: ``"auto"``, ``"nominal"`` and the Dataset
+#: variables that record the fluence of each acquisition, in the order ``"auto"`` tries them.
+FLUENCE_AXES = ("auto", "nominal", "fluence_measured", "pump_fluence_actual")
+
 
 @dataclasses.dataclass(frozen=True)
 class AnalysisConfig:
@@ -64,6 +68,16 @@ class AnalysisConfig:
         Axes of the two-segment (hinge) fit of the ASE intensity versus fluence that gives
         the L-L threshold: "linear" is the usual intersection of two straight lines;
         "loglog" finds where the superlinear rise starts (see `hinge_threshold`).
+    fluence_axis : {"auto", "nominal", "fluence_measured", "pump_fluence_actual"}
+        Fluences of the threshold, narrowing-onset and power-law fits [mJ/cm2]:
+        ``"nominal"``, the ``fluence`` coordinate (the set points); ``"fluence_measured"``,
+        the mean over repeats of the power meter's fluence per set point (reference
+        polarization; variable ``fluence_measured``, from a manifest's
+        ``fluence_measured_mJ_cm2`` column); ``"pump_fluence_actual"``, the same for the
+        fluence the simulation delivered. ``"auto"`` (default): the first of
+        ``fluence_measured``, ``pump_fluence_actual`` the Dataset has whose means are
+        finite, positive and increasing, else nominal. An explicit variable that is absent
+        or unusable is a `DataValidationError`.
     """
 
     reference_polarization: str | None = None
@@ -84,6 +98,7 @@ class AnalysisConfig:
     ase_wavelength_nm: float | None = None
     slope_threshold_fraction: float = 0.85
     threshold_scale: str = "linear"
+    fluence_axis: str = "auto"
 
     def __post_init__(self):
         for key in ("pl_band_nm", "ase_band_nm"):
@@ -104,6 +119,12 @@ class AnalysisConfig:
         if self.threshold_scale not in HINGE_METHODS:
             raise ConfigError(
                 "threshold_scale", f"must be 'linear' or 'loglog', got {self.threshold_scale!r}"
+            )
+        if self.fluence_axis not in FLUENCE_AXES:
+            raise ConfigError(
+                "fluence_axis",
+                f"must be one of {', '.join(repr(a) for a in FLUENCE_AXES)}, "
+                f"got {self.fluence_axis!r}",
             )
         if self.baseline not in ("auto", "none"):
             raise ConfigError("baseline", f"must be 'auto' or 'none', got {self.baseline!r}")

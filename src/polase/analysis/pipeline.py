@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ import xarray as xr
 
 from .._json import to_jsonable
 from ..errors import DataValidationError, FitError
-from .config import SPECTRUM_DIMS, AnalysisConfig
+from .config import FLUENCE_AXES, SPECTRUM_DIMS, AnalysisConfig
 from .delta import delta_contrast
 from .features import extract_features
 from .power_law import loglog_slope, photon_order
@@ -275,14 +276,60 @@ def _per_fluence(sw: _Sweep, deltas: dict[str, dict[str, Any]]) -> list[dict[str
     return per
 
 
-def _fluence_axis(ds: xr.Dataset, sw_fluence: np.ndarray, pols: list[str], ref_pol: str):
-    """The delivered fluence when the Dataset records it per acquisition (laser drift
-    moves it off the nominal steps), else the nominal one."""
-    if "pump_fluence_actual" in ds:
-        fa = ds["pump_fluence_actual"].transpose("fluence", "polarization", "repeat").values
-        fa = np.asarray(fa, dtype=float)[:, pols.index(ref_pol)].mean(axis=1)
-        if np.all(np.isfinite(fa)) and np.all(np.diff(fa) > 0) and np.all(fa > 0):
-            return fa, "pump_fluence_actual"
+def _fluence_axis(
+    ds: xr.Dataset,
+    sw_fluence: np.ndarray,
+    pols: list[str],
+    ref_pol: str,
+    choice: str = "auto",
+    notes: list[str] | None = None,
+) -> tuple[np.ndarray, str]:
+    """The fluence axis of the fits and its name (`AnalysisConfig.fluence_axis`).
+
+    A per-acquisition fluence variable (``fluence_measured``: the power meter's reading;
+    ``pump_fluence_actual``: the fluence the simulation delivered, drift included) gives
+    its mean over repeats per set point, for the reference polarization; missing
+    acquisitions (NaN) are left out of the mean. With ``choice="auto"`` the first usable
+    variable of `FLUENCE_AXES` is taken (an unusable one adds a note), else the nominal
+    `sw_fluence`; an explicit choice that is absent or unusable raises.
+
+    Raises
+    ------
+    DataValidationError
+        An explicitly chosen variable is absent, or its means are not finite, positive
+        and strictly increasing.
+    """
+    if choice == "nominal":
+        return sw_fluence, "nominal"
+    names = [n for n in FLUENCE_AXES[2:] if choice in ("auto", n)]
+    for name in names:
+        if name not in ds:
+            if choice != "auto":
+                raise DataValidationError(
+                    f"fluence_axis={name!r}: the Dataset has no '{name}' variable"
+                    + (
+                        " (a manifest column 'fluence_measured_mJ_cm2' gives it)"
+                        if name == "fluence_measured"
+                        else ""
+                    )
+                )
+            continue
+        fa = np.asarray(
+            ds[name].transpose("fluence", "polarization", "repeat").values, dtype=float
+        )[:, pols.index(ref_pol)]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a step with no acquisition
+            fa = np.nanmean(fa, axis=1)
+        if np.all(np.isfinite(fa)) and np.all(fa > 0) and np.all(np.diff(fa) > 0):
+            return fa, name
+        why = (
+            f"'{name}' ({ref_pol}, mean over repeats) is not finite, positive and strictly "
+            "increasing over the fluence steps"
+        )
+        if choice != "auto":
+            raise DataValidationError(f"fluence_axis={name!r}: {why}")
+        if notes is not None:
+            notes.append(f"fluence axis: {why}; not used")
     return sw_fluence, "nominal"
 
 
@@ -322,12 +369,12 @@ def analyze(
     fluence = np.asarray(feats["fluence"].values, dtype=float)
     pols = [str(p) for p in feats["polarization"].values]
     ref_pol = feats.attrs["reference_polarization"]
-    fax, axis_name = _fluence_axis(ds, fluence, pols, ref_pol)
+    notes: list[str] = []
+    fax, axis_name = _fluence_axis(ds, fluence, pols, ref_pol, cfg.fluence_axis, notes)
     r = int(feats.sizes["repeat"])
     # bootstrap over repeats: one weight table, so all features are resampled jointly
     wts = _bootstrap_weights(np.random.default_rng(cfg.seed), cfg.n_bootstrap, fluence.size, r)
     sw = _Sweep(cfg, feats, fluence, fax, pols, pols.index(ref_pol), wts)
-    notes: list[str] = []
     results: dict[str, Any] = {
         "schema": SCHEMA,
         "source": str(ds.attrs.get("source", "unknown")),

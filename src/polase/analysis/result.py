@@ -246,7 +246,8 @@ class AnalysisResult(Mapping):
     n_repeats
         Repeats per fluence and polarization.
     fluence_axis
-        ``"nominal"`` or ``"pump_fluence_actual"``: the fluences the fits used.
+        ``"nominal"``, ``"fluence_measured"`` or ``"pump_fluence_actual"``: the fluences
+        the threshold, narrowing and power-law fits used (`AnalysisConfig.fluence_axis`).
     threshold, threshold_fwhm
         L-L (hinge) threshold and the FWHM-narrowing threshold. [mJ/cm2]
     slope

@@ -16,10 +16,10 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 def _read(paths: dict[str, Path], irf: Path | None):
     """Read DAS6 files, check they share one grid; return time, counts, IRF, files."""
     from ..analysis.polarization import check_pair
-    from ..io import read_tcspc
+    from ..io import read_das6
 
-    files = {name: read_tcspc(p) for name, p in paths.items()}
-    irf_file = read_tcspc(irf) if irf is not None else None
+    files = {name: read_das6(p) for name, p in paths.items()}
+    irf_file = read_das6(irf) if irf is not None else None
     labels = {name: f"{name} ({paths[name]})" for name in files}
     counts = {labels[n]: f.counts for n, f in files.items()}
     widths = {labels[n]: f.channel_width_ns for n, f in files.items()}

@@ -3,7 +3,9 @@
 Steps, per spectrum file: read it; check its wavelength axis against the first file's;
 flag pixels at or above the saturation level (and NaN pixels); subtract the dark that
 matches its integration time; divide by the integration time to get counts/s; mask the
-flagged pixels to NaN. Then place it on the (fluence, polarization, repeat) grid.
+flagged pixels to NaN. Then place it on the (fluence, polarization, repeat) grid, with the
+fluence the power meter measured for it when the manifest has a
+``fluence_measured_mJ_cm2`` column (variable ``fluence_measured``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .. import __version__
 from .._json import to_jsonable
 from ..errors import ConfigError, InputFileError
 from .detect import read_decay, read_spectrum
-from .manifest import KINDS, match_pattern, read_manifest
+from .manifest import KINDS, MEASURED_COLUMNS, match_pattern, read_manifest
 from .polarization import normalize_polarization
 from .records import SpectrumFile
 
@@ -211,6 +213,31 @@ class _DarkModel:
         return d0 * (t / t0), f"scaled from the {t0:g} s dark by t/t_dark", False
 
 
+def _measured_fluences(spec_rows: list[dict], info: dict, base: Path) -> list[float] | None:
+    """The manifest's ``fluence_measured_mJ_cm2`` per spectrum row, or None if no row has one.
+
+    Raises
+    ------
+    InputFileError
+        Some spectrum rows have a measured fluence and others not (names the first row
+        without one): a half-measured sweep would mix two fluence scales.
+    """
+    col = "fluence_measured_mJ_cm2"
+    values = [r.get(col) for r in spec_rows]
+    if all(v is None for v in values):
+        return None
+    for r, v in zip(spec_rows, values):
+        if v is None:
+            n = sum(x is not None for x in values)
+            raise InputFileError(
+                Path(info.get("manifest", base)),
+                f"empty '{col}' for spectrum {r['file'].name}, but {n} other spectrum row(s) "
+                "have one; give it for every spectrum or for none",
+                r.get("line"),
+            )
+    return [float(v) for v in values]
+
+
 def _acquisition_order(
     spec_rows: list[dict], files: list[SpectrumFile], info: dict, base: Path
 ) -> tuple[list[int], str]:
@@ -268,7 +295,9 @@ def assemble_measurement(
     manifest
         Manifest CSV for `folder_or_manifest` as a folder (files relative to that folder).
         Columns ``file, fluence_mJ_cm2, polarization, repeat`` [+ ``kind`` (spectrum, dark,
-        decay, irf), ``acquisition_index``, ``detection_wavelength_nm``, ``integration_time_s``].
+        decay, irf), ``acquisition_index``, ``detection_wavelength_nm``, ``integration_time_s``,
+        ``fluence_measured_mJ_cm2``, ``pulse_energy_uJ``, ``power_before_mW``,
+        ``power_after_mW``].
     pattern
         File-name pattern instead of a manifest, e.g. ``"{fluence}mJ_{polarization}_{repeat}.txt"``
         (fields: fluence [mJ/cm2], polarization, repeat, acquisition_index, ``*``).
@@ -299,7 +328,10 @@ def assemble_measurement(
         ``spectrum`` (fluence, polarization, repeat, wavelength) [counts/s], dark-subtracted;
         ``saturated`` (bool; pixel at the saturation level or NaN in the file; such pixels
         are NaN in ``spectrum``); ``nan_in_file`` (bool, the NaN part of that flag);
-        ``integration_time`` [s]; coordinates ``acquisition_index``, ``qwp_angle`` [deg],
+        ``integration_time`` [s]; ``fluence_measured`` (fluence, polarization, repeat)
+        [mJ/cm**2] when the manifest has a ``fluence_measured_mJ_cm2`` column (the power
+        meter's reading for each spectrum; NaN where a spectrum is missing); coordinates
+        ``acquisition_index``, ``qwp_angle`` [deg],
         ``docp`` [1]; ``decay`` / ``irf`` [counts] with ``time`` [ns] when TCSPC files are
         given. ``attrs["provenance"]`` holds every file's header as JSON.
 
@@ -307,7 +339,9 @@ def assemble_measurement(
     ------
     InputFileError
         Unreadable/malformed files, differing wavelength axes or TCSPC channel widths
-        (both files named), duplicate acquisitions, missing integration times.
+        (both files named), duplicate acquisitions, missing integration times, a
+        ``fluence_measured_mJ_cm2`` column filled for some spectra but not all (NaN or
+        a non-positive value in it: `read_manifest` names the line).
     ConfigError
         Conflicting arguments or a bad pattern.
 
@@ -421,6 +455,8 @@ def assemble_measurement(
         sat = np.zeros((*shape, nwl), dtype=bool)
         nan_flag = np.zeros((*shape, nwl), dtype=bool)
         itime = np.full(shape, np.nan)
+        f_meas = _measured_fluences(spec_rows, info, base)
+        f_meas_arr = np.full(shape, np.nan)
         acq_arr = np.full(shape, -1, dtype=np.int64)
         filled: dict[tuple[int, int, int], Path] = {}
         fi = {f: i for i, f in enumerate(flu_vals)}
@@ -455,6 +491,8 @@ def assemble_measurement(
             sat[key] = bad
             nan_flag[key] = is_nan
             itime[key] = t
+            if f_meas is not None:
+                f_meas_arr[key] = f_meas[n]
             acq_arr[key] = acq[n]
             provenance.append(
                 {
@@ -471,6 +509,7 @@ def assemble_measurement(
                     "n_saturated": int(is_sat.sum()),
                     "n_nan": int(is_nan.sum()),
                     "dark": dark_note,
+                    **{c: r[c] for c in MEASURED_COLUMNS if r.get(c) is not None},
                     "metadata": sf.metadata,
                 }
             )
@@ -544,6 +583,16 @@ def assemble_measurement(
             {"long_name": "pixel NaN in the spectrum or dark file"},
         )
         data_vars["integration_time"] = (dims4[:3], itime, {"units": "s"})
+        if f_meas is not None:
+            data_vars["fluence_measured"] = (
+                dims4[:3],
+                f_meas_arr,
+                {
+                    "units": "mJ/cm**2",
+                    "long_name": "peak pump fluence measured for each spectrum (power meter); "
+                    "NaN = missing acquisition",
+                },
+            )
         coords["wavelength"] = ("wavelength", wl, {"units": "nm", "long_name": "pixel wavelength"})
         coords["repeat"] = ("repeat", np.arange(len(rep_vals), dtype=np.int64), {"units": "1"})
         if rep_vals != list(range(len(rep_vals))):
@@ -590,6 +639,7 @@ def assemble_measurement(
                 "polarization": label,
                 "detection_wavelength_nm": r["detection_wavelength_nm"],
                 "channel_width_ns": df.channel_width_ns,
+                **{c: r[c] for c in MEASURED_COLUMNS if r.get(c) is not None},
                 "metadata": df.metadata,
             }
         )

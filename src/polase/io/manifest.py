@@ -6,7 +6,9 @@ Manifest columns: ``file, fluence_mJ_cm2, polarization, repeat`` and optionally 
 none, e.g. CSV), ``detector_channel`` (decay/IRF rows of PicoQuant PTU/PHU or B&H SDT files
 that hold several channels: the 0-based input / data block), and for polarization-resolved
 decays ``excitation_polarizer`` (``V``, ``H``) and ``emission_analyzer`` (``V``, ``H``,
-``sigma+``, ``sigma-``). File paths are relative to the manifest's folder.
+``sigma+``, ``sigma-``), and the power-meter columns of `MEASURED_COLUMNS`
+(``fluence_measured_mJ_cm2``, ``pulse_energy_uJ``, ``power_before_mW``, ``power_after_mW``, as
+``polase acquire`` writes them). File paths are relative to the manifest's folder.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ _ANALYZER_ALIASES = {
     "s-": "sigma-",
     "-": "sigma-",
     "lcp": "sigma-",
+}
+#: Optional power-meter columns (written by ``polase acquire``) and the bound on their values:
+#: the measured peak fluence [mJ/cm2] and pulse energy [uJ] must be > 0, the average powers
+#: just before and after the acquisition [mW] >= 0.
+MEASURED_COLUMNS = {
+    "fluence_measured_mJ_cm2": "positive",
+    "pulse_energy_uJ": "positive",
+    "power_before_mW": "non-negative",
+    "power_after_mW": "non-negative",
 }
 KINDS = ("spectrum", "dark", "decay", "irf")
 _KIND_ALIASES = {"": "spectrum", "sample": "spectrum", "signal": "spectrum", "background": "dark"}
@@ -161,14 +172,17 @@ def read_manifest(path: str | Path, base: str | Path | None = None) -> list[dict
         ``fluence_mJ_cm2`` [mJ/cm2], ``polarization`` (raw text), ``repeat`` (int, default 0),
         ``acquisition_index``, ``detection_wavelength_nm`` [nm], ``integration_time_s`` [s],
         ``detector_channel`` (None where empty), ``excitation_polarizer`` and
-        ``emission_analyzer`` (normalised by `normalize_analyzer`; None where empty) and
-        ``line`` (1-based line in the CSV).
+        ``emission_analyzer`` (normalised by `normalize_analyzer`; None where empty),
+        the power-meter values ``fluence_measured_mJ_cm2`` [mJ/cm2], ``pulse_energy_uJ``
+        [uJ], ``power_before_mW``, ``power_after_mW`` [mW] (None where empty or the column
+        is absent) and ``line`` (1-based line in the CSV).
 
     Raises
     ------
     InputFileError
-        Missing columns, bad numbers, unknown kinds or missing values that the row's
-        kind requires, naming the line.
+        Missing columns, bad numbers (NaN and infinities included), unknown kinds, missing
+        values that the row's kind requires, a measured fluence or pulse energy <= 0 or a
+        negative power, naming the file and the line.
     """
     p = Path(path)
     if not p.is_file():
@@ -225,6 +239,12 @@ def read_manifest(path: str | Path, base: str | Path | None = None) -> list[dict
                 row[col] = normalize_analyzer(rec.get(col, ""))
             except ValueError as exc:
                 raise InputFileError(p, f"column '{col}': {exc}", line) from None
+        for col, bound in MEASURED_COLUMNS.items():
+            v = _num(p, line, col, rec.get(col, ""))
+            if v is not None and (v <= 0 if bound == "positive" else v < 0):
+                rel = ">" if bound == "positive" else ">="
+                raise InputFileError(p, f"column '{col}' must be {rel} 0, got {v:g}", line)
+            row[col] = v
         need = {
             "spectrum": ("fluence_mJ_cm2", "polarization"),
             "decay": ("fluence_mJ_cm2", "polarization", "detection_wavelength_nm"),

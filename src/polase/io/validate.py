@@ -12,6 +12,7 @@ DIMS = {
     "spectrum": ("fluence", "polarization", "repeat", "wavelength"),
     "saturated": ("fluence", "polarization", "repeat", "wavelength"),
     "nan_in_file": ("fluence", "polarization", "repeat", "wavelength"),
+    "fluence_measured": ("fluence", "polarization", "repeat"),
     "spectrum_noiseless": ("fluence", "polarization", "wavelength"),
     "decay": ("fluence", "polarization", "detection_wavelength", "time"),
     "irf": ("time",),
@@ -29,6 +30,7 @@ UNITS = {
     "spectrum": ("counts", "counts/s"),
     "spectrum_noiseless": ("counts", "counts/s"),
     "integration_time": ("s",),
+    "fluence_measured": ("mJ/cm**2",),
     "decay": ("counts",),
     "irf": ("counts",),
     "excitation_spectrum": ("counts", "counts/s"),
@@ -63,7 +65,8 @@ def validate_measurement(ds: xr.Dataset) -> xr.Dataset:
         non-finite or non-increasing ``fluence``/``wavelength``/``time``/...; negative
         fluence or non-positive wavelength; duplicate polarization labels or repeats;
         ``docp`` outside [-1, 1]; missing or wrong ``units``; non-numeric data;
-        non-bool ``saturated``; non-positive integration time; a ``source`` attribute
+        non-bool ``saturated``; non-positive integration time; a ``fluence_measured``
+        off the (fluence, polarization, repeat) grid or <= 0; a ``source`` attribute
         other than simulation/measurement.
     """
     if not isinstance(ds, xr.Dataset):
@@ -97,6 +100,17 @@ def validate_measurement(ds: xr.Dataset) -> xr.Dataset:
             errs.append(f"variable 'integration_time': dtype {it.dtype}, expected numeric")
         elif np.any(v[np.isfinite(v)] <= 0):
             errs.append("variable 'integration_time': values must be > 0 [s]")
+    if "fluence_measured" in ds.variables:
+        fm = ds["fluence_measured"]
+        if fm.dtype.kind not in "fiu":
+            errs.append(f"variable 'fluence_measured': dtype {fm.dtype}, expected numeric")
+        else:
+            v = np.asarray(fm.values, dtype=float)
+            if np.any(np.isinf(v)) or np.any(v[np.isfinite(v)] <= 0):
+                errs.append(
+                    "variable 'fluence_measured': values must be finite and > 0 [mJ/cm**2] "
+                    "(NaN only where a spectrum is missing)"
+                )
     if "acquisition_index" in ds.variables:
         ai = ds["acquisition_index"]
         if ai.dims != ("fluence", "polarization", "repeat"):

@@ -12,11 +12,20 @@
 4. The summary table, the figures and the HTML report are written into the output
    folder, which is assembled in a temporary folder beside it and moved into place at
    the end (an existing folder is only replaced with ``overwrite=True``).
+
+With ``acquire=True`` (``polase reproduce --acquire``) steps 1-2 are instead the
+paper's acquisition protocol run on the simulated bench (`polase.acquire.paper`):
+motors, attenuator, power meter and spectrometer driven by the twin, with the table's
+noise (attenuator calibration error, pulse-energy jitter, power-meter noise), into the
+run folder ``raw/`` that ``polase acquire`` writes. Steps 3-4 are the same; such a run
+has no excitation spectrum and no ``simulated.nc`` (the twin's configuration is in
+``raw/provenance.json``), and the report says what it leaves out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -62,7 +71,8 @@ class PipelineResult:
     Attributes
     ----------
     simulated
-        The digital twin's Dataset (ground truth and noisy spectra).
+        The digital twin's Dataset (ground truth and noisy spectra); None for an
+        acquired run (the twin ran inside the simulated bench).
     measurement
         The Dataset assembled back from the raw files.
     results
@@ -75,6 +85,9 @@ class PipelineResult:
         Summary table rows.
     timings
         Seconds spent per stage.
+    provenance
+        An acquired run's ``provenance.json`` (protocol, devices, the twin's configuration
+        under ``simulation.config``); None for the direct simulation.
     """
 
     simulated: Any
@@ -83,6 +96,7 @@ class PipelineResult:
     decays: dict[str, dict[str, Any]]
     rows: list[dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Any] | None = None
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -156,8 +170,6 @@ def spin_relaxation_ns(ds) -> float | None:
 
     None if the Dataset carries no simulation config (a measurement).
     """
-    import json
-
     try:
         tau_s = json.loads(ds.attrs["config"])["material"]["tau_s"]
         return float(tau_s) * 1e9
@@ -297,6 +309,95 @@ def run_pipeline(
     return PipelineResult(sim, meas, results, decays, rows, timings)
 
 
+def acquired_twin_config(provenance: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The twin's configuration of an acquired run (``simulation.config`` of its provenance).
+
+    None for a run on real devices (no ``simulation`` entry).
+    """
+    sim = provenance.get("simulation") or {}
+    cfg = sim.get("config")
+    return dict(cfg) if isinstance(cfg, Mapping) else None
+
+
+def acquired_spin_relaxation_ns(provenance: Mapping[str, Any]) -> float | None:
+    """The spin relaxation time of an acquired run's twin (``material.tau_s``). [ns]
+
+    None for a run on real devices.
+    """
+    tau_s = ((acquired_twin_config(provenance) or {}).get("material") or {}).get("tau_s")
+    return float(tau_s) * 1e9 if tau_s is not None else None
+
+
+def acquired_repetition_period_ns(provenance: Mapping[str, Any]) -> float | None:
+    """Laser repetition period of an acquired run, from its protocol. [ns]"""
+    rate = (provenance.get("protocol") or {}).get("repetition_rate_hz")
+    return 1e9 / float(rate) if rate else None
+
+
+def run_acquired_pipeline(
+    seed: int = DEFAULT_SEED,
+    repeats: int = DEFAULT_REPEATS,
+    workdir: str | Path | None = None,
+    progress: Progress | None = None,
+    n_bootstrap: int | None = None,
+    fit_all_decays: bool = True,
+    **bench_options,
+) -> PipelineResult:
+    """Acquire the paper's sweep on the simulated bench, analyse it, build the summary rows.
+
+    Parameters
+    ----------
+    seed
+        Seed of the protocol's orders and of all simulated noise.
+    repeats
+        Spectra per fluence and polarization (the protocol's sweep otherwise).
+    workdir
+        Folder that receives the run folder ``raw/`` (absent or empty there); a
+        temporary folder (deleted afterwards) if None.
+    progress
+        Called as ``progress(stage, fraction_done)``; the acquisition reports as
+        ``"acquire"`` (spectra and decays done / planned).
+    n_bootstrap, fit_all_decays
+        See `analyze_raw`.
+    **bench_options
+        Noise of the simulated table, passed to `polase.acquire.paper.acquire_paper`
+        (``calibration_error``, ``laser_rms``, ``power_meter_rms``; default: the bench's
+        realistic values).
+
+    Returns
+    -------
+    PipelineResult
+        ``simulated`` is None and ``provenance`` holds the run's ``provenance.json``; the
+        spin-relaxation row takes ``material.tau_s`` of the twin's configuration.
+    """
+    from ...acquire.paper import acquire_paper
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if progress is not None:
+        progress("acquire", 0.0)
+
+    def on_step(ev) -> None:
+        if progress is not None:
+            progress("acquire", ev.done / max(ev.total, 1))
+
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="polase-reproduce-"))
+        manifest = acquire_paper(
+            Path(workdir) / "raw", seed=seed, repeats=repeats, on_step=on_step, **bench_options
+        )
+        timings["acquire"] = time.perf_counter() - t0
+        prov = json.loads((manifest.parent / "provenance.json").read_text(encoding="utf-8"))
+        t = time.perf_counter()
+        meas, results, decays = analyze_raw(
+            manifest, progress, acquired_repetition_period_ns(prov), n_bootstrap, fit_all_decays
+        )
+        timings["analyze"] = time.perf_counter() - t
+    rows = summary_rows(results, decays, spin_relaxation_ns=acquired_spin_relaxation_ns(prov))
+    return PipelineResult(None, meas, results, decays, rows, timings, provenance=prov)
+
+
 # ----------------------------------------------------------------------------- output folder
 
 
@@ -323,6 +424,8 @@ def reproduce(
     repeats: int = DEFAULT_REPEATS,
     overwrite: bool = False,
     progress: Progress | None = None,
+    acquire: bool = False,
+    bench_options: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Run the whole reproduction and write the results folder.
 
@@ -330,7 +433,7 @@ def reproduce(
     ----------
     out_dir
         Results folder: ``report.html``, ``figures/*.png|svg``, ``summary.json``,
-        ``results.json``, ``raw/`` and ``simulated.nc``.
+        ``results.json``, ``raw/`` and (not with `acquire`) ``simulated.nc``.
     seed
         Instrument-noise seed.
     repeats
@@ -339,11 +442,19 @@ def reproduce(
         Replace an existing `out_dir`.
     progress
         Called as ``progress(stage, fraction_done)``.
+    acquire
+        Acquire through the simulated bench (`run_acquired_pipeline`): ``raw/`` is the
+        ``polase acquire`` run folder (manifest with the measured fluences, provenance,
+        log), there is no ``simulated.nc`` and no excitation spectrum.
+    bench_options
+        With `acquire`: the simulated table's noise (`run_acquired_pipeline`); None: the
+        bench's realistic defaults.
 
     Returns
     -------
     dict
-        The summary.json content (``rows``, ``results``, ``decays``, ...).
+        The summary.json content (``rows``, ``results``, ``decays``, ``source``
+        (``"simulation"`` or ``"acquisition"``), ...).
 
     Raises
     ------
@@ -360,17 +471,48 @@ def reproduce(
         raise OutputExistsError(target)
     t_start = time.perf_counter()
     with staged_folder(target, overwrite) as tmp:
-        res = run_pipeline(seed, repeats, workdir=tmp, progress=progress)
-        t = time.perf_counter()
-        write_netcdf_atomic(res.simulated, tmp / "simulated.nc")
-        res.timings["write_netcdf"] = time.perf_counter() - t
-        facts = [
-            ("source", "polase digital twin → raw files → polase analysis"),
-            ("seed", str(seed)),
-            ("repeats", f"{repeats} per fluence and polarization (L, C, L, C, …)"),
-            ("polase", __version__),
-        ]
-        spin = spin_relaxation_ns(res.simulated)
+        if acquire:
+            res = run_acquired_pipeline(
+                seed, repeats, workdir=tmp, progress=progress, **dict(bench_options or {})
+            )
+            assert res.provenance is not None
+            # the analysis read DIR/raw/manifest.csv: recorded (relative to DIR) so that
+            # `polase report DIR` reloads the spectra for the figures (there is no .nc)
+            res.results.input = "raw/manifest.csv"
+            sim = res.provenance.get("simulation") or {}
+            twin_config = acquired_twin_config(res.provenance)
+            config_text = None if twin_config is None else json.dumps(twin_config, indent=1)
+            spin = acquired_spin_relaxation_ns(res.provenance)
+            facts = [
+                (
+                    "source",
+                    "polase digital twin → simulated bench (polase acquire, "
+                    "examples/paper.toml) → raw files → polase analysis",
+                ),
+                (
+                    "bench noise",
+                    f"attenuator calibration error {100 * sim.get('calibration_error', 0):.2g} %, "
+                    f"pulse-energy jitter {100 * sim.get('laser_rms', 0):.2g} % RMS, "
+                    f"power meter {100 * sim.get('power_meter_rms', 0):.2g} % RMS",
+                ),
+                ("fluence axis", str(res.results.fluence_axis)),
+                ("seed", str(seed)),
+                ("repeats", f"{repeats} per fluence and polarization (L, C, L, C, …)"),
+                ("polase", __version__),
+            ]
+        else:
+            res = run_pipeline(seed, repeats, workdir=tmp, progress=progress)
+            t = time.perf_counter()
+            write_netcdf_atomic(res.simulated, tmp / "simulated.nc")
+            res.timings["write_netcdf"] = time.perf_counter() - t
+            config_text = res.simulated.attrs.get("config")
+            spin = spin_relaxation_ns(res.simulated)
+            facts = [
+                ("source", "polase digital twin → raw files → polase analysis"),
+                ("seed", str(seed)),
+                ("repeats", f"{repeats} per fluence and polarization (L, C, L, C, …)"),
+                ("polase", __version__),
+            ]
         n_fig = 0
 
         def on_figure(name: str) -> None:
@@ -387,7 +529,7 @@ def reproduce(
             rows=res.rows,
             targets=TARGETS,
             facts=facts,
-            details={"config": res.simulated.attrs.get("config"), "raw": "raw/manifest.csv"},
+            details={"config": config_text, "raw": "raw/manifest.csv"},
             on_figure=on_figure,
         )
         write_figures(report, tmp / "figures")
@@ -395,6 +537,7 @@ def reproduce(
         res.timings["report"] = time.perf_counter() - t
         summary = {
             "schema": "polase.summary/1",
+            "source": "acquisition" if acquire else "simulation",
             "seed": int(seed),
             "repeats": int(repeats),
             "polase_version": __version__,
