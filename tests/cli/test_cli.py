@@ -11,7 +11,19 @@ from click.testing import CliRunner
 from polase.cli import main
 from polase.cli._options import is_name, is_number, option, values_option
 
-COMMANDS = ("simulate", "analyze", "decay", "reproduce", "report", "mechanisms", "calibrate")
+COMMANDS = (
+    "simulate",
+    "analyze",
+    "decay",
+    "reproduce",
+    "report",
+    "mechanisms",
+    "calibrate",
+    "acquire",
+    "phasor",
+    "anisotropy",
+    "spin",
+)
 
 
 def run(*args):
@@ -29,7 +41,9 @@ def _config(*args) -> dict:
 def test_every_command_has_the_shared_options(command):
     res = run(command, "--help")
     assert res.exit_code == 0, res.output
-    for spelling in ("-o, --output", "--overwrite", "-q, --quiet"):
+    # `polase acquire` never replaces a run folder: it continues one with --resume
+    replace = "--resume" if command == "acquire" else "--overwrite"
+    for spelling in ("-o, --output", replace, "-q, --quiet"):
         assert spelling in res.output, f"{command} lacks {spelling}"
 
 
