@@ -36,6 +36,8 @@ case "$cmd" in
         # a headless browser for the report test; the test skips with a message if absent
         bash scripts/install_browser.sh || echo "dev.sh: headless browser not installed; browser tests will skip"
         "$VENV/bin/ruff" check src tests benchmarks
+        # the API reference from the docstrings: any warning (bad link, docstring) fails
+        "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$(mktemp -d)"
         exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@"
         ;;
     *)

@@ -165,6 +165,8 @@ def main() -> None:
     ap.add_argument("--spectra", type=int, default=10_000)
     ap.add_argument("--subsample", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3, help="timed polase runs (median)")
+    if os.environ.get("POLASE_DOCS_FAST") == "1":  # the docs test: smallest sizes
+        ap.set_defaults(spectra=500, subsample=10, repeats=1)
     args = ap.parse_args()
 
     ds = make_dataset(args.spectra)

@@ -312,6 +312,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small version (2,000 fits per case)")
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    if os.environ.get("POLASE_DOCS_FAST") == "1":  # the docs test: smallest sizes
+        ap.set_defaults(quick=True)
     args = ap.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)

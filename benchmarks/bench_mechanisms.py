@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import polase
@@ -37,7 +38,10 @@ from polase.inverse.observables import DEFAULT_BANDS
 def default_sweep(model_error: float) -> None:
     print("== full comparison on the default sweep (polase.simulate() defaults, orbit_orbit) ==")
     t0 = time.perf_counter()
-    ds = polase.simulate(decays=False)
+    # the docs test (POLASE_DOCS_FAST=1): a 4-fluence sweep and two candidates
+    fast = os.environ.get("POLASE_DOCS_FAST") == "1"
+    small = {"fluence": [13.0, 15.0, 17.0, 19.0], "repeats": 2} if fast else {}
+    ds = polase.simulate(decays=False, **small)
     t_sim = time.perf_counter() - t0
     cfg = json.loads(ds.attrs["config"])
     fl, ang = ds["fluence"].values, ds["qwp_angle"].values
@@ -53,7 +57,8 @@ def default_sweep(model_error: float) -> None:
         obs = obs.with_model_error(model_error)
     model = TwinModel(cfg, windows=obs.windows)
     t0 = time.perf_counter()
-    c = compare_mechanisms(model, obs)
+    few = {"candidates": ["orbit_orbit", "spin_channel"], "max_nfev": 10} if fast else {}
+    c = compare_mechanisms(model, obs, **few)
     rec = recommend_measurement(model, obs, c)
     total = time.perf_counter() - t0
     rate = c.n_forward / max(c.forward_seconds, 1e-9)

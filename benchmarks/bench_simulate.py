@@ -10,6 +10,7 @@ defaults (target: under 5 s on 2 cores). Ratios are measured in the same process
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -22,6 +23,8 @@ from polase.experiment import forward
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="every 4th fluence only")
+    if os.environ.get("POLASE_DOCS_FAST") == "1":  # the docs test: smallest sizes
+        ap.set_defaults(quick=True)
     args = ap.parse_args()
     cfg = load_config()
     fl = np.asarray(cfg["sweep"]["fluence"])

@@ -1,22 +1,34 @@
-"""Simulation configuration: defaults, loading (TOML, dict), validation and TOML output.
+"""Simulation configuration: typed sections, defaults, validation, TOML in and out.
 
-A configuration is a nested dict of plain values (numbers, strings, booleans, lists) with
-the sections below. `load_config` merges a user's partial configuration over the defaults
-and validates every key: an unknown key or a bad value raises `ConfigError` naming the
-dotted key and what is allowed.
+A configuration has the sections below, each a TOML table. `load_config` merges a user's
+partial configuration (TOML file or nested dict) over the defaults, validates every key (an
+unknown key or a bad value raises `ConfigError` naming the dotted key and what is allowed)
+and returns a `SimulationConfig` of typed sections:
 
-Sections: sweep, pump, polarization, material, sample, mechanism, numerics, spectrometer,
-tcspc, excitation. Material, sample and mechanism defaults come from `polase.materials`
-(calibrated values from the package data file).
+- ``sweep``, ``pump``, ``polarization``, ``numerics``: `SweepConfig`, `PumpConfig`,
+  `PolarizationConfig`, `NumericsConfig`;
+- ``material``, ``sample``, ``mechanism``: parameter tables whose keys, defaults and units
+  are those of `polase.materials` (calibrated values from the package data file): a
+  parameter added there is a configuration key without any change here;
+- ``spectrometer``, ``tcspc``: the instruments' own frozen configs
+  (`SpectrometerConfig`, `TCSPCConfig`), ``excitation``: `ExcitationSection` (a grid plus an
+  `ExcitationConfig`).
+
+`section_to_table` / `section_from_table` are the one conversion between a section
+dataclass and its TOML table. Dotted keys (``"material.k2"``) are accepted as overrides;
+the command line passes them with ``--set KEY=VALUE``.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
+import functools
 import json
 import math
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,111 +89,360 @@ def default_fluences() -> list[float]:
     return sorted(float(x) for x in f)
 
 
-def _instrument_defaults(cls, skip=()) -> dict:
-    out = {}
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
+# ----------------------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class SweepConfig:
+    """``[sweep]``: what is measured, in which order, with what noise.
+
+    Parameters
+    ----------
+    fluence : tuple of float
+        Peak pump fluences of the sweep. [mJ/cm2]
+    qwp_angle : tuple of float
+        Quarter-wave-plate angles; 0 is linear, 45 circular. [deg]
+    repeats : int
+        Spectra per (fluence, polarization).
+    seed : int
+        Seed of the instrument noise.
+    noise : bool
+        Shot, dark and read noise on (False: noiseless counts).
+    switching : str
+        Acquisition order: "alternating" (L, C, L, C, ...) or "blocked".
+    decays : bool
+        Also simulate TCSPC decays.
+    decay_min_fluence : float
+        Lowest fluence at which decays are recorded. [mJ/cm2]
+    detection_wavelength : tuple of float
+        Detection wavelengths of the decays. [nm]
+    drift_per_hour : float
+        Relative laser-power drift. [1/h]
+    seconds_per_acquisition : float
+        Laboratory time per spectrum (drives the drift). [s]
+    """
+
+    fluence: tuple[float, ...] = dataclasses.field(
+        default_factory=lambda: tuple(default_fluences())
+    )
+    qwp_angle: tuple[float, ...] = (0.0, 45.0)
+    repeats: int = 3
+    seed: int = 0
+    noise: bool = True
+    switching: str = "alternating"
+    decays: bool = True
+    decay_min_fluence: float = 14.0
+    detection_wavelength: tuple[float, ...] = (533.0, 543.0)
+    drift_per_hour: float = 0.003
+    seconds_per_acquisition: float = 10.0
+
+
+@dataclass(frozen=True)
+class PumpConfig:
+    """``[pump]``: the femtosecond pump laser.
+
+    Parameters
+    ----------
+    wavelength_nm : float
+        Pump wavelength. [nm]
+    pulse_fwhm_fs : float
+        Pulse duration (FWHM). [fs]
+    repetition_rate_hz : float
+        Pulse repetition rate. [Hz]
+    spot_diameter_um : float
+        Spot diameter on the sample. [um]
+    profile : str
+        Transverse profile: "gaussian" or "flat".
+    depletion : bool
+        Deplete the pump along the sample thickness.
+    """
+
+    wavelength_nm: float = 1030.0
+    pulse_fwhm_fs: float = 290.0
+    repetition_rate_hz: float = 25000.0
+    spot_diameter_um: float = 100.0
+    profile: str = "gaussian"
+    depletion: bool = False
+
+
+@dataclass(frozen=True)
+class PolarizationConfig:
+    """``[polarization]``: polarizer and quarter-wave plate (Jones calculus).
+
+    Parameters
+    ----------
+    polarizer_angle_deg : float
+        Transmission axis of the polarizer. [deg]
+    retardance_deg : float
+        Retardance of the wave plate (90 for an ideal quarter-wave plate). [deg]
+    retardance_error_deg : float
+        Deviation of the retardance from its nominal value. [deg]
+    diattenuation : float
+        Diattenuation of the plate. [1]
+    """
+
+    polarizer_angle_deg: float = 0.0
+    retardance_deg: float = 90.0
+    retardance_error_deg: float = 0.0
+    diattenuation: float = 0.0
+
+
+@dataclass(frozen=True)
+class NumericsConfig:
+    """``[numerics]``: grids and solver of the digital twin.
+
+    Parameters
+    ----------
+    solver : str
+        "fast" (numba integrator) or "reference" (scipy solve_ivp).
+    n_cells : int
+        Cells along the rod for the ASE propagation.
+    ensemble : str
+        Band-gap ensemble average: "convolution" or "quadrature".
+    ensemble_nodes : int
+        Gauss-Hermite nodes of the "quadrature" ensemble.
+    wavelength_min_nm, wavelength_max_nm, wavelength_step_nm : float
+        Uniform model wavelength grid. [nm]
+    wavelength_nm : tuple of float
+        Explicit uniform model grid (overrides min/max/step when not empty). [nm]
+    t_end_ns : float
+        End of the simulated time window. [ns]
+    time_bin_ns : float
+        Output time step of the kinetics. [ns]
+    rtol, atol_rel : float
+        Relative and (relative-to-initial) absolute tolerance of the integrator. [1]
+    max_step_ns : float
+        Largest integrator step. [ns]
+    """
+
+    solver: str = "fast"
+    n_cells: int = 24
+    ensemble: str = "convolution"
+    ensemble_nodes: int = 7
+    wavelength_min_nm: float = 490.0
+    wavelength_max_nm: float = 600.0
+    wavelength_step_nm: float = 1.0
+    wavelength_nm: tuple[float, ...] = ()
+    t_end_ns: float = 60.0
+    time_bin_ns: float = 0.01
+    rtol: float = 1e-4
+    atol_rel: float = 1e-6
+    max_step_ns: float = 0.5
+
+
+def _spectrometer_default():
+    from .instruments.spectrometer import SpectrometerConfig
+
+    # 10 ms: the 20 mJ/cm2 ASE peak at ~2/3 of 16-bit full scale, 4 mJ/cm2 PL ~2000 counts
+    return SpectrometerConfig(integration_time_s=0.01)
+
+
+def _tcspc_default():
+    from .instruments.tcspc import TCSPCConfig
+
+    return TCSPCConfig()
+
+
+def _excitation_default():
+    from .instruments.excitation import ExcitationConfig
+
+    return ExcitationConfig()
+
+
+@dataclass(frozen=True)
+class ExcitationSection:
+    """``[excitation]``: the excitation-spectrum measurement.
+
+    The TOML table holds the keys of `instrument` (an
+    `polase.instruments.excitation.ExcitationConfig`) next to the grid below.
+
+    Parameters
+    ----------
+    wavelength_min_nm, wavelength_max_nm, wavelength_step_nm : float
+        Excitation wavelengths scanned. [nm]
+    instrument : ExcitationConfig
+        Lamp, detection and counting settings.
+    """
+
+    wavelength_min_nm: float = 350.0
+    wavelength_max_nm: float = 540.0
+    wavelength_step_nm: float = 1.0
+    instrument: Any = dataclasses.field(default_factory=_excitation_default)
+
+    @property
+    def wavelength(self) -> np.ndarray:
+        """The scanned excitation wavelengths. [nm]"""
+        step = self.wavelength_step_nm
+        return np.arange(self.wavelength_min_nm, self.wavelength_max_nm + 0.5 * step, step)
+
+
+def _scalar(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def section_to_table(obj) -> dict:
+    """A section dataclass as a TOML table (plain values; embedded dataclasses flattened).
+
+    Fields that TOML cannot hold (None, arrays such as a measured IRF) are left out.
+    """
+    out: dict = {}
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            out.update(section_to_table(v))
+        elif v is None or isinstance(v, np.ndarray):
             continue
-        v = f.default
-        if v is dataclasses.MISSING or v is None:
-            continue
-        if isinstance(v, tuple):
-            v = [float(x) for x in v]
-        if isinstance(v, bool | int | float | str | list):
-            out[f.name] = v
+        elif isinstance(v, tuple):
+            if any(isinstance(x, tuple | list | np.ndarray) for x in v):
+                continue  # a table (e.g. slit_table): not a TOML scalar list
+            out[f.name] = [_scalar(x) for x in v]
+        else:
+            out[f.name] = _scalar(v)
     return out
 
 
-def default_config(material: str = "CsPbBr3") -> dict:
-    """The full default configuration as a nested dict (a fresh copy)."""
-    from .instruments.excitation import ExcitationConfig
-    from .instruments.spectrometer import SpectrometerConfig
-    from .instruments.tcspc import TCSPCConfig
+def section_from_table(cls, table: Mapping, prefix: str = "", default=None):
+    """Build the section dataclass `cls` from a TOML table (the inverse of `section_to_table`).
+
+    Lists become tuples; keys the table lacks keep the value of `default` (an instance of
+    `cls`, default ``cls()``); embedded dataclasses take their keys from the same table.
+    An instrument's own validation error is re-raised naming the dotted key.
+    """
+    default = default if default is not None else cls()
+    kw = {}
+    for f in dataclasses.fields(cls):
+        current = getattr(default, f.name)
+        if dataclasses.is_dataclass(current):
+            kw[f.name] = section_from_table(type(current), table, prefix, current)
+        elif f.name in table:
+            v = table[f.name]
+            kw[f.name] = tuple(v) if isinstance(v, list) else v
+        else:
+            kw[f.name] = current
+    try:
+        return cls(**kw)
+    except ConfigError as exc:
+        raise ConfigError(f"{prefix}{exc.key}", exc.message) from None
+
+
+#: The typed sections of a configuration, in TOML order; None: a parameter table whose keys
+#: come from `polase.materials` (kept as a nested dict).
+SECTIONS: dict[str, Callable[[], Any] | None] = {
+    "sweep": SweepConfig,
+    "pump": PumpConfig,
+    "polarization": PolarizationConfig,
+    "material": None,
+    "sample": None,
+    "mechanism": None,
+    "numerics": NumericsConfig,
+    "spectrometer": _spectrometer_default,
+    "tcspc": _tcspc_default,
+    "excitation": ExcitationSection,
+}
+
+
+def _parameter_tables(material: str) -> dict[str, dict]:
+    """material, sample and mechanism tables: every key `polase.materials` defines."""
     from .materials import parameter_table
 
     table = parameter_table(material)
     mech: dict[str, Any] = {"name": "orbit_orbit"}
     for key, p in table["mechanism"].items():
-        sec, name = key.split(".")
-        mech.setdefault(sec, {})[name] = p.value
-    mech["dichroism"]["form"] = "docp2"
-    spectro = _instrument_defaults(SpectrometerConfig)
-    # 10 ms: the 20 mJ/cm2 ASE peak at ~2/3 of 16-bit full scale, 4 mJ/cm2 PL ~2000 counts
-    spectro["integration_time_s"] = 0.01
-    tcspc = _instrument_defaults(TCSPCConfig)
-    excitation = _instrument_defaults(ExcitationConfig, skip=("refractive_index",))
-    excitation.update(
-        {"wavelength_min_nm": 350.0, "wavelength_max_nm": 540.0, "wavelength_step_nm": 1.0}
-    )
+        node = mech
+        *parents, name = key.split(".")
+        for sec in parents:
+            node = node.setdefault(sec, {})
+        node[name] = p.value
+    mech.setdefault("dichroism", {})["form"] = "docp2"
     return {
-        "sweep": {
-            "fluence": default_fluences(),
-            "qwp_angle": [0.0, 45.0],
-            "repeats": 3,
-            "seed": 0,
-            "noise": True,
-            "switching": "alternating",
-            "decays": True,
-            "decay_min_fluence": 14.0,
-            "detection_wavelength": [533.0, 543.0],
-            "drift_per_hour": 0.003,
-            "seconds_per_acquisition": 10.0,
-        },
-        "pump": {
-            "wavelength_nm": 1030.0,
-            "pulse_fwhm_fs": 290.0,
-            "repetition_rate_hz": 25000.0,
-            "spot_diameter_um": 100.0,
-            "profile": "gaussian",
-            "depletion": False,
-        },
-        "polarization": {
-            "polarizer_angle_deg": 0.0,
-            "retardance_deg": 90.0,
-            "retardance_error_deg": 0.0,
-            "diattenuation": 0.0,
-        },
         "material": {"name": material} | {k: p.value for k, p in table["material"].items()},
         "sample": {k: p.value for k, p in table["sample"].items()},
         "mechanism": mech,
-        "numerics": {
-            "solver": "fast",
-            "n_cells": 24,
-            "ensemble": "convolution",
-            "ensemble_nodes": 7,
-            "wavelength_min_nm": 490.0,
-            "wavelength_max_nm": 600.0,
-            "wavelength_step_nm": 1.0,
-            "wavelength_nm": [],
-            "t_end_ns": 60.0,
-            "time_bin_ns": 0.01,
-            "rtol": 1e-4,
-            "atol_rel": 1e-6,
-            "max_step_ns": 0.5,
-        },
-        "spectrometer": spectro,
-        "tcspc": tcspc,
-        "excitation": excitation,
+    }
+
+
+def default_config(material: str = "CsPbBr3") -> dict:
+    """The full default configuration as a nested dict (a fresh copy)."""
+    tables = _parameter_tables(material)
+    return {
+        name: copy.deepcopy(tables[name]) if make is None else section_to_table(make())
+        for name, make in SECTIONS.items()
     }
 
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """A validated configuration (thin wrapper around the nested dict)."""
+    """A validated configuration: typed sections, TOML and JSON in and out.
 
-    data: dict
+    Build one with `load_config` (validates, merges over the defaults); ``cfg["material"]``
+    gives a section as a plain dict, ``cfg.spectrometer`` the typed section.
+
+    Attributes
+    ----------
+    sweep, pump, polarization, numerics
+        `SweepConfig`, `PumpConfig`, `PolarizationConfig`, `NumericsConfig`.
+    material, sample, mechanism : dict
+        Parameter tables; their keys are those `polase.materials` defines for the material.
+    spectrometer, tcspc
+        `polase.instruments.spectrometer.SpectrometerConfig`,
+        `polase.instruments.tcspc.TCSPCConfig`.
+    excitation
+        `ExcitationSection` (grid plus an `ExcitationConfig`).
+    """
+
+    sweep: SweepConfig
+    pump: PumpConfig
+    polarization: PolarizationConfig
+    material: dict
+    sample: dict
+    mechanism: dict
+    numerics: NumericsConfig
+    spectrometer: Any
+    tcspc: Any
+    excitation: ExcitationSection
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> SimulationConfig:
+        """Typed sections from a complete, validated nested dict (`load_config` validates)."""
+        kw = {}
+        for name, make in SECTIONS.items():
+            if make is None:
+                kw[name] = copy.deepcopy(dict(data[name]))
+            else:
+                proto = make()
+                kw[name] = section_from_table(type(proto), data[name], f"{name}.", proto)
+        return cls(**kw)
+
+    @functools.cached_property
+    def data(self) -> dict:
+        """The configuration as a nested dict of TOML values (do not modify)."""
+        return {
+            name: copy.deepcopy(getattr(self, name))
+            if make is None
+            else section_to_table(getattr(self, name))
+            for name, make in SECTIONS.items()
+        }
 
     def __getitem__(self, section: str) -> dict:
         return self.data[section]
 
     def to_dict(self) -> dict:
+        """A fresh nested dict (TOML values), accepted back by `load_config`."""
         return copy.deepcopy(self.data)
 
     def to_json(self) -> str:
+        """JSON text of `to_dict` (stored in a simulated Dataset's ``config`` attribute)."""
         return json.dumps(self.data, sort_keys=True)
 
     def to_toml(self) -> str:
+        """TOML text of `to_dict`; `load_config` reads it back to an equal configuration."""
         return config_to_toml(self.data)
+
+
+def _unknown(key: str, what: str, allowed) -> ConfigError:
+    """The error for an unknown key: what is allowed and the closest spelling."""
+    allowed = sorted(allowed)
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ConfigError(key, f"unknown {what}{hint}; allowed: {allowed}")
 
 
 def _set_dotted(cfg: dict, dotted: str, value) -> None:
@@ -194,10 +455,10 @@ def _set_dotted(cfg: dict, dotted: str, value) -> None:
                 if isinstance(node, dict)
                 else []
             )
-            raise ConfigError(".".join(parts[: i + 1]), f"unknown section; allowed: {allowed}")
+            raise _unknown(".".join(parts[: i + 1]), "section", allowed)
         node = node[p]
     if parts[-1] not in node:
-        raise ConfigError(dotted, f"unknown key; allowed: {sorted(node)}")
+        raise _unknown(dotted, "key", node)
     node[parts[-1]] = value
 
 
@@ -208,7 +469,7 @@ def _merge(base: dict, user: dict, prefix: str = "") -> None:
             _set_dotted(base, k, v)
             continue
         if k not in base:
-            raise ConfigError(key, f"unknown key; allowed: {sorted(base)}")
+            raise _unknown(key, "key" if prefix else "section", base)
         if isinstance(base[k], dict):
             if not isinstance(v, dict):
                 raise ConfigError(key, f"must be a table (section) with keys {sorted(base[k])}")
@@ -345,7 +606,7 @@ def load_config(config=None, **overrides) -> SimulationConfig:
     _validate(cfg, defaults)
     _check_consistency(cfg)
     cfg["sweep"]["fluence"] = sorted(set(cfg["sweep"]["fluence"]))
-    return SimulationConfig(cfg)
+    return SimulationConfig.from_dict(cfg)
 
 
 def _check_consistency(cfg: dict) -> None:

@@ -25,6 +25,7 @@ class ConfigError(PolaseError, ValueError):
 
     def __init__(self, key: str, message: str):
         self.key = key
+        self.message = message
         super().__init__(f"config key '{key}': {message}")
 
 

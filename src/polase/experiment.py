@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .config import SimulationConfig, load_config, model_wavelengths
 from .constants import HC_EV_NM
 from .errors import ConfigError, PolaseError
@@ -429,9 +429,9 @@ def simulate(config=None, progress: Callable | None = None, **overrides):
     """
     import xarray as xr
 
-    from .instruments.excitation import ExcitationConfig, excitation_spectrum
-    from .instruments.spectrometer import SpectrometerConfig, measure_spectrum
-    from .instruments.tcspc import TCSPCConfig, measure_decay
+    from .instruments.excitation import excitation_spectrum
+    from .instruments.spectrometer import measure_spectrum
+    from .instruments.tcspc import measure_decay
 
     cfg = load_config(config, **overrides)
     sw = cfg["sweep"]
@@ -443,9 +443,7 @@ def simulate(config=None, progress: Callable | None = None, **overrides):
     rng = np.random.default_rng(int(sw["seed"]))
     rep_rate = cfg["pump"]["repetition_rate_hz"]
 
-    spec_kw = dict(cfg["spectrometer"])
-    spec_kw["calibration"] = tuple(spec_kw["calibration"])
-    spec_cfg = SpectrometerConfig(**spec_kw)
+    spec_cfg = cfg.spectrometer
     lam = fwd["wavelength"]
     rate = fwd["emission"] * rep_rate  # photons/nm/s
     noiseless = measure_spectrum(lam, rate, spec_cfg, noise=False)
@@ -491,7 +489,7 @@ def simulate(config=None, progress: Callable | None = None, **overrides):
     }
     attrs = {}
     if sw["decays"]:
-        tc_cfg = TCSPCConfig(**cfg["tcspc"])
+        tc_cfg = cfg.tcspc
         sel = fluence >= sw["decay_min_fluence"]
         det = fwd["detection_wavelength"]
         decay = np.full((fluence.size, angles.size, det.size, tc_cfg.n_channels), np.nan)
@@ -516,14 +514,8 @@ def simulate(config=None, progress: Callable | None = None, **overrides):
         attrs["tcspc_channel_width_ns"] = float(tc_cfg.channel_width_ns)
         attrs["tcspc_repetition_period_ns"] = float(tc_cfg.repetition_period_ns)
 
-    exc = dict(cfg["excitation"])
-    wl_min, wl_max, wl_step = (
-        exc.pop("wavelength_min_nm"),
-        exc.pop("wavelength_max_nm"),
-        exc.pop("wavelength_step_nm"),
-    )
-    exc_cfg = ExcitationConfig(**exc)
-    exc_wl = np.arange(wl_min, wl_max + 0.5 * wl_step, wl_step)
+    exc_cfg = cfg.excitation.instrument
+    exc_wl = cfg.excitation.wavelength
     mat = cfg["material"]
     model, _ = build_model(cfg)
     yield_ = float(

@@ -406,7 +406,7 @@ def test_save_load_round_trip(tmp_path):
 
 def test_load_measurement_points_single_files_to_their_reader(tmp_path):
     write_das6(tmp_path / "d.txt", [1, 2, 3], 0.05)
-    with pytest.raises(InputFileError, match="read_tcspc"):
+    with pytest.raises(InputFileError, match="read_das6"):
         load_measurement(tmp_path / "d.txt")
     write_oceanview(tmp_path / "s.txt", WL, np.ones(WL.size), 0.1)
     with pytest.raises(InputFileError, match="read_spectrum"):

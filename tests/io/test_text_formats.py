@@ -179,7 +179,7 @@ def test_detect_real_files(external_dir):
 
 
 def test_read_spectrum_points_to_the_right_reader(tmp_path):
-    with pytest.raises(InputFileError, match="read_tcspc"):
+    with pytest.raises(InputFileError, match="read_das6"):
         read_spectrum(DATA / "das6_small.txt")
     with pytest.raises(InputFileError, match="read_fluoressence"):
         read_spectrum(DATA / "fe_single.txt")

@@ -62,7 +62,7 @@ def acquire_paper(
     -------
     Path
         ``folder/manifest.csv``, readable by ``polase analyze`` and
-        `polase.io.load_measurement`.
+        `polase.io.read_measurement`.
     """
     return run_simulated(
         paper_protocol(repeats),

@@ -333,9 +333,9 @@ class Runner:
         """The row stored in an orphan file's header, if it is this step's file."""
         if not path.exists():
             return None
-        from ..io import read_oceanoptics, read_tcspc
+        from ..io import read_das6, read_oceanoptics
 
-        reader = read_tcspc if path.parent.name == "tcspc" else read_oceanoptics
+        reader = read_das6 if path.parent.name == "tcspc" else read_oceanoptics
         try:
             meta = reader(path).metadata
             row = json.loads(str(meta[ROW_KEY]))
@@ -402,11 +402,11 @@ class Runner:
         return {"Spectrometer": serial, **extra, ROW_KEY: json.dumps(row, sort_keys=True)}
 
     def _write_spectrum(self, row: dict[str, Any], s: Spectrum, extra: dict[str, Any]) -> None:
-        from ..io import write_oceanview
+        from ..io import write_oceanoptics
 
         counts = np.where(s.saturated, self.ins.spectrometer.max_counts, s.counts)
         meta = self._meta(row, {"Scans to average": s.averages, **extra})
-        write_oceanview(
+        write_oceanoptics(
             self.folder / row["file"], s.wavelength_nm, counts, s.integration_time_s, metadata=meta
         )
 

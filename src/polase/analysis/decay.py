@@ -529,7 +529,7 @@ def fit_decay_files(
     Parameters
     ----------
     decay_file, irf_file
-        TCSPC exports readable by `polase.io.read_tcspc`.
+        TCSPC exports readable by `polase.io.read_das6`.
     n_components
         Exponentials in the fit (1-3).
     period_ns
@@ -541,10 +541,10 @@ def fit_decay_files(
         The `fit_decay` output plus ``time_ns``, ``counts``, ``irf`` and ``fit`` (model
         counts per channel) for plotting, and ``tau_1e_ns``.
     """
-    from ..io import read_tcspc
+    from ..io import read_das6
 
-    dec = read_tcspc(decay_file)
-    irf = read_tcspc(irf_file)
+    dec = read_das6(decay_file)
+    irf = read_das6(irf_file)
     fit = dict(fit_decay(dec.time_ns, dec.counts, irf.counts, n_components, period_ns=period_ns))
     fit["time_ns"] = np.asarray(dec.time_ns)
     fit["counts"] = np.asarray(dec.counts)

@@ -6,7 +6,8 @@ import importlib
 
 import click
 
-from .. import __version__
+from .._version import __version__
+from ._options import handle_errors
 
 # (module, attribute) of each subcommand; imported lazily so `polase --help` stays fast
 # and one broken subcommand cannot take the others down.
@@ -26,6 +27,11 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _LazyGroup(click.Group):
+    """Subcommands imported on first use; library errors become exit status 1 (one handler)."""
+
+    def invoke(self, ctx):
+        return handle_errors(lambda: super(_LazyGroup, self).invoke(ctx))
+
     def list_commands(self, ctx):
         return sorted(name for name in _COMMANDS if self._load(name) is not None)
 
@@ -45,10 +51,17 @@ class _LazyGroup(click.Group):
             return None
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "POLASE"},
+)
 @click.version_option(__version__, prog_name="polase")
 def main() -> None:
-    """polase: polarization-switched multi-photon-pumped ASE spectroscopy."""
+    """polase: polarization-switched multi-photon-pumped ASE spectroscopy.
+
+    Every option can also be set by an environment variable POLASE_<COMMAND>_<OPTION>,
+    e.g. POLASE_MECHANISMS_MAX_NFEV=50; the command line wins.
+    """
 
 
 __all__ = ["main"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import PolaseError
+from ._options import quiet_option
 
 
 @click.command("acquire")
@@ -37,7 +38,7 @@ from ..errors import PolaseError
 )
 @click.option("--live", is_flag=True, help="Serve a live plot on http://127.0.0.1:PORT/.")
 @click.option("--port", type=int, default=8353, show_default=True, help="Port of --live.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option("No progress bar.")
 def acquire_cmd(
     protocol_path, output, simulated, devices_path, resume, seed, time_scale, live, port, quiet
 ):

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from .._files import check_writable, write_netcdf_atomic, write_text_atomic
-from ..errors import ConfigError, PolaseError
+from ..errors import ConfigError, InputFileError, PolaseError
+from ._options import option, output_option, overwrite_option, quiet_option
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -147,16 +148,16 @@ def decay_table(fit: dict):
 
 
 def _load(input_path: Path, manifest: Path | None, pattern: str | None):
-    from ..io import assemble_measurement, load_measurement
+    from ..io import assemble_measurement, read_measurement
 
     if manifest is not None or pattern is not None:
         if not input_path.is_dir():
-            raise ConfigError(
-                "INPUT",
+            raise click.BadParameter(
                 f"with --manifest/--pattern INPUT must be the folder of spectra, got {input_path}",
+                param_hint="INPUT",
             )
         return assemble_measurement(input_path, manifest=manifest, pattern=pattern)
-    return load_measurement(input_path)
+    return read_measurement(input_path)
 
 
 @click.command("analyze")
@@ -169,13 +170,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
 @click.option(
     "--pattern", help='File-name pattern, e.g. "{fluence}mJ_{polarization}_{repeat}.txt".'
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="results.json to write.",
-)
+@output_option("results.json to write.", required=True)
 @click.option(
     "--features",
     "features_path",
@@ -198,16 +193,17 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
     type=float,
     help="Fluence of the ASE reference spectrum [mJ/cm2] (default: highest unmasked).",
 )
-@click.option(
-    "--decay-components",
+@option(
+    "--components",
     type=click.IntRange(1, 3),
     default=2,
     show_default=True,
+    aliases=("--decay-components",),
     help="Exponentials in decay fits (ASE + spontaneous decays are rarely single-exponential).",
 )
 @click.option("--no-band-fits", is_flag=True, help="Skip the Gaussian and two-band fits (faster).")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--quiet", is_flag=True, help="No summary table.")
+@overwrite_option()
+@quiet_option("No summary table.")
 def analyze_cmd(
     input_path,
     manifest,
@@ -217,7 +213,7 @@ def analyze_cmd(
     plots_dir,
     pl_fluence,
     ase_fluence,
-    decay_components,
+    components,
     no_band_fits,
     overwrite,
     quiet,
@@ -231,40 +227,37 @@ def analyze_cmd(
 
     from ..analysis import AnalysisConfig, analyze, extract_features, to_jsonable
 
-    try:
-        if manifest is not None and pattern is not None:
-            raise ConfigError("--manifest/--pattern", "give one of them, not both")
-        # refuse existing outputs before any work
-        check_writable(output, overwrite)
-        if features_path is not None:
-            check_writable(features_path, overwrite)
-        if plots_dir is not None:
-            from ..analysis.plots import PLOT_NAMES
+    if manifest is not None and pattern is not None:
+        raise click.UsageError("give --manifest or --pattern, not both")
+    # refuse existing outputs before any work
+    check_writable(output, overwrite)
+    if features_path is not None:
+        check_writable(features_path, overwrite)
+    if plots_dir is not None:
+        from ..analysis.plots import PLOT_NAMES
 
-            for name in PLOT_NAMES:
-                check_writable(plots_dir / name, overwrite)
-        from ..io import validate_measurement
+        for name in PLOT_NAMES:
+            check_writable(plots_dir / name, overwrite)
+    from ..io import validate_measurement
 
-        ds = _load(input_path, manifest, pattern)
-        validate_measurement(ds)
-        cfg = AnalysisConfig(
-            pl_reference_fluence=pl_fluence,
-            ase_reference_fluence=ase_fluence,
-            decay_components=decay_components,
-            band_fits=not no_band_fits,
-        )
-        feats = extract_features(ds, cfg)
-        results = to_jsonable(analyze(ds, cfg, features=feats))
-        results["input"] = str(input_path)
-        write_text_atomic(output, json.dumps(results, indent=2, allow_nan=False) + "\n", overwrite)
-        if features_path is not None:
-            write_netcdf_atomic(feats, features_path, overwrite)
-        if plots_dir is not None:
-            from ..analysis.plots import diagnostic_plots
+    ds = _load(input_path, manifest, pattern)
+    validate_measurement(ds)
+    cfg = AnalysisConfig(
+        pl_reference_fluence=pl_fluence,
+        ase_reference_fluence=ase_fluence,
+        decay_components=components,
+        band_fits=not no_band_fits,
+    )
+    feats = extract_features(ds, cfg)
+    results = to_jsonable(analyze(ds, cfg, features=feats))
+    results["input"] = str(input_path)
+    write_text_atomic(output, json.dumps(results, indent=2, allow_nan=False) + "\n", overwrite)
+    if features_path is not None:
+        write_netcdf_atomic(feats, features_path, overwrite)
+    if plots_dir is not None:
+        from ..analysis.plots import diagnostic_plots
 
-            diagnostic_plots(ds, feats, results, plots_dir, overwrite)
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        diagnostic_plots(ds, feats, results, plots_dir, overwrite)
     if not quiet:
         console = Console()
         for table in results_tables(results):
@@ -279,7 +272,7 @@ def _read_decay_option(path: Path, channel: int | None, option: str):
         return read_decay(path, channel=channel)
     except PolaseError as exc:
         if "choose one" in str(exc):
-            raise ConfigError(option, str(exc)) from None
+            raise click.BadParameter(str(exc), param_hint=option) from None
         raise
 
 
@@ -309,22 +302,28 @@ def _read_decay_option(path: Path, channel: int | None, option: str):
     type=click.IntRange(1, 3),
     default=1,
     show_default=True,
-    help="Number of exponentials.",
+    help="Number of exponentials (one file: the simplest model first).",
 )
-@click.option(
-    "--period-ns",
+@option(
+    "--period",
+    "period_opt",
     type=float,
+    aliases=("--period-ns",),
     help="Laser repetition period [ns] (incomplete decay); default: from the file (PTU/PHU/SDT).",
 )
-@click.option(
-    "--fit-range-ns",
+@option(
+    "--fit-range",
     nargs=2,
     type=float,
+    aliases=("--fit-range-ns",),
     help="Fit window START END [ns] (default: channels with counts).",
 )
-@click.option("--tail", is_flag=True, help="Tail fit (no reconvolution) from --tail-start-ns.")
-@click.option(
-    "--tail-start-ns", type=float, help="Start of the tail fit [ns] (default: peak + 3 IRF FWHM)."
+@click.option("--tail", is_flag=True, help="Tail fit (no reconvolution) from --tail-start.")
+@option(
+    "--tail-start",
+    type=float,
+    aliases=("--tail-start-ns",),
+    help="Start of the tail fit [ns] (default: peak + 3 IRF FWHM).",
 )
 @click.option(
     "--global",
@@ -337,29 +336,28 @@ def _read_decay_option(path: Path, channel: int | None, option: str):
     is_flag=True,
     help="Coates pile-up correction (needs acquisition time and sync rate from the file).",
 )
-@click.option("--dead-time-ns", type=float, help="Detector dead time [ns] for the dead-time check.")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON file to write.",
+@option(
+    "--dead-time",
+    type=float,
+    aliases=("--dead-time-ns",),
+    help="Detector dead time [ns] for the dead-time check.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--quiet", is_flag=True, help="No summary table.")
+@output_option("JSON file to write.", required=True)
+@overwrite_option("OUTPUT if it exists")
+@quiet_option("No summary table.")
 def decay_cmd(
     decay_files,
     irf_file,
     channel,
     irf_channel,
     components,
-    period_ns,
-    fit_range_ns,
+    period_opt,
+    fit_range,
     tail,
-    tail_start_ns,
+    tail_start,
     global_fit,
     pileup_correction,
-    dead_time_ns,
+    dead_time,
     output,
     overwrite,
     quiet,
@@ -377,83 +375,75 @@ def decay_cmd(
     from ..analysis import fit_decays, to_jsonable
     from ..analysis.decay import PileUpWarning, check_count_rate, coates_correction
 
-    try:
-        check_writable(output, overwrite)
-        if global_fit and tail:
-            raise ConfigError("--global", "a global fit reconvolves; it cannot be a --tail fit")
-        decs = [_read_decay_option(f, channel, "--channel") for f in decay_files]
-        irf = _read_decay_option(irf_file, irf_channel, "--irf-channel")
-        for f, dec in zip(decay_files, decs):
-            if (
-                dec.counts.shape != irf.counts.shape
-                or abs(dec.channel_width_ns - irf.channel_width_ns) > 1e-9 * dec.channel_width_ns
-            ):
+    check_writable(output, overwrite)
+    if global_fit and tail:
+        raise click.UsageError("--global reconvolves: it cannot be combined with --tail")
+    decs = [_read_decay_option(f, channel, "--channel") for f in decay_files]
+    irf = _read_decay_option(irf_file, irf_channel, "--irf-channel")
+    for f, dec in zip(decay_files, decs):
+        if (
+            dec.counts.shape != irf.counts.shape
+            or abs(dec.channel_width_ns - irf.channel_width_ns) > 1e-9 * dec.channel_width_ns
+        ):
+            raise InputFileError(
+                irf_file,
+                f"{irf_file.name} has {irf.counts.size} channels of {irf.channel_width_ns:g} ns; the "
+                f"decay {f} has {dec.counts.size} of {dec.channel_width_ns:g} ns: they must match",
+            )
+    periods = {d.repetition_period_ns for d in decs if d.repetition_period_ns is not None}
+    if period_opt is None and len(periods) > 1:
+        raise ConfigError(
+            "--period",
+            f"the files record different sync periods {sorted(periods)} ns; fit them apart",
+        )
+    period = period_opt if period_opt is not None else (periods.pop() if periods else None)
+    period_source = "option" if period_opt is not None else ("file" if period else None)
+    span = decs[0].channel_width_ns * decs[0].counts.size
+    if period is not None and period < span * (1 - 1e-9):
+        raise click.BadParameter(
+            f"{period:g} ns is shorter than the {span:g} ns histogram", param_hint="--period"
+        )
+    checks = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PileUpWarning)
+        for f, d in zip(decay_files, decs):
+            checks.append(check_count_rate(d.count_rate_hz, period, dead_time, source=str(f)))
+    counts = np.stack([d.counts for d in decs])
+    if pileup_correction:
+        for k, d in enumerate(decs):
+            if d.acquisition_time_s is None or period is None:
                 raise ConfigError(
-                    "--irf",
-                    f"{irf_file} has {irf.counts.size} channels of {irf.channel_width_ns:g} ns; the "
-                    f"decay {f} has {dec.counts.size} of {dec.channel_width_ns:g} ns: they must match",
+                    "--pileup-correction",
+                    f"{decay_files[k]} has no acquisition time or sync period to count excitations",
                 )
-        periods = {d.repetition_period_ns for d in decs if d.repetition_period_ns is not None}
-        if period_ns is None and len(periods) > 1:
-            raise ConfigError(
-                "--period-ns",
-                f"the files record different sync periods {sorted(periods)} ns; fit them apart",
-            )
-        period = period_ns if period_ns is not None else (periods.pop() if periods else None)
-        period_source = "option" if period_ns is not None else ("file" if period else None)
-        span = decs[0].channel_width_ns * decs[0].counts.size
-        if period is not None and period < span * (1 - 1e-9):
-            raise ConfigError(
-                "--period-ns", f"{period:g} ns is shorter than the {span:g} ns histogram"
-            )
-        checks = []
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", PileUpWarning)
-            for f, d in zip(decay_files, decs):
-                checks.append(
-                    check_count_rate(d.count_rate_hz, period, dead_time_ns, source=str(f))
-                )
-        counts = np.stack([d.counts for d in decs])
-        if pileup_correction:
-            for k, d in enumerate(decs):
-                if d.acquisition_time_s is None or period is None:
-                    raise ConfigError(
-                        "--pileup-correction",
-                        f"{decay_files[k]} has no acquisition time or sync period to count "
-                        "excitations",
-                    )
-                counts[k] = coates_correction(counts[k], d.acquisition_time_s / (period * 1e-9))
-        kw = {"fit_range_ns": tuple(fit_range_ns) if fit_range_ns else None}
-        if global_fit:
-            from ..analysis.global_decay import fit_global_decays
+            counts[k] = coates_correction(counts[k], d.acquisition_time_s / (period * 1e-9))
+    kw = {"fit_range_ns": tuple(fit_range) if fit_range else None}
+    if global_fit:
+        from ..analysis.global_decay import fit_global_decays
 
-            result = fit_global_decays(
-                decs[0].time_ns, counts, irf.counts, components, period, **kw
-            )
-            result["decay_files"] = [str(f) for f in decay_files]
-        else:
-            fits = fit_decays(
-                decs[0].time_ns,
-                counts,
-                irf.counts,
-                components,
-                period,
-                method="tail" if tail else "reconvolution",
-                tail_start_ns=tail_start_ns,
-                **kw,
-            )
-            for f, fit in zip(decay_files, fits):
-                fit["decay_file"] = str(f)
-            result = fits[0] if len(fits) == 1 else {"decays": fits}
-        result = to_jsonable(result)
-        result["irf_file"] = str(irf_file)
-        result["period_ns"] = period
-        result["period_source"] = period_source
-        result["pileup_corrected"] = bool(pileup_correction)
-        result["count_rate_checks"] = [to_jsonable(c) for c in checks]
-        write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n", overwrite)
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        result = fit_global_decays(decs[0].time_ns, counts, irf.counts, components, period, **kw)
+        result["decay_files"] = [str(f) for f in decay_files]
+    else:
+        fits = fit_decays(
+            decs[0].time_ns,
+            counts,
+            irf.counts,
+            components,
+            period,
+            method="tail" if tail else "reconvolution",
+            tail_start_ns=tail_start,
+            **kw,
+        )
+        for f, fit in zip(decay_files, fits):
+            fit["decay_file"] = str(f)
+        result = fits[0] if len(fits) == 1 else {"decays": fits}
+    result = to_jsonable(result)
+    result["irf_file"] = str(irf_file)
+    result["period_ns"] = period
+    result["period_source"] = period_source
+    result["pileup_corrected"] = bool(pileup_correction)
+    result["count_rate_checks"] = [to_jsonable(c) for c in checks]
+    write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n", overwrite)
     if not quiet:
         console = Console()
         for w in caught:

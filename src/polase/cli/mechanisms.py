@@ -7,49 +7,59 @@ from pathlib import Path
 
 import click
 
-from ..errors import ConfigError, PolaseError
+from ..errors import ConfigError
+from ._options import is_name, option, output_option, overwrite_option, quiet_option
+from .simulate import set_option
 
 
 def _load(input_path: Path):
-    from ..io import load_measurement
+    from ..io import read_measurement
 
-    return load_measurement(input_path)
+    return read_measurement(input_path)
 
 
-def base_config(ds, config_path: Path | None):
-    """Twin configuration for fitting: --config, else the simulation's own, else defaults."""
+def base_config(ds, config_path: Path | None, overrides: dict | None = None):
+    """Twin configuration for fitting: --config, else the simulation's own, else defaults.
+
+    ``overrides`` (dotted keys from ``--set``) are applied last.
+    """
     from ..config import load_config
 
+    overrides = overrides or {}
     if config_path is not None:
-        return load_config(config_path)
+        return load_config(config_path, **overrides)
     raw = ds.attrs.get("config")
     if ds.attrs.get("source") == "simulation" and isinstance(raw, str) and raw:
         try:
-            return load_config(json.loads(raw))
-        except (json.JSONDecodeError, ConfigError) as exc:
+            base = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                "config", f"the input's 'config' attribute is not valid JSON: {exc}"
+            ) from None
+        try:
+            return load_config(base, **overrides)
+        except ConfigError as exc:
             raise ConfigError(
                 "config", f"the input's 'config' attribute is not a usable configuration: {exc}"
             ) from None
-    return load_config()
+    return load_config(None, **overrides)
 
 
 @click.command("mechanisms")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    "output",
+@output_option(
+    "Output folder for mechanisms.json, mechanisms.html, PNGs and best_fit.nc.",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder for mechanisms.json, mechanisms.html, PNGs and best_fit.nc.",
+    folder=True,
 )
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option(
+@overwrite_option()
+@option(
     "--mechanisms",
     "candidates",
-    default=None,
-    help="Comma-separated candidates, e.g. 'orbit_orbit,spin_channel,dichroism,orbit_orbit+dichroism'."
-    " Default: none, each mechanism and each pair.",
+    multiple=True,
+    greedy=is_name,
+    help="Candidates, space- or comma-separated, e.g. --mechanisms orbit_orbit spin_channel"
+    " orbit_orbit+dichroism. Default: none, each mechanism and each pair.",
 )
 @click.option(
     "--config",
@@ -78,7 +88,8 @@ def base_config(ds, config_path: Path | None):
     type=click.FloatRange(0.0, 0.5),
     help="Relative model-error floor added in quadrature to the standard errors (e.g. 0.01 for real data).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No terminal output.")
+@set_option()
+@quiet_option("No terminal output.")
 def mechanisms_cmd(
     input_path,
     output,
@@ -88,11 +99,12 @@ def mechanisms_cmd(
     max_nfev,
     full_numerics,
     model_error,
+    assignments,
     quiet,
 ):
     """Fit the digital twin to INPUT with each Delta_ASE mechanism and say which one the data support.
 
-    INPUT is a measurement NetCDF file or a folder (read with polase.io.load_measurement).
+    INPUT is a measurement NetCDF file or a folder (read with polase.io.read_measurement).
     """
     from rich.console import Console
 
@@ -107,33 +119,29 @@ def mechanisms_cmd(
     )
 
     console = Console(stderr=True, quiet=quiet)
-    try:
-        names = (
-            DEFAULT_CANDIDATES
-            if candidates is None
-            else [c.strip() for c in candidates.split(",") if c.strip()]
+    names = [c.strip() for text in candidates for c in text.split(",") if c.strip()]
+    names = names or DEFAULT_CANDIDATES
+    for f in ("mechanisms.json", "mechanisms.html", "best_fit.nc"):
+        check_writable(output / f, overwrite)
+    ds = _load(input_path)
+    obs = reduce_measurement(ds)
+    if model_error > 0:
+        obs = obs.with_model_error(model_error)
+    model = TwinModel(
+        base_config(ds, config_path, assignments), windows=obs.windows, fast=not full_numerics
+    )
+    with console.status("fitting") as status:
+        cmp = compare_mechanisms(
+            model,
+            obs,
+            names,
+            max_nfev=max_nfev,
+            progress=lambda n, i, k: status.update(f"fitting {n} ({i + 1}/{k})"),
         )
-        for f in ("mechanisms.json", "mechanisms.html", "best_fit.nc"):
-            check_writable(output / f, overwrite)
-        ds = _load(input_path)
-        obs = reduce_measurement(ds)
-        if model_error > 0:
-            obs = obs.with_model_error(model_error)
-        model = TwinModel(base_config(ds, config_path), windows=obs.windows, fast=not full_numerics)
-        with console.status("fitting") as status:
-            cmp = compare_mechanisms(
-                model,
-                obs,
-                names,
-                max_nfev=max_nfev,
-                progress=lambda n, i, k: status.update(f"fitting {n} ({i + 1}/{k})"),
-            )
-            status.update("recommending the next measurement")
-            rec = recommend_measurement(model, obs, cmp)
-        report = write_report(cmp, rec, obs, output, overwrite)
-        write_netcdf_atomic(cmp.best.to_dataset(obs), output / "best_fit.nc", overwrite)
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        status.update("recommending the next measurement")
+        rec = recommend_measurement(model, obs, cmp)
+    report = write_report(cmp, rec, obs, output, overwrite)
+    write_netcdf_atomic(cmp.best.to_dataset(obs), output / "best_fit.nc", overwrite)
     if not quiet:
         from rich.table import Table
 

@@ -9,6 +9,7 @@ import click
 
 from .._files import check_writable, write_text_atomic
 from ..errors import ConfigError, PolaseError
+from ._options import option, quiet_option
 
 
 @click.command("phasor")
@@ -39,8 +40,12 @@ from ..errors import ConfigError, PolaseError
     show_default=True,
     help="Harmonics of the laser frequency, comma separated.",
 )
-@click.option(
-    "--period-ns", type=float, help="Laser period [ns]; default: the sync period in the file."
+@option(
+    "--period",
+    "period_ns",
+    type=float,
+    aliases=("--period-ns",),
+    help="Laser period [ns]; default: the sync period in the file.",
 )
 @click.option(
     "--components",
@@ -61,7 +66,7 @@ from ..errors import ConfigError, PolaseError
     help="Phasor plot PNG (default: OUTPUT with .png).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--quiet", is_flag=True, help="No summary table.")
+@quiet_option("No summary table.")
 def phasor_cmd(
     files,
     irf_file,
@@ -120,7 +125,7 @@ def phasor_cmd(
             periods = {d.repetition_period_ns for d in decs}
             if None in periods or len(periods) != 1:
                 raise ConfigError(
-                    "--period-ns",
+                    "--period",
                     "the files do not all record one sync period (DAS6 exports record none): "
                     "give the laser period",
                 )

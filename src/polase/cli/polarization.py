@@ -9,6 +9,7 @@ import click
 
 from .._files import check_writable, write_text_atomic
 from ..errors import PolaseError
+from ._options import option, output_option, overwrite_option, quiet_option
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -16,10 +17,10 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 def _read(paths: dict[str, Path], irf: Path | None):
     """Read DAS6 files, check they share one grid; return time, counts, IRF, files."""
     from ..analysis.polarization import check_pair
-    from ..io import read_tcspc
+    from ..io import read_das6
 
-    files = {name: read_tcspc(p) for name, p in paths.items()}
-    irf_file = read_tcspc(irf) if irf is not None else None
+    files = {name: read_das6(p) for name, p in paths.items()}
+    irf_file = read_das6(irf) if irf is not None else None
     labels = {name: f"{name} ({paths[name]})" for name in files}
     counts = {labels[n]: f.counts for n, f in files.items()}
     widths = {labels[n]: f.channel_width_ns for n, f in files.items()}
@@ -63,27 +64,25 @@ def _write(output: Path, result: dict, overwrite: bool) -> None:
 
 
 def _common(f):
-    f = click.option("--quiet", is_flag=True, help="No summary.")(f)
-    f = click.option("--overwrite", is_flag=True, help="Replace an existing output file.")(f)
-    f = click.option(
-        "-o",
-        "--output",
-        required=True,
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="JSON file to write.",
-    )(f)
+    f = quiet_option("No summary.")(f)
+    f = overwrite_option("OUTPUT if it exists")(f)
+    f = output_option("JSON file to write.", required=True)(f)
     f = click.option(
         "--allow-pileup", is_flag=True, help="Warn instead of failing on pile-up > 5 %."
     )(f)
-    f = click.option(
-        "--repetition-rate-hz",
+    f = option(
+        "--repetition-rate",
+        "repetition_rate_hz",
         type=float,
+        aliases=("--repetition-rate-hz",),
         help="Excitation repetition rate [Hz]; with the files' 'Real time' it enables the "
         "pile-up check.",
     )(f)
-    f = click.option(
-        "--tail-start-ns",
+    f = option(
+        "--tail-start",
+        "tail_start_ns",
         type=float,
+        aliases=("--tail-start-ns",),
         help="Without --irf: start of the tail fit [ns] (default: peak + rise time).",
     )(f)
     f = click.option("--separate-shift", is_flag=True, help="Separate IRF shift per channel.")(f)

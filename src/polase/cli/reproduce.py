@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from ..errors import PolaseError
 from ..paper.photonics2022.reproduce import DEFAULT_REPEATS, DEFAULT_SEED
+from ._options import output_option, overwrite_option, quiet_option, seed_option
 
 #: Stages of `polase reproduce`, in order, as shown by the progress bars.
 STAGES = ("simulate", "write raw files", "analyze spectra", "fit decays", "figures")
@@ -94,22 +94,12 @@ class _Bars:
 
 
 @click.command("reproduce")
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+@output_option(
+    "Results folder (report.html, figures/, summary.json, raw/, simulated.nc).",
+    folder=True,
     default=Path("polase-reproduce"),
-    show_default=True,
-    help="Results folder (report.html, figures/, summary.json, raw/, simulated.nc).",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=DEFAULT_SEED,
-    show_default=True,
-    help="Seed of the instrument noise.",
-)
+@seed_option(DEFAULT_SEED)
 @click.option(
     "--repeats",
     type=click.IntRange(min=2),
@@ -117,8 +107,8 @@ class _Bars:
     show_default=True,
     help="Acquisitions per fluence and polarization, taken as L, C, L, C, ...",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing results folder.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars; print only the summary.")
+@overwrite_option("an existing results folder")
+@quiet_option("No progress bars; print only the summary.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 unless every summary row passes.")
 @click.option(
     "--acquire",
@@ -127,7 +117,7 @@ class _Bars:
     "table's noise) instead of writing the twin's spectra directly.",
 )
 def reproduce_cmd(
-    out_dir: Path,
+    output: Path,
     seed: int,
     repeats: int,
     overwrite: bool,
@@ -153,20 +143,16 @@ def reproduce_cmd(
 
     err = Console(stderr=True)
     out = Console()
-    try:
-        with _Bars(err, enabled=not quiet) as bars:
-            summary = reproduce(
-                out_dir,
-                seed=seed,
-                repeats=repeats,
-                overwrite=overwrite,
-                progress=bars.update,
-                acquire=acquire,
-            )
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:  # e.g. no permission or no space for the results folder
-        raise click.ClickException(f"cannot write {out_dir}: {exc.strerror or exc}") from None
+    out_dir = output
+    with _Bars(err, enabled=not quiet) as bars:
+        summary = reproduce(
+            out_dir,
+            seed=seed,
+            repeats=repeats,
+            overwrite=overwrite,
+            progress=bars.update,
+            acquire=acquire,
+        )
     rows = summary["rows"]
     how = ", acquired" if acquire else ""
     out.print(summary_table(rows, title=f"paper vs polase (seed {seed}, {repeats} repeats{how})"))
@@ -184,15 +170,8 @@ def reproduce_cmd(
 
 @click.command("report")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("report.html"),
-    show_default=True,
-    help="HTML file to write (self-contained).",
-)
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@output_option("HTML file to write (self-contained).", default=Path("report.html"))
+@overwrite_option("OUTPUT if it exists")
 @click.option(
     "--targets",
     "targets",
@@ -201,7 +180,10 @@ def reproduce_cmd(
     help="Grade against a target set: a study name (photonics2022) or a target TOML file. "
     "Without it the observables are reported, not graded.",
 )
-def report_cmd(source: Path, output: Path, overwrite: bool, targets: str | None) -> None:
+@quiet_option("No summary table.")
+def report_cmd(
+    source: Path, output: Path, overwrite: bool, targets: str | None, quiet: bool
+) -> None:
     """Build the HTML report from any analysis.
 
     SOURCE is a `polase reproduce` folder, a folder with a results.json from
@@ -215,14 +197,9 @@ def report_cmd(source: Path, output: Path, overwrite: bool, targets: str | None)
     from ..paper import load_target_set
     from ..report import report_from_path
 
-    out = Console()
-    try:
-        tset = load_target_set(targets) if targets else None
-        report = report_from_path(source, output, overwrite=overwrite, targets=tset)
-    except PolaseError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    out = Console(quiet=quiet)
+    tset = load_target_set(targets) if targets else None
+    report = report_from_path(source, output, overwrite=overwrite, targets=tset)
     out.print(summary_table(report.rows, title="polase report"))
     for name, _, reason in report.omitted:
         out.print(f"[yellow]figure {name} left out:[/] {reason}")

@@ -2,56 +2,121 @@
 
 from __future__ import annotations
 
-import sys
+import re
 
 import click
 import numpy as np
 
-from ..errors import ConfigError, PolaseError
+from ._options import (
+    option,
+    output_option,
+    overwrite_option,
+    quiet_option,
+    seed_option,
+    values_option,
+)
+
+_FLUENCE_TOKEN = re.compile(r"^[-+.\deE:,]+$")
 
 
 def parse_fluence_range(text: str) -> list[float]:
-    """Parse "START:STOP:STEP" (inclusive stop) or a comma list "4,8.2,15". [mJ/cm2]"""
+    """Parse "START:STOP:STEP" (inclusive stop), a comma list "4,8.2,15" or one number. [mJ/cm2]
+
+    Raises
+    ------
+    click.BadParameter
+        The text is not of that form, or START > STOP, or STEP <= 0.
+    """
+    if ":" in text:
+        try:
+            start, stop, step = (float(p) for p in text.split(":"))
+        except ValueError:
+            raise click.BadParameter(
+                f"expected START:STOP:STEP (three numbers), got {text!r}"
+            ) from None
+        if not np.isfinite([start, stop, step]).all() or not step > 0 or stop < start:
+            raise click.BadParameter(f"need START <= STOP and STEP > 0, got {text!r}")
+        n = int(np.floor((stop - start) / step + 1e-9)) + 1
+        return [round(start + i * step, 10) for i in range(n)]
     try:
-        if ":" in text:
-            parts = [float(p) for p in text.split(":")]
-            if len(parts) != 3:
-                raise ValueError
-            start, stop, step = parts
-            if not step > 0 or not np.isfinite([start, stop, step]).all() or stop < start:
-                raise ConfigError("--fluence", f"need START <= STOP and STEP > 0, got {text!r}")
-            n = int(np.floor((stop - start) / step + 1e-9)) + 1
-            return [round(start + i * step, 10) for i in range(n)]
-        return [float(p) for p in text.split(",") if p.strip()]
+        values = [float(p) for p in text.split(",") if p.strip()]
     except ValueError:
-        raise ConfigError(
-            "--fluence", f"expected START:STOP:STEP or a comma list of numbers, got {text!r}"
+        raise click.BadParameter(
+            f"expected numbers, a comma list or START:STOP:STEP, got {text!r}"
         ) from None
+    if not values or not np.isfinite(values).all():
+        raise click.BadParameter(f"expected finite numbers, got {text!r}")
+    return values
+
+
+def _fluences(ctx, param, values):
+    out: list[float] = []
+    for text in values:
+        out.extend(parse_fluence_range(text))
+    return out or None
+
+
+def parse_assignment(text: str) -> tuple[str, object]:
+    """Parse ``KEY=VALUE`` with a dotted KEY and a TOML VALUE (``1e-9``, ``true``, ``[1, 2]``).
+
+    A VALUE that is not valid TOML is taken as a string (``mechanism.name=spin_channel``).
+    """
+    import tomllib
+
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise click.BadParameter(f"expected KEY=VALUE, e.g. material.k2=1e-9, got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def _assignments(ctx, param, values):
+    return dict(parse_assignment(v) for v in values)
+
+
+def set_option():
+    """``--set KEY=VALUE``: a dotted configuration override, repeatable."""
+    return option(
+        "--set",
+        "assignments",
+        multiple=True,
+        metavar="KEY=VALUE",
+        greedy=lambda t: "=" in t and not t.startswith("-"),
+        callback=_assignments,
+        help="Override one configuration key, e.g. --set material.k2=1e-9 sample.confinement=0.5"
+        " (keys as in --print-config; repeatable).",
+    )
 
 
 @click.command("simulate")
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), help="TOML configuration file."
 )
-@click.option("--fluence", help="Fluence sweep START:STOP:STEP or comma list [mJ/cm2].")
-@click.option(
-    "--qwp-angle",
-    "qwp_angle",
-    type=float,
+@option(
+    "--fluence",
     multiple=True,
-    help="Quarter-wave-plate angle [deg]; repeat for several.",
+    greedy=lambda t: bool(_FLUENCE_TOKEN.match(t)) and not t.startswith("-"),
+    callback=_fluences,
+    help="Peak pump fluences [mJ/cm2]: START:STOP:STEP (inclusive), numbers, or comma lists.",
 )
+@values_option("--qwp-angle", "Quarter-wave-plate angles [deg], e.g. --qwp-angle 0 22.5 45.")
 @click.option(
     "--mechanism",
     help="Delta_ASE mechanism: orbit_orbit, spin_channel, dichroism, '+'-combinations, or none.",
 )
-@click.option("--repeats", type=int, help="Spectra per (fluence, polarization).")
-@click.option("--seed", type=int, help="Random seed of the noise.")
+@click.option("--repeats", type=click.IntRange(min=1), help="Spectra per (fluence, polarization).")
+@seed_option()
 @click.option("--no-noise", is_flag=True, help="Noiseless spectra and decays.")
 @click.option("--solver", type=click.Choice(["fast", "reference"]), help="Time integrator.")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@set_option()
 @click.option("--print-config", is_flag=True, help="Print the full configuration as TOML and exit.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output NetCDF file.")
+@output_option("NetCDF file to write.")
+@overwrite_option("OUTPUT if it exists")
+@quiet_option("No progress bar and no closing line.")
 def simulate_cmd(
     config_path,
     fluence,
@@ -61,82 +126,82 @@ def simulate_cmd(
     seed,
     no_noise,
     solver,
-    overwrite,
+    assignments,
     print_config,
     output,
+    overwrite,
+    quiet,
 ):
     """Simulate the polarization-switched up-conversion ASE experiment and write NetCDF."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .._files import check_writable, write_netcdf_atomic
-    from ..config import config_to_toml, load_config
+    from ..config import load_config
 
-    console = Console(stderr=True)
-    try:
-        overrides = {
-            "fluence": parse_fluence_range(fluence) if fluence else None,
-            "qwp_angle": list(qwp_angle) if qwp_angle else None,
-            "mechanism": mechanism,
-            "repeats": repeats,
-            "seed": seed,
-            "noise": False if no_noise else None,
-            "solver": solver,
-        }
-        cfg = load_config(config_path, **overrides)
-        if print_config:
-            click.echo(config_to_toml(cfg), nl=False)
-            return
-        if not output:
-            raise click.UsageError("give -o OUT.nc (or --print-config)")
-        check_writable(output, overwrite)
-        from ..experiment import simulate
+    console = Console(stderr=True, quiet=quiet)
+    overrides = {
+        "fluence": fluence,
+        "qwp_angle": list(qwp_angle) if qwp_angle else None,
+        "mechanism": mechanism,
+        "repeats": repeats,
+        "seed": seed,
+        "noise": False if no_noise else None,
+        "solver": solver,
+        **assignments,
+    }
+    cfg = load_config(config_path, **overrides)
+    if print_config:
+        click.echo(cfg.to_toml(), nl=False)
+        return
+    if not output:
+        raise click.UsageError("give -o OUTPUT.nc (or --print-config)")
+    check_writable(output, overwrite)
+    from ..experiment import simulate
 
-        with Progress(
-            TextColumn("simulating"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} fluences"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("sweep", total=len(cfg["sweep"]["fluence"]))
-            ds = simulate(cfg, progress=lambda done, total: bar.update(task, completed=done))
-        write_netcdf_atomic(ds, output, overwrite)
-        console.print(
-            f"wrote {output}: {ds.sizes['fluence']} fluences x {ds.sizes['polarization']} polarizations"
-            f" x {ds.sizes['repeat']} repeats, mechanism {cfg['mechanism']['name']}"
-        )
-    except PolaseError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} fluences"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task("sweep", total=len(cfg["sweep"]["fluence"]))
+        ds = simulate(cfg, progress=lambda done, total: bar.update(task, completed=done))
+    write_netcdf_atomic(ds, output, overwrite)
+    console.print(
+        f"wrote {output}: {ds.sizes['fluence']} fluences x {ds.sizes['polarization']} polarizations"
+        f" x {ds.sizes['repeat']} repeats, mechanism {cfg['mechanism']['name']}"
+    )
 
 
 @click.command("calibrate")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    help="Where to write the calibrated TOML (default: the package data file).",
+@output_option(
+    "Where to write the calibrated TOML (the package data file is never replaced).", required=True
 )
-@click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Replace OUTPUT if it exists (the package file is always replaced).",
+@overwrite_option("OUTPUT if it exists")
+@option(
+    "--max-nfev",
+    type=click.IntRange(min=1),
+    default=None,
+    aliases=("--maxiter",),
+    help="Cap per calibration stage: Nelder-Mead iterations in the simplex stages, model runs"
+    " in the least-squares stage (default: per stage, 35-120).",
 )
-@click.option("--maxiter", type=int, default=None, help="Limit on optimizer iterations per stage.")
-def calibrate_cmd(output, overwrite, maxiter):
+@quiet_option("No progress messages.")
+def calibrate_cmd(output, overwrite, max_nfev, quiet):
     """Re-fit the calibrated CsPbBr3 parameters to the paper's observations."""
     from rich.console import Console
 
     from ..calibration import calibrate
 
-    console = Console(stderr=True)
-    try:
-        result = calibrate(output=output, overwrite=overwrite, maxiter=maxiter, log=console.print)
-    except PolaseError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
+    console = Console(stderr=True, quiet=quiet)
+    result = calibrate(output=output, overwrite=overwrite, maxiter=max_nfev, log=console.print)
     console.print(f"wrote {result['path']}")
     for k, v in result["targets"].items():
         console.print(f"  {k}: model {v['model']:.4g}, target {v['target']:.4g}")
+
+
+__all__ = ["calibrate_cmd", "parse_assignment", "parse_fluence_range", "simulate_cmd"]

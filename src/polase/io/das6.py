@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._deprecation import deprecated_alias
 from .._files import write_text_atomic
 from ..errors import DataValidationError, InputFileError
 from ._text import (
@@ -45,7 +46,7 @@ _CAL_RE = re.compile(
 _TO_NS = {"ns": (1.0, 1.0), "ps": (1.0, 1e3), "us": (1e3, 1.0), "µs": (1e3, 1.0), "μs": (1e3, 1.0)}
 
 
-def read_tcspc(path: str | Path) -> DecayFile:
+def read_das6(path: str | Path) -> DecayFile:
     """Read a Horiba DAS6 / DataStation TCSPC text export.
 
     Parameters
@@ -208,3 +209,7 @@ def write_das6(
     out += ["", f"Comment: {format_meta(meta['Comment'])}", "", "", "Chan\tData"]
     out.extend(f"{i}\t{int(v)}" for i, v in enumerate(y, start=1))
     return write_text_atomic(p, "\n".join(out) + "\n", overwrite=overwrite)
+
+
+#: Deprecated name of `read_das6` (it reads the DAS6 format; `write_das6` writes it).
+read_tcspc = deprecated_alias(read_das6, "read_tcspc")

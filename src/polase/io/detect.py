@@ -146,7 +146,7 @@ def read_decays(
     Returns
     -------
     list of DecayFile
-        One per channel (see `read_ptu`, `read_phu`, `read_sdt`, `read_tcspc`).
+        One per channel (see `read_ptu`, `read_phu`, `read_sdt`, `read_das6`).
 
     Raises
     ------
@@ -156,11 +156,11 @@ def read_decays(
     p = Path(path)
     fmt = format or detect_format(p)
     if fmt == "das6":
-        from .das6 import read_tcspc
+        from .das6 import read_das6
 
         if channel not in (None, 0):
             raise InputFileError(p, f"a DAS6 export holds one histogram; channel {channel} asked")
-        return [read_tcspc(p)]
+        return [read_das6(p)]
     if fmt in ("ptu", "phu"):
         from .picoquant import read_phu, read_ptu
 
@@ -227,13 +227,13 @@ def read_spectrum(
     if fmt == "csv":
         return read_delimited(p, wavelength_unit=wavelength_unit)
     hint = {
-        "das6": "read_tcspc",
+        "das6": "read_das6",
         "ptu": "read_ptu",
         "phu": "read_phu",
         "sdt": "read_sdt",
         "fluoressence": "read_fluoressence",
         "refractiveindex": "read_refractive_index",
-        "netcdf": "load_measurement",
+        "netcdf": "read_measurement",
     }.get(fmt)
     if hint:
         raise InputFileError(

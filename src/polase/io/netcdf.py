@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .. import __version__
+from .._deprecation import deprecated_alias
 from .._files import write_netcdf_atomic
+from .._version import __version__
 from ..errors import DataValidationError, InputFileError
 from .assemble import assemble_measurement
 from .detect import detect_format, is_netcdf
@@ -27,7 +28,7 @@ def _attr(value):
     return value
 
 
-def save_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
+def write_netcdf(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
     """Write a Dataset as NetCDF4 (h5netcdf engine), atomically.
 
     Attributes that NetCDF cannot hold are converted (bool -> 0/1, dict/list -> JSON);
@@ -55,7 +56,7 @@ def save_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
         `ds` is not an xarray Dataset.
     """
     if not isinstance(ds, xr.Dataset):
-        raise DataValidationError(f"save_dataset needs an xarray.Dataset, got {type(ds).__name__}")
+        raise DataValidationError(f"write_netcdf needs an xarray.Dataset, got {type(ds).__name__}")
     out = ds.copy(deep=False)
     out.attrs = {k: _attr(v) for k, v in ds.attrs.items()}
     out.attrs.setdefault("polase_version", __version__)
@@ -66,7 +67,7 @@ def save_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     return write_netcdf_atomic(out, path, overwrite=overwrite)
 
 
-def open_netcdf(path: str | Path) -> xr.Dataset:
+def read_netcdf(path: str | Path) -> xr.Dataset:
     """Load a NetCDF file fully into memory and close it (the file is not held open)."""
     p = Path(path)
     try:
@@ -77,13 +78,13 @@ def open_netcdf(path: str | Path) -> xr.Dataset:
     return loaded
 
 
-def load_measurement(path: str | Path, *, validate: bool = True, **assemble_kwargs) -> xr.Dataset:
+def read_measurement(path: str | Path, *, validate: bool = True, **assemble_kwargs) -> xr.Dataset:
     """Load a measurement from a polase NetCDF file, a folder or a manifest CSV.
 
     Parameters
     ----------
     path
-        ``.nc`` file written by `save_dataset` (simulated or assembled); a folder with a
+        ``.nc`` file written by `write_netcdf` (simulated or assembled); a folder with a
         ``manifest.csv`` (or with ``pattern=...``); or a manifest CSV.
     validate
         Run `validate_measurement` on the result.
@@ -113,7 +114,7 @@ def load_measurement(path: str | Path, *, validate: bool = True, **assemble_kwar
                 p,
                 f"is a NetCDF file; options {sorted(assemble_kwargs)} apply to folders and manifests only",
             )
-        ds = open_netcdf(p)
+        ds = read_netcdf(p)
         for name in ("saturated", "nan_in_file"):
             if name in ds and ds[name].dtype != bool and ds[name].dtype.kind in "iu":
                 ds[name] = ds[name].astype(bool)
@@ -130,7 +131,7 @@ def _refuse_single_file(p: Path) -> None:
     except InputFileError:
         return  # not a known data format: read it as a manifest (which reports its problems)
     readers = {
-        "das6": "read_tcspc",
+        "das6": "read_das6",
         "oceanview": "read_spectrum",
         "spectrasuite": "read_spectrum",
         "fluoressence": "read_fluoressence",
@@ -145,5 +146,11 @@ def _refuse_single_file(p: Path) -> None:
         raise InputFileError(
             p,
             f"is a single {fmt} file, not a measurement; read it with polase.io.{readers[fmt]} "
-            "(load_measurement takes a .nc file, a folder or a manifest CSV)",
+            "(read_measurement takes a .nc file, a folder or a manifest CSV)",
         )
+
+
+#: Deprecated names of `write_netcdf`, `read_netcdf` and `read_measurement`.
+save_dataset = deprecated_alias(write_netcdf, "save_dataset")
+open_netcdf = deprecated_alias(read_netcdf, "open_netcdf")
+load_measurement = deprecated_alias(read_measurement, "load_measurement")

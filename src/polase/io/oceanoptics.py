@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._deprecation import deprecated_alias
 from .._files import write_text_atomic
 from ..errors import InputFileError
 from ._text import (
@@ -40,7 +41,7 @@ _IT_KEY = re.compile(r"^Integration Time\s*\((sec|s|msec|ms|usec|us|µs|μs)\)$"
 _IT_DIVISOR = {"sec": 1.0, "s": 1.0, "msec": 1e3, "ms": 1e3, "usec": 1e6, "us": 1e6}
 _PIXELS_KEY = re.compile(r"^Number of Pixels", re.IGNORECASE)
 
-#: Header written by `write_oceanview`, in the order of a real OceanView 2.x export.
+#: Header written by `write_oceanoptics`, in the order of a real OceanView 2.x export.
 OCEANVIEW_BEGIN = ">>>>>Begin Spectral Data<<<<<"
 
 
@@ -211,7 +212,7 @@ def check_axis(
     return wl, val
 
 
-def write_oceanview(
+def write_oceanoptics(
     path: str | Path,
     wavelength_nm,
     counts,
@@ -321,3 +322,7 @@ def write_oceanview(
     out.append(OCEANVIEW_BEGIN)
     out.extend(f"{format_float(a, decimal)}\t{format_float(b, decimal)}" for a, b in zip(wl, y))
     return write_text_atomic(p, "\n".join(out) + "\n", overwrite=overwrite)
+
+
+#: Deprecated name of `write_oceanoptics`.
+write_oceanview = deprecated_alias(write_oceanoptics, "write_oceanview")

@@ -5,7 +5,7 @@ spectrum, DAS6 TCSPC exports with their IRF, dark frames, the excitation spectru
 two-column CSV and ``manifest.csv``; `write_polarized_decays` writes one
 polarization-resolved TCSPC set (analyzer-tagged decays and their own IRF) into a folder
 of its own with its own manifest; `read_excitation_csv` and `decay_files` find the
-pieces the manifest reader (`polase.io.load_measurement`) does not assemble.
+pieces the manifest reader (`polase.io.read_measurement`) does not assemble.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..instruments.acquisition import DETECTOR_MAX_COUNTS, dark_frames
 from .das6 import write_das6
 from .detect import read_spectrum
 from .manifest import write_manifest
-from .oceanoptics import write_oceanview
+from .oceanoptics import write_oceanoptics
 
 Progress = Callable[[str, float], None]
 
@@ -94,7 +94,7 @@ def write_raw(ds, folder: str | Path, progress: Progress | None = None, dark_see
                     "polase fluence (mJ/cm2)": float(f),
                     "polase polarization": pol,
                 }
-                write_oceanview(folder / name, wl, counts, t_int, metadata=meta)
+                write_oceanoptics(folder / name, wl, counts, t_int, metadata=meta)
                 row = {"file": name, "fluence_mJ_cm2": float(f), "polarization": pol, "repeat": r}
                 if acq is not None:
                     row["acquisition_index"] = int(acq[i, j, r])
@@ -107,7 +107,7 @@ def write_raw(ds, folder: str | Path, progress: Progress | None = None, dark_see
         for k, dark in enumerate(darks):
             name = f"spectra/dark_{k:02d}.txt"
             t_int = float(np.ravel(it.values)[0]) if it is not None else 1.0
-            write_oceanview(folder / name, wl, dark, t_int, metadata={"Scans to average": 1})
+            write_oceanoptics(folder / name, wl, dark, t_int, metadata={"Scans to average": 1})
             rows.append({"file": name, "kind": "dark"})
     if "decay" in ds and "irf" in ds:
         tc = folder / "tcspc"

@@ -312,12 +312,12 @@ def _typed(data: Mapping[str, Any], path: Path):
 
 def _load_analyzed_input(recorded: str, folder: Path):
     """The measurement `polase analyze` read (path as recorded, or relative to `folder`)."""
-    from ..io import load_measurement
+    from ..io import read_measurement
 
     for cand in (Path(recorded), folder / recorded):
         if cand.exists():
             try:
-                ds = load_measurement(cand)
+                ds = read_measurement(cand)
             except PolaseError:
                 return None, None  # unreadable now: the report goes on without spectra
             return (ds, cand) if "spectrum" in ds.variables else (None, None)

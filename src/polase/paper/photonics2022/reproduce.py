@@ -326,10 +326,10 @@ def analyze_raw(
     decays : dict
     """
     from ...analysis import analyze, extract_features
-    from ...io import load_measurement
+    from ...io import read_measurement
 
     # as `polase analyze MANIFEST`: load (assemble + validate), features, analysis
-    meas = load_measurement(manifest, tcspc_repetition_period_ns=repetition_period_ns)
+    meas = read_measurement(manifest, tcspc_repetition_period_ns=repetition_period_ns)
     exc = read_excitation_csv(manifest.parent)
     if exc is not None and "excitation_spectrum" not in meas:
         meas = meas.assign(excitation_spectrum=exc)

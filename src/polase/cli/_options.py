@@ -1,0 +1,161 @@
+"""Options shared by every `polase` command, and the one error handler of the group.
+
+Conventions (docs/architecture.md, "Command line"):
+
+- ``-o/--output`` names what a command writes, ``--overwrite`` allows replacing it,
+  ``-q/--quiet`` silences progress and tables, ``--seed`` seeds the noise;
+- units are never part of an option name; the help text gives them in brackets, e.g.
+  ``--period FLOAT  Laser repetition period [ns]``;
+- options taking several values accept them space-separated after one flag
+  (``--qwp-angle 0 22.5 45``), repeated (``--qwp-angle 0 --qwp-angle 45``) or both;
+- exit status 0 on success, 2 for a usage error (unknown option, bad option value),
+  1 for a data or configuration error (malformed file, bad config key, existing output).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from ..errors import OutputExistsError, PolaseError
+
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def is_number(token: str) -> bool:
+    """Whether a command-line token is a plain number (so ``-1`` is a value, not an option)."""
+    return bool(_NUMBER.match(token))
+
+
+def is_name(token: str) -> bool:
+    """Whether a token looks like a name value (letters, digits, ``_``, ``+``, ``,``)."""
+    return bool(re.match(r"^[A-Za-z_][A-Za-z0-9_+,]*$", token))
+
+
+class PolaseOption(click.Option):
+    """A click option with space-separated multiple values and hidden old spellings.
+
+    Parameters
+    ----------
+    greedy
+        For ``multiple=True`` options: predicate on the following tokens; each token it
+        accepts is taken as a further value of the option (``--qwp-angle 0 22.5 45``).
+    aliases
+        Old option names still accepted (not shown in ``--help``).
+    """
+
+    def __init__(self, *args, greedy: Callable[[str], bool] | None = None, aliases=(), **kw):
+        self.greedy = greedy
+        self.aliases = tuple(aliases)
+        super().__init__(*args, **kw)
+
+    def add_to_parser(self, parser, ctx) -> None:
+        super().add_to_parser(parser, ctx)
+        name = self.opts[-1]
+        table = parser._long_opt if name in parser._long_opt else parser._short_opt
+        popt = table[name]
+        for alias in self.aliases:
+            parser._long_opt[alias] = popt
+            popt._long_opts.append(alias)
+        if self.greedy is None:
+            return
+        accept = self.greedy
+        plain = popt.process
+
+        def process(value, state):
+            plain(value, state)
+            while state.rargs and accept(state.rargs[0]):
+                plain(state.rargs.pop(0), state)
+
+        popt.process = process
+
+
+def option(*names: str, **kw):
+    """`click.option` with `PolaseOption` (``greedy``, ``aliases``)."""
+    return click.option(*names, cls=PolaseOption, **kw)
+
+
+def output_option(help: str, *, required: bool = False, folder: bool = False, default=None):
+    """``-o/--output PATH``: the file (or folder, ``folder=True``) a command writes."""
+    kw = {"default": default, "show_default": True} if default is not None else {}
+    # (an explicit default=None would satisfy required=True in click >= 8.2)
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        required=required,
+        type=click.Path(file_okay=not folder, dir_okay=folder, path_type=Path),
+        help=help,
+        **kw,
+    )
+
+
+def overwrite_option(what: str = "existing output files"):
+    """``--overwrite``: replace existing outputs (never done without it)."""
+    return click.option("--overwrite", is_flag=True, help=f"Replace {what}.")
+
+
+def quiet_option(what: str = "No progress display and no summary table."):
+    """``-q/--quiet``."""
+    return click.option("-q", "--quiet", is_flag=True, help=what)
+
+
+def seed_option(default: int | None = None):
+    """``--seed INTEGER``: seed of the random instrument noise (>= 0)."""
+    kw = {"default": default, "show_default": True} if default is not None else {}
+    return click.option(
+        "--seed", type=click.IntRange(min=0), help="Seed of the instrument noise (>= 0).", **kw
+    )
+
+
+def values_option(name: str, help: str, *, type=float, accept=is_number, **kw):
+    """A multi-value option: ``NAME v1 v2 ...`` and/or repeated ``NAME v``."""
+    return option(name, multiple=True, type=type, greedy=accept, help=help, **kw)
+
+
+def user_message(exc: BaseException) -> str:
+    """The message the command line shows for an error raised by the library."""
+    if isinstance(exc, OutputExistsError):
+        return f"{exc.path} exists; pass --overwrite to replace it"
+    if isinstance(exc, OSError) and not isinstance(exc, PolaseError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"cannot access{where}: {exc.strerror or exc}"
+    return str(exc)
+
+
+class DataError(click.ClickException):
+    """A data, file or configuration error: shown without traceback, exit status 1."""
+
+    exit_code = 1
+
+
+def handle_errors(invoke: Callable):
+    """Run ``invoke()`` and turn library errors into `DataError` (exit 1, no traceback).
+
+    Click's own usage errors (exit 2) pass through unchanged.
+    """
+    try:
+        return invoke()
+    except click.ClickException:
+        raise
+    except (PolaseError, OSError) as exc:
+        raise DataError(user_message(exc)) from None
+
+
+__all__ = [
+    "DataError",
+    "PolaseOption",
+    "handle_errors",
+    "is_name",
+    "is_number",
+    "option",
+    "output_option",
+    "overwrite_option",
+    "quiet_option",
+    "seed_option",
+    "user_message",
+    "values_option",
+]

@@ -1,0 +1,130 @@
+"""No module of src/polase imports a higher layer (the table of docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "polase"
+DOC = ROOT / "docs" / "architecture.md"
+
+
+def layer_table(text: str) -> dict[str, int]:
+    """Module prefix -> layer number, from the table between the layers markers."""
+    m = re.search(r"<!-- layers:start -->(.*?)<!-- layers:end -->", text, re.S)
+    assert m, "docs/architecture.md lacks the <!-- layers:start/end --> table"
+    table: dict[str, int] = {}
+    for row in m.group(1).strip().splitlines()[2:]:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        for name in re.findall(r"`([\w.]+)`", cells[2]):
+            assert name not in table, f"{name} is in two layers"
+            table[name] = int(cells[0])
+    return table
+
+
+def layer_of(module: str, table: dict[str, int]) -> int | None:
+    """The layer of the longest table prefix of `module` (None: not in the table)."""
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        if ".".join(parts[:n]) in table:
+            return table[".".join(parts[:n])]
+    return None
+
+
+def module_name(path: Path, src: Path) -> str:
+    rel = path.relative_to(src.parent).with_suffix("")
+    parts = list(rel.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(source: str, module: str, is_package: bool, src: Path) -> list[tuple[str, int]]:
+    """(imported polase module, line) of every import in `source`, in functions too.
+
+    ``from polase import __version__`` counts as ``polase._version``; ``from pkg import x``
+    as ``pkg.x`` when x is a module of pkg.
+    """
+    package = module if is_package else module.rsplit(".", 1)[0]
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out += [(a.name, node.lineno) for a in node.names if a.name.split(".")[0] == "polase"]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "polase":
+                continue
+            folder = src.parent.joinpath(*target.split("."))
+            for a in node.names:
+                if target == "polase" and a.name == "__version__":
+                    out.append(("polase._version", node.lineno))
+                elif (folder / f"{a.name}.py").exists() or (folder / a.name).is_dir():
+                    out.append((f"{target}.{a.name}", node.lineno))
+                else:
+                    out.append((target, node.lineno))
+    return out
+
+
+def violations(src: Path, table: dict[str, int]) -> tuple[list[str], list[str]]:
+    """(upward imports, modules the table does not place) of the package at `src`."""
+    upward, unplaced = [], []
+    for path in sorted(src.rglob("*.py")):
+        mod = module_name(path, src)
+        own = layer_of(mod, table)
+        if own is None:
+            unplaced.append(mod)
+            continue
+        for target, line in imports(
+            path.read_text(encoding="utf-8"), mod, path.name == "__init__.py", src
+        ):
+            lt = layer_of(target, table)
+            if lt is not None and lt > own:
+                upward.append(
+                    f"{path.relative_to(src.parent)}:{line}: {mod} (layer {own}) imports"
+                    f" {target} (layer {lt})"
+                )
+    return upward, unplaced
+
+
+def test_no_module_imports_a_higher_layer():
+    table = layer_table(DOC.read_text(encoding="utf-8"))
+    upward, unplaced = violations(SRC, table)
+    assert not unplaced, f"modules not in the docs/architecture.md layer table: {unplaced}"
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)
+
+
+def test_the_table_names_only_existing_modules():
+    table = layer_table(DOC.read_text(encoding="utf-8"))
+    for name in table:
+        path = SRC.parent.joinpath(*name.split("."))
+        exists = path.with_suffix(".py").exists() or path.is_dir()
+        assert exists, f"{name} in the table but not in src/"
+
+
+def test_the_checker_finds_an_upward_import(tmp_path):
+    pkg = tmp_path / "polase"
+    (pkg / "physics").mkdir(parents=True)
+    (pkg / "analysis").mkdir()
+    (pkg / "__init__.py").write_text("from ._version import __version__\n")
+    (pkg / "_version.py").write_text("__version__ = '0'\n")
+    (pkg / "physics" / "__init__.py").write_text("")
+    (pkg / "analysis" / "__init__.py").write_text("from ..physics import gain\n")
+    (pkg / "physics" / "gain.py").write_text(
+        "from .. import __version__\n\ndef f():\n    from ..analysis import spectra\n"
+    )
+    (pkg / "analysis" / "spectra.py").write_text("")
+    table = {"polase._version": 0, "polase.physics": 2, "polase.analysis": 6, "polase": 7}
+    upward, unplaced = violations(pkg, table)
+    assert unplaced == []
+    assert (
+        len(upward) == 1
+        and "polase.physics.gain (layer 2) imports polase.analysis.spectra" in upward[0]
+    )
+    with pytest.raises(AssertionError):
+        layer_table("no table here")
