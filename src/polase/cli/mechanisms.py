@@ -78,6 +78,15 @@ def base_config(ds, config_path: Path | None):
     type=click.FloatRange(0.0, 0.5),
     help="Relative model-error floor added in quadrature to the standard errors (e.g. 0.01 for real data).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    help="Fit the candidates on a local dask cluster of this many workers.",
+)
+@click.option(
+    "--scheduler",
+    help='Fit the candidates on a running dask scheduler, e.g. "tcp://host:8786".',
+)
 @click.option("-q", "--quiet", is_flag=True, help="No terminal output.")
 def mechanisms_cmd(
     input_path,
@@ -88,6 +97,8 @@ def mechanisms_cmd(
     max_nfev,
     full_numerics,
     model_error,
+    workers,
+    scheduler,
     quiet,
 ):
     """Fit the digital twin to INPUT with each Delta_ASE mechanism and say which one the data support.
@@ -127,6 +138,8 @@ def mechanisms_cmd(
                 names,
                 max_nfev=max_nfev,
                 progress=lambda n, i, k: status.update(f"fitting {n} ({i + 1}/{k})"),
+                workers=workers,
+                scheduler=scheduler,
             )
             status.update("recommending the next measurement")
             rec = recommend_measurement(model, obs, cmp)
