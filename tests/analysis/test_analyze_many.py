@@ -68,3 +68,12 @@ def test_cli_folder_of_sweeps(sweeps, tmp_path):
         main, ["analyze", str(sweeps / "s0.nc"), "-o", str(out / "x.json"), "--workers", "2"]
     )
     assert r.exit_code != 0 and "folder of sweeps" in r.output
+
+
+def test_a_bad_sweep_is_named(sweeps, tmp_path):
+    ds = make_measurement(seed=9, repeats=3, n_pixels=300)
+    del ds["spectrum"].attrs["units"]
+    bad = tmp_path / "bad.nc"
+    save_dataset(ds, bad)
+    with pytest.raises(InputFileError, match=r"bad\.nc"):
+        analyze_many([*find_sweeps(sweeps), bad], CFG)

@@ -66,9 +66,8 @@ def analyze_path(path: str | Path, config: AnalysisConfig | None = None) -> Anal
     from ..io import load_measurement
 
     p = Path(path)
-    ds = load_measurement(p)
     try:
-        return analyze(ds, config)
+        return analyze(load_measurement(p), config)
     except InputFileError:
         raise
     except PolaseError as exc:
