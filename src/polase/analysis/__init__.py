@@ -6,6 +6,8 @@ Plain functions, vectorized over whole Datasets:
   intensities and the PL + ASE decomposition, as an xarray Dataset.
 - `analyze(ds)`: thresholds, power law, reference peaks/widths, per-fluence Delta and
   decay fits, as an `AnalysisResult` (typed; ``to_json`` / ``from_json``, docs/results.md).
+- `analyze_many(folder_or_paths, workers=N)`: one `analyze` per sweep, serially or on
+  dask.distributed (`find_sweeps` lists a folder's sweeps).
 - `fit_decay(time_ns, counts, irf, n_components)`: one TCSPC reconvolution fit;
   `fit_decay_model` for stretched, log-normal and rise-time models; `coates_correction`
   and `check_count_rate` for pile-up and dead time.
@@ -28,6 +30,7 @@ from .decay import (
     fit_decays,
 )
 from .global_decay import fit_dataset_global, fit_global_decays
+from .many import analyze_many, analyze_path, find_sweeps
 from .phasor import analyze_phasors
 from .pipeline import AnalysisConfig, analyze, extract_features
 from .polarization import (
@@ -50,10 +53,13 @@ __all__ = [
     "PolarizationFit",
     "Windows",
     "analyze",
+    "analyze_many",
+    "analyze_path",
     "analyze_phasors",
     "check_count_rate",
     "coates_correction",
     "extract_features",
+    "find_sweeps",
     "fit_anisotropy",
     "fit_anisotropy_division",
     "fit_dataset_decays",

@@ -78,8 +78,9 @@ def option(*names: str, **kw):
     return click.option(*names, cls=PolaseOption, **kw)
 
 
-def output_option(help: str, *, required: bool = False, folder: bool = False, default=None):
-    """``-o/--output PATH``: the file (or folder, ``folder=True``) a command writes."""
+def output_option(help: str, *, required: bool = False, folder: bool | None = False, default=None):
+    """``-o/--output PATH``: the file (or folder, ``folder=True``; either, ``folder=None``)
+    a command writes."""
     kw = {"default": default, "show_default": True} if default is not None else {}
     # (an explicit default=None would satisfy required=True in click >= 8.2)
     return click.option(
@@ -87,7 +88,7 @@ def output_option(help: str, *, required: bool = False, folder: bool = False, de
         "--output",
         "output",
         required=required,
-        type=click.Path(file_okay=not folder, dir_okay=folder, path_type=Path),
+        type=click.Path(file_okay=folder is not True, dir_okay=folder is not False, path_type=Path),
         help=help,
         **kw,
     )
@@ -96,6 +97,22 @@ def output_option(help: str, *, required: bool = False, folder: bool = False, de
 def overwrite_option(what: str = "existing output files"):
     """``--overwrite``: replace existing outputs (never done without it)."""
     return click.option("--overwrite", is_flag=True, help=f"Replace {what}.")
+
+
+def workers_option(what: str):
+    """``--workers N``: run on a local dask cluster of N workers (`polase.parallel`)."""
+    return click.option(
+        "--workers", type=click.IntRange(1), help=f"{what} on a local dask cluster of N workers."
+    )
+
+
+def scheduler_option(what: str):
+    """``--scheduler ADDRESS``: run on a running dask scheduler (`polase.parallel`)."""
+    return click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f'{what} on a running dask scheduler, e.g. "tcp://host:8786".',
+    )
 
 
 def quiet_option(what: str = "No progress display and no summary table."):

@@ -10,7 +10,14 @@ import click
 
 from .._files import check_writable, write_netcdf_atomic, write_text_atomic
 from ..errors import ConfigError, InputFileError, PolaseError
-from ._options import option, output_option, overwrite_option, quiet_option
+from ._options import (
+    option,
+    output_option,
+    overwrite_option,
+    quiet_option,
+    scheduler_option,
+    workers_option,
+)
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -170,7 +177,11 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
 @click.option(
     "--pattern", help='File-name pattern, e.g. "{fluence}mJ_{polarization}_{repeat}.txt".'
 )
-@output_option("results.json to write.", required=True)
+@output_option(
+    "results.json to write; for a folder of sweeps, the folder of <sweep>_results.json.",
+    required=True,
+    folder=None,
+)
 @click.option(
     "--features",
     "features_path",
@@ -202,6 +213,8 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
     help="Exponentials in decay fits (ASE + spontaneous decays are rarely single-exponential).",
 )
 @click.option("--no-band-fits", is_flag=True, help="Skip the Gaussian and two-band fits (faster).")
+@workers_option("Folder of sweeps: analyse them")
+@scheduler_option("Folder of sweeps: analyse them")
 @overwrite_option()
 @quiet_option("No summary table.")
 def analyze_cmd(
@@ -215,13 +228,17 @@ def analyze_cmd(
     ase_fluence,
     components,
     no_band_fits,
+    workers,
+    scheduler,
     overwrite,
     quiet,
 ):
     """Analyze a fluence sweep: thresholds, power law, peaks/widths, Delta_ASE/PL, decays.
 
     INPUT is a polase NetCDF file, a folder of spectra (with --manifest or --pattern, or a
-    manifest.csv inside), or a manifest CSV.
+    manifest.csv inside), or a manifest CSV; or a folder of sweeps (.nc files and run
+    folders with a manifest.csv), each analysed into OUTPUT/<sweep>_results.json, in
+    parallel with --workers or --scheduler.
     """
     from rich.console import Console
 
@@ -229,6 +246,31 @@ def analyze_cmd(
 
     if manifest is not None and pattern is not None:
         raise click.UsageError("give --manifest or --pattern, not both")
+    cfg = AnalysisConfig(
+        pl_reference_fluence=pl_fluence,
+        ase_reference_fluence=ase_fluence,
+        decay_components=components,
+        band_fits=not no_band_fits,
+    )
+    many = (
+        input_path.is_dir()
+        and manifest is None
+        and pattern is None
+        and not (input_path / "manifest.csv").exists()
+    )
+    if many:
+        if features_path is not None or plots_dir is not None:
+            raise click.UsageError("--features/--plots apply to one sweep, not a folder of sweeps")
+        _analyze_folder(input_path, output, cfg, workers, scheduler, overwrite, quiet)
+        return
+    if workers is not None or scheduler is not None:
+        raise click.UsageError(
+            f"--workers/--scheduler apply to a folder of sweeps; {input_path} is one sweep"
+        )
+    if output.is_dir():
+        raise click.BadParameter(
+            f"{output} is a folder; give the results.json to write", param_hint="-o/--output"
+        )
     # refuse existing outputs before any work
     check_writable(output, overwrite)
     if features_path is not None:
@@ -242,12 +284,6 @@ def analyze_cmd(
 
     ds = _load(input_path, manifest, pattern)
     validate_measurement(ds)
-    cfg = AnalysisConfig(
-        pl_reference_fluence=pl_fluence,
-        ase_reference_fluence=ase_fluence,
-        decay_components=components,
-        band_fits=not no_band_fits,
-    )
     feats = extract_features(ds, cfg)
     results = to_jsonable(analyze(ds, cfg, features=feats))
     results["input"] = str(input_path)
@@ -263,6 +299,28 @@ def analyze_cmd(
         for table in results_tables(results):
             console.print(table)
         console.print(f"wrote {output}")
+
+
+def _analyze_folder(folder, outdir, cfg, workers, scheduler, overwrite, quiet) -> None:
+    """One <sweep>_results.json per sweep of `folder` in `outdir` (see `analyze_many`)."""
+    from rich.console import Console
+
+    from ..analysis import analyze_many, find_sweeps, to_jsonable
+
+    sweeps = find_sweeps(folder)
+    outs = [outdir / f"{p.stem if p.is_file() else p.name}_results.json" for p in sweeps]
+    if len(set(outs)) < len(outs):
+        raise ConfigError("INPUT", f"{folder} holds sweeps of the same name (a.nc and a/)")
+    for out in outs:  # refuse existing outputs before any work
+        check_writable(out, overwrite)
+    results = analyze_many(sweeps, cfg, workers=workers, scheduler=scheduler)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for p, out, res in zip(sweeps, outs, results):
+        d = to_jsonable(res)
+        d["input"] = str(p)
+        write_text_atomic(out, json.dumps(d, indent=2, allow_nan=False) + "\n", overwrite)
+    if not quiet:
+        Console().print(f"analysed {len(sweeps)} sweeps; wrote {len(outs)} results to {outdir}")
 
 
 def _read_decay_option(path: Path, channel: int | None, option: str):

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from ._options import is_name, option, output_option, overwrite_option, quiet_option
+from ._options import (
+    is_name,
+    option,
+    output_option,
+    overwrite_option,
+    quiet_option,
+    scheduler_option,
+    workers_option,
+)
 from .simulate import set_option
 
 
@@ -89,6 +97,8 @@ def base_config(ds, config_path: Path | None, overrides: dict | None = None):
     help="Relative model-error floor added in quadrature to the standard errors (e.g. 0.01 for real data).",
 )
 @set_option()
+@workers_option("Fit the candidates")
+@scheduler_option("Fit the candidates")
 @quiet_option("No terminal output.")
 def mechanisms_cmd(
     input_path,
@@ -100,6 +110,8 @@ def mechanisms_cmd(
     full_numerics,
     model_error,
     assignments,
+    workers,
+    scheduler,
     quiet,
 ):
     """Fit the digital twin to INPUT with each Delta_ASE mechanism and say which one the data support.
@@ -137,6 +149,8 @@ def mechanisms_cmd(
             names,
             max_nfev=max_nfev,
             progress=lambda n, i, k: status.update(f"fitting {n} ({i + 1}/{k})"),
+            workers=workers,
+            scheduler=scheduler,
         )
         status.update("recommending the next measurement")
         rec = recommend_measurement(model, obs, cmp)

@@ -15,6 +15,7 @@ evidence is min BIC without it minus min BIC with it (> 10: needed, < -10: not s
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from ..analysis.delta import delta_of_means
 from ..errors import FitError
+from ..parallel import cluster
 from .fit import FitResult, fit
 from .models import DEFAULT_CANDIDATES, MECHANISMS, ForwardModel, canonical_name, mechanism_set
 from .observables import Observations
@@ -193,6 +195,11 @@ def compare_mechanisms(
     max_nfev: int = 200,
     predict: bool = True,
     progress=None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client=None,
+    processes: bool = True,
 ) -> Comparison:
     """Fit every candidate mechanism and rank them.
 
@@ -209,7 +216,18 @@ def compare_mechanisms(
     predict
         Also compute each candidate's predicted Delta signatures.
     progress
-        Optional callable(name, i, n) before each fit.
+        Optional callable(name, i, n) before each fit (before each fit is sent, on a cluster).
+    workers
+        Fit the candidates on a new local dask cluster of this many workers
+        (`polase.parallel.map_batches`): first the single mechanisms (and "none") in
+        parallel, then the combinations, each started from its components' fits as in the
+        serial path. The results are those of the serial path.
+    scheduler
+        Fit them on the running dask scheduler at this address.
+    client
+        Fit them on this `distributed.Client` (see `polase.parallel.cluster`).
+    processes
+        With `workers`: local workers are processes (default) or threads.
 
     Returns
     -------
@@ -223,20 +241,21 @@ def compare_mechanisms(
     if not names:
         raise FitError("no candidate mechanisms given")
     t0 = time.perf_counter()
-    calls0, sec0 = model.n_calls, model.seconds
-    results = []
-    by_name: dict[str, FitResult] = {}
-    # simple candidates first: a combination starts from its components' fits
-    for i, name in enumerate(sorted(names, key=lambda n: len(mechanism_set(n)))):
-        if progress is not None:
-            progress(name, i, len(names))
-        params, starts = _combination_start(model, name, by_name)
-        if params is None:
-            starts = model.extra_starts(name)
-        r = fit(model, obs, name, params, starts=starts, max_nfev=max_nfev)
-        by_name[name] = r
-        results.append(r)
+    f_pred = np.linspace(obs.fluence.min(), obs.fluence.max(), 41) if predict else None
+    ordered = sorted(names, key=lambda n: len(mechanism_set(n)))
+    distributed = workers is not None or scheduler is not None or client is not None
+    with contextlib.ExitStack() as stack:
+        if distributed and client is None:
+            client = stack.enter_context(cluster(workers, scheduler, processes=processes))
+        results, preds, n_forward, fwd_seconds = _fit_candidates(
+            model, obs, ordered, max_nfev, f_pred, progress, client
+        )
+    if distributed:
+        # the forward runs happened on the workers' copies of the model
+        model.n_calls += n_forward
+        model.seconds += fwd_seconds
     results.sort(key=lambda r: r.bic)
+    preds = {r.mechanism: preds[r.mechanism] for r in results if r.mechanism in preds}
     best = results[0]
     if best.mechanism == "none":
         # no polarization effect is needed: every mechanism is a superset of "none", and the
@@ -268,11 +287,6 @@ def compare_mechanisms(
             + ", ".join(parts)
             + "."
         )
-    preds = {}
-    if predict:
-        f = np.linspace(obs.fluence.min(), obs.fluence.max(), 41)
-        for r in results:
-            preds[r.mechanism] = predict_signatures(model, r, f)
     return Comparison(
         results=results,
         predictions=preds,
@@ -281,10 +295,68 @@ def compare_mechanisms(
         distinguishable=distinguishable,
         evidence=evidence,
         message=message,
-        n_forward=model.n_calls - calls0,
-        forward_seconds=model.seconds - sec0,
+        n_forward=n_forward,
+        forward_seconds=fwd_seconds,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _fit_candidate(task, *, model, obs, max_nfev, f_pred):
+    """One candidate's fit (and predicted signatures); runs here or on a dask worker.
+
+    Returns (FitResult, Prediction or None, forward calls, forward seconds).
+    """
+    name, params, starts = task
+    calls0, sec0 = model.n_calls, model.seconds
+    r = fit(model, obs, name, params, starts=starts, max_nfev=max_nfev)
+    pred = predict_signatures(model, r, f_pred) if f_pred is not None else None
+    return r, pred, model.n_calls - calls0, model.seconds - sec0
+
+
+def _fit_candidates(model, obs, ordered, max_nfev, f_pred, progress, client):
+    """Fit `ordered` candidates: single mechanisms first, then combinations from their fits.
+
+    In a loop here when `client` is None; else each stage's fits are independent tasks on
+    the cluster. Returns (results in `ordered` order, predictions, forward calls, seconds).
+    """
+    from ..parallel import map_batches
+
+    by_name: dict[str, FitResult] = {}
+    preds: dict[str, Prediction] = {}
+    n_forward, seconds = 0, 0.0
+    kw = {"model": model, "obs": obs, "max_nfev": max_nfev, "f_pred": f_pred}
+    singles = [n for n in ordered if len(mechanism_set(n)) < 2]
+    combos = [n for n in ordered if len(mechanism_set(n)) >= 2]
+    i = 0
+    # a combination starts from its components' fits, so it waits for the single ones; in
+    # the serial loop (client None) each fit runs right after its progress call
+    for stage in (singles, combos):
+        tasks = []
+        for name in stage:
+            params, starts = _combination_start(model, name, by_name)
+            if params is None:
+                starts = model.extra_starts(name)
+            tasks.append((name, params, starts))
+        if client is None:
+            outs = []
+            for t in tasks:
+                if progress is not None:
+                    progress(t[0], i, len(ordered))
+                i += 1
+                outs.append(_fit_candidate(t, **kw))
+        else:
+            for t in tasks:
+                if progress is not None:
+                    progress(t[0], i, len(ordered))
+                i += 1
+            outs = map_batches(_fit_candidate, tasks, client=client, **kw)
+        for (name, _, _), (r, pred, calls, sec) in zip(tasks, outs):
+            by_name[name] = r
+            if pred is not None:
+                preds[name] = pred
+            n_forward += calls
+            seconds += sec
+    return [by_name[n] for n in ordered], preds, n_forward, seconds
 
 
 def _combination_start(model: ForwardModel, name: str, done: dict):
