@@ -117,26 +117,41 @@ def simulate_cmd(
     "--output",
     "-o",
     type=click.Path(dir_okay=False),
-    help="Where to write the calibrated TOML (default: the package data file).",
+    required=True,
+    help="Where to write the calibrated TOML (required; the package data are never replaced).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option(
+    "--mechanism", default="spin_channel", show_default=True, help="Mechanism to calibrate."
 )
 @click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Replace OUTPUT if it exists (the package file is always replaced).",
+    "--gain-model",
+    type=click.Choice(["band_filling", "cross_section"]),
+    default="band_filling",
+    show_default=True,
+    help="Gain model of the twin.",
 )
-@click.option("--maxiter", type=int, default=None, help="Limit on optimizer iterations per stage.")
-def calibrate_cmd(output, overwrite, maxiter):
-    """Re-fit the calibrated CsPbBr3 parameters to the paper's observations."""
+@click.option(
+    "--max-nfev", type=int, default=60, show_default=True, help="Model evaluations allowed."
+)
+def calibrate_cmd(output, overwrite, mechanism, gain_model, max_nfev):
+    """Fit a mechanism's parameters to the paper's observables; report the conflicts."""
     from rich.console import Console
 
-    from ..calibration import calibrate
+    from ..calibration import calibrate, conflict_table
 
     console = Console(stderr=True)
     try:
-        result = calibrate(output=output, overwrite=overwrite, maxiter=maxiter, log=console.print)
+        result = calibrate(
+            output,
+            mechanism,
+            config={"material": {"gain_model": gain_model}},
+            overwrite=overwrite,
+            max_nfev=max_nfev,
+            log=console.print,
+        )
     except PolaseError as exc:
         console.print(f"[red]error:[/red] {exc}")
         sys.exit(2)
     console.print(f"wrote {result['path']}")
-    for k, v in result["targets"].items():
-        console.print(f"  {k}: model {v['model']:.4g}, target {v['target']:.4g}")
+    console.print(conflict_table(result))
