@@ -82,3 +82,12 @@ def test_calibrate_writes_values_conflicts_and_provenance(tmp_path):
     assert "observable" in conflict_table(res)
     # the values written load as a configuration
     load_config({"material": data["material"], "sample": data.get("sample", {})})
+
+
+def test_cli_calibrate_requires_an_output_path():
+    from click.testing import CliRunner
+
+    from polase.cli import main
+
+    result = CliRunner().invoke(main, ["calibrate"])
+    assert result.exit_code == 2 and "--output" in result.output
