@@ -270,6 +270,7 @@ def _bin_linear(t0, t1, r0, r1, dt_bin, n_bins, decay):
 def _solve_one(
     y0,
     prm,
+    prm_split,
     collect_pl,
     collect_ase,
     det_idx,
@@ -288,10 +289,13 @@ def _solve_one(
 ):
     """Integrate one run from the initial densities y0 (see `_rhs` for `prm`).
 
-    spin_rate: 1/tau_s [1/s] when the spin relaxation is split off (stiff, tau_s short):
-    after each accepted step the difference N_up - N_down is multiplied by exp(-h/tau_s),
-    the exact solution of the relaxation alone (first-order splitting, exact in the limits
-    tau_s -> 0 and tau_s -> infinity); 0 when `prm` keeps it in the right-hand side.
+    spin_rate: 1/tau_s [1/s] when the spin relaxation is stiff (tau_s short), else 0. Then the
+    relaxation stays in the right-hand side (`prm`, steps kept stable by the error control)
+    while the polarization exceeds 1e-4 of the density (an explicit step at its stability
+    limit keeps it near the absolute tolerance, 1e-6 of the density, not below); then it is
+    split off: `prm_split` has no relaxation term and after each accepted step
+    N_up - N_down is multiplied by exp(-h/tau_s), its exact decay, so the long tail takes
+    large steps.
     """
     n_x, sigma, dlam, dx, area = prm[0], prm[1], prm[5], prm[6], prm[8]
     n = y0.size
@@ -333,7 +337,9 @@ def _solve_one(
         return
     atol = atol_rel * ymax
     work = (neff, gdens, spdens, flux, phibar, q, gs, gm, qs)
-    s1 = _rhs(y, prm, work, k1, p1, a1)
+    relaxed = False
+    cur = prm
+    s1 = _rhs(y, cur, work, k1, p1, a1)
     t = 0.0
     h = 1e-15
     steps = 0
@@ -342,13 +348,13 @@ def _solve_one(
             h = t_end - t
         for i in range(n):
             ytmp[i] = y[i] + 0.5 * h * k1[i]
-        s2 = _rhs(ytmp, prm, work, k2v, p2, a2)
+        s2 = _rhs(ytmp, cur, work, k2v, p2, a2)
         for i in range(n):
             ytmp[i] = y[i] + 0.75 * h * k2v[i]
-        s3 = _rhs(ytmp, prm, work, k3v, p3, a3)
+        s3 = _rhs(ytmp, cur, work, k3v, p3, a3)
         for i in range(n):
             ynew[i] = y[i] + h * (2.0 / 9.0 * k1[i] + 1.0 / 3.0 * k2v[i] + 4.0 / 9.0 * k3v[i])
-        s4 = _rhs(ynew, prm, work, k4, p4, a4)
+        s4 = _rhs(ynew, cur, work, k4, p4, a4)
         err = 0.0
         for i in range(n):
             e = h * (-5.0 / 72.0 * k1[i] + 1.0 / 12.0 * k2v[i] + 1.0 / 9.0 * k3v[i] - 0.125 * k4[i])
@@ -380,13 +386,24 @@ def _solve_one(
                 a1[w] = a4[w]
             s1 = s4
             if spin_rate > 0.0:
-                decay_p = np.exp(-h * spin_rate)
-                for i in range(n_x):
-                    tot = y[i] + y[n_x + i]
-                    dif = (y[i] - y[n_x + i]) * decay_p
-                    y[i] = 0.5 * (tot + dif)
-                    y[n_x + i] = 0.5 * (tot - dif)
-                s1 = _rhs(y, prm, work, k1, p1, a1)
+                if relaxed:
+                    decay_p = np.exp(-h * spin_rate)
+                    for i in range(n_x):
+                        tot = y[i] + y[n_x + i]
+                        dif = (y[i] - y[n_x + i]) * decay_p
+                        y[i] = 0.5 * (tot + dif)
+                        y[n_x + i] = 0.5 * (tot - dif)
+                    s1 = _rhs(y, cur, work, k1, p1, a1)
+                else:
+                    pol = 0.0
+                    tot = 0.0
+                    for i in range(n_x):
+                        pol += abs(y[i] - y[n_x + i])
+                        tot += y[i] + y[n_x + i]
+                    if pol <= 1e-4 * tot:
+                        relaxed = True
+                        cur = prm_split
+                        s1 = _rhs(y, cur, work, k1, p1, a1)
             steps += 1
         if not np.isfinite(err):
             fac = 0.2
@@ -437,33 +454,38 @@ def solve_batch(
     ase = np.zeros((n_runs, n_w))
     decay = np.zeros((n_runs, det_idx.size, n_bins))
     stats = np.zeros((n_runs, 4))
-    # a spin relaxation faster than ten largest steps is split off (see `_solve_one`)
+    # a spin relaxation faster than ten largest steps is stiff (see `_solve_one`)
     split = tau_s < 10.0 * max_step
     spin_rate = 1.0 / tau_s if split else 0.0
     # the model constants, in the order `_rhs` unpacks them (numba: concatenated tuples)
-    prm = (  # noqa: RUF005
-        n_x,
-        sigma,
-        alpha,
-        lsh,
-        esc,
-        dlam,
-        dx,
-        gamma,
-        area,
-        beta_sp,
-        k_rad,
-        k_nr,
-        k2,
-        k3,
-        0.0 if split else 0.5 / tau_s,
-        kappa,
-        n_c,
-        n_ch,
-        sel,
-        symmetric,
-        band[0],
-    ) + band[1:]
+    prm = (
+        (  # noqa: RUF005
+            n_x,
+            sigma,
+            alpha,
+            lsh,
+            esc,
+            dlam,
+            dx,
+            gamma,
+            area,
+            beta_sp,
+            k_rad,
+            k_nr,
+            k2,
+            k3,
+            0.5 / tau_s,
+            kappa,
+            n_c,
+            n_ch,
+            sel,
+            symmetric,
+            band[0],
+        )
+        + band[1:]
+    )
+    # the same constants without the relaxation term, for the split phase
+    prm_split = prm[:14] + (0.0,) + prm[15:]  # noqa: RUF005 (numba: concatenated tuples)
     for r in prange(n_runs):
         y0 = np.empty(2 * n_x)
         for i in range(n_x):
@@ -472,6 +494,7 @@ def solve_batch(
         _solve_one(
             y0,
             prm,
+            prm_split,
             collect_pl,
             collect_ase,
             det_idx,
