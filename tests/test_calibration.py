@@ -1,88 +1,93 @@
-"""Calibration: observable estimators on analytic data, the data file and its provenance."""
+"""Calibration: targets and misfits, parameters inside their literature ranges, the paper
+observables measured with the analysis estimators, and the explicit output path."""
 
 from __future__ import annotations
 
+import math
 import tomllib
 
 import numpy as np
 import pytest
 
 from polase.calibration import (
-    FREE,
+    COMMON_FREE,
+    MECHANISM_FREE,
+    RANGES,
     TARGETS,
-    _cost,
+    Target,
     calibrate,
-    fwhm,
-    peak_wavelength,
-    two_line_threshold,
+    conflict_table,
+    parameters_for,
+    residuals,
 )
 from polase.config import load_config
-from polase.materials import calibrated_file, parameter_table
+from polase.errors import OutputExistsError
 
 
-def test_two_line_threshold_recovers_a_kink():
-    f = np.arange(4.0, 20.01, 0.5)
-    y = np.where(f < 14.3, 2.0 + 0.5 * f, 2.0 + 0.5 * 14.3 + 9.0 * (f - 14.3))
-    # exact kink at a non-grid point: both straight segments are fitted exactly except
-    # the straddling point, so the intersection lands close to 14.3
-    assert two_line_threshold(f, y) == pytest.approx(14.3, abs=0.15)
+def test_misfits_are_zero_on_target_and_one_a_tolerance_away():
+    obs = {k: t.value for k, t in TARGETS.items()}
+    assert np.allclose(residuals(obs), 0.0)
+    t = TARGETS["threshold_mJ_cm2"]
+    obs["threshold_mJ_cm2"] += t.tolerance
+    assert residuals(obs, ["threshold_mJ_cm2"])[0] == pytest.approx(1.0)
 
 
-def test_peak_and_fwhm_of_a_gaussian():
-    x = np.linspace(500, 580, 801)
-    y = np.exp(-4 * np.log(2) * ((x - 537.33) / 12.0) ** 2)
-    assert peak_wavelength(x, y) == pytest.approx(537.33, abs=0.01)
-    assert fwhm(x, y) == pytest.approx(12.0, abs=0.01)
+def test_one_sided_targets_only_penalise_the_wrong_side():
+    t = Target(24.0, 0.5, "max")
+    assert t.residual(20.0) == 0.0 and t.met(24.4) and not t.met(24.6)
+    assert t.residual(25.5) == pytest.approx(2.0)
+    u = Target(0.0, 0.5, "min")
+    assert u.residual(3.0) == 0.0 and not u.met(-0.6)
+    assert u.residual(-1.5) == pytest.approx(-2.0)
+    assert Target(1.0, 1.0).residual(math.nan) > 100
 
 
-def test_cost_is_zero_on_target_and_grows_off_target():
-    obs = {k: v[0] for k, v in TARGETS.items()}
-    assert _cost(obs, list(TARGETS)) == pytest.approx(0.0)
-    obs["threshold_mJ_cm2"] += TARGETS["threshold_mJ_cm2"][1]
-    assert _cost(obs, list(TARGETS)) == pytest.approx(1.0)
+@pytest.mark.parametrize("mechanism", ["spin_channel", "orbit_orbit", "dichroism"])
+def test_parameters_are_bounded_by_their_literature_ranges(mechanism):
+    p = parameters_for(mechanism, {"material": {"gain_model": "band_filling"}})
+    assert set(p.free_names) == set(COMMON_FREE) | set(MECHANISM_FREE[mechanism])
+    for name in p.free_names:
+        lo, hi, _unit, source = RANGES[name]
+        assert (p[name].min, p[name].max) == (lo, hi) and source
+        assert lo <= p[name].value <= hi
 
 
-def test_defaults_come_from_the_calibrated_file():
-    path = calibrated_file("CsPbBr3")
-    if not path.is_file():
-        pytest.skip("no calibrated data file in the package")
-    data = tomllib.loads(path.read_text())
-    assert data["provenance"]["written_by"] == "polase.calibration.calibrate"
-    cfg = load_config()
-    for key in FREE:
-        sec, rest = key.split(".", 1)
-        node_file, node_cfg = data[sec], cfg[sec]
-        for part in rest.split(".")[:-1]:
-            node_file, node_cfg = node_file[part], node_cfg[part]
-        last = rest.split(".")[-1]
-        assert node_cfg[last] == pytest.approx(node_file[last]), key
-
-
-def test_calibrated_values_lie_within_their_bounds():
-    table = parameter_table("CsPbBr3")
-    for key in FREE:
-        sec, name = key.split(".", 1)
-        p = table[sec][name]
-        assert p.source == "calibrated"
-        lo, hi = p.bounds
-        assert lo <= p.value <= hi, key
-
-
-def test_plausible_magnitudes():
-    mat = load_config()["material"]
-    assert 0.1 <= mat["beta"] <= 10  # cm/GW
-    assert 1e-11 <= mat["k2"] <= 3e-9  # cm3/s
-    assert 1e-29 <= mat["k3"] <= 1e-27  # cm6/s
-    assert 2.0 <= mat["refractive_index"] <= 2.4
-    assert mat["tau_s"] == pytest.approx(8e-9)
-
-
-def test_calibrate_writes_a_provenanced_file(tmp_path):
+def test_calibrate_needs_an_explicit_path_and_refuses_to_overwrite(tmp_path):
+    with pytest.raises(TypeError):
+        calibrate()  # type: ignore[call-arg]
     out = tmp_path / "cal.toml"
-    res = calibrate(output=out, stages=(1,), maxiter=3, log=None)
+    out.write_text("keep")
+    with pytest.raises(OutputExistsError):
+        calibrate(out, "dichroism", log=None)
+    assert out.read_text() == "keep"
+
+
+@pytest.mark.slow
+def test_calibrate_writes_values_conflicts_and_provenance(tmp_path):
+    out = tmp_path / "cal.toml"
+    res = calibrate(
+        out,
+        "dichroism",
+        config={"material": {"gain_model": "band_filling"}},
+        free=["material.beta"],
+        max_nfev=2,
+        log=None,
+    )
     data = tomllib.loads(out.read_text())
-    assert data["provenance"]["evaluations"] >= 3
+    assert data["material"]["gain_model"] == "band_filling"
+    assert "beta" in data["material"]
     assert set(res["targets"]) == set(TARGETS)
-    assert "material" in data and "pl_center_ev" in data["material"]
-    with pytest.raises(Exception, match="exists"):
-        calibrate(output=out, stages=(), log=None)
+    assert data["provenance"]["conflicts"] == res["conflicts"]
+    assert all(not res["targets"][k]["met"] for k in res["conflicts"])
+    assert "observable" in conflict_table(res)
+    # the values written load as a configuration
+    load_config({"material": data["material"], "sample": data.get("sample", {})})
+
+
+def test_cli_calibrate_requires_an_output_path():
+    from click.testing import CliRunner
+
+    from polase.cli import main
+
+    result = CliRunner().invoke(main, ["calibrate"])
+    assert result.exit_code == 2 and "--output" in result.output

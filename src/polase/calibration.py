@@ -1,28 +1,18 @@
-"""Calibrate the default CsPbBr3 parameters against the paper's observations.
+"""Calibrate the twin against the paper's observables, or report which ones conflict.
 
-`calibrate()` adjusts a small set of free parameters (those whose source is "calibrated" in
-`polase.materials`) within physically plausible bounds so that the default noiseless run
-reproduces the targets of `TARGETS` (Photonics 2022, 9, 353), and writes the result with
-provenance into the package data file src/polase/data/CsPbBr3_calibrated.toml, from which
-`polase.config.default_config` loads the defaults. Re-run it with `polase calibrate` after
-changing the model.
+`paper_observables` measures every observable of `TARGETS` (Photonics 2022, 9, 353, text and
+Fig. 3) on the noiseless spectra of a configuration, with the analysis package's estimators
+(`polase.analysis.spectra.peak_and_fwhm` and `window_mean`, `polase.analysis.threshold.
+hinge_threshold`, `polase.analysis.power_law.loglog_slope`), the same ones that grade a
+measurement. `calibrate` fits the free parameters of one mechanism (an
+`polase.inverse.Parameters` set, bounded by each parameter's literature range) by trust-region
+least squares on the tolerance-scaled misfits, and writes the values with provenance to an
+explicit output path (never to the package data unless that path is given). Its result lists,
+for every target, the model value and whether it is met, and every parameter that ends at a
+bound: when no physical parameter set meets all observables, that list is the result.
 
-Observables are measured from the spectrometer's noiseless spectra (offset and dark
-subtracted) exactly as the acceptance tests do:
-
-- peak: wavelength of the maximum, refined by a parabola through the three top pixels;
-- FWHM: distance between the linearly interpolated half-maximum crossings;
-- I(lambda): spectrum linearly interpolated at lambda;
-- threshold: intersection of two straight lines fitted to I(543 nm) versus fluence
-  (linear pump), the split between the two point sets chosen by least total squares;
-- FWHM threshold: the onset of spectral narrowing as the analysis pipeline finds it
-  (`polase.analysis.threshold.fwhm_threshold`, a hinge fit of FWHM versus log fluence);
-- slope: least-squares slope of log I(533 nm) against log fluence over 4-12 mJ/cm2;
-- Delta_ASE(F) = I_circ(543) / I_lin(543) - 1 and Delta_PL(F) likewise at 533 nm.
-
-The optimizer is Nelder-Mead on the tolerance-weighted sum of squared misfits in a
-bounded, normalised (log for positive scale parameters) parameter space, in stages that
-each free the parameters one group of observables depends on most (see `_STAGES`).
+Targets have a kind: "value" (|model - target| <= tolerance), "max" (model <= target +
+tolerance), "min" (model >= target - tolerance).
 """
 
 from __future__ import annotations
@@ -30,238 +20,142 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .analysis.threshold import fwhm_threshold
+from .analysis.power_law import loglog_slope
+from .analysis.spectra import peak_and_fwhm, window_mean
+from .analysis.threshold import hinge_threshold
 from .config import load_config
-from .materials import calibrated_file, parameter_table
+from .errors import ConfigError
+from .inverse.parameters import Parameter, Parameters
 
-#: Targets: name -> (value, tolerance used to weight the misfit).
-TARGETS: dict[str, tuple[float, float]] = {
-    "pl_peak_nm_8.2": (533.0, 0.4),
-    "pl_fwhm_nm_8.2": (23.0, 0.6),
-    "ase_peak_nm_15": (543.0, 0.5),
-    "ase_peak_nm_16": (543.0, 0.5),
-    "ase_peak_nm_17": (543.0, 0.5),
-    "fwhm_nm_17": (13.0, 0.75),
-    "threshold_mJ_cm2": (14.3, 0.2),
-    "threshold_fwhm_mJ_cm2": (14.5, 0.3),
-    "slope_533_4_12": (1.7, 0.04),
-    "delta_ase_pct_15": (11.0, 1.0),
-    "delta_ase_pct_16": (14.0, 1.0),
-    "delta_ase_pct_17": (17.0, 1.0),
-    "max_abs_delta_pl_pct_below_12": (0.0, 0.5),
+
+@dataclass(frozen=True)
+class Target:
+    """One paper observable."""
+
+    value: float
+    tolerance: float
+    kind: str = "value"  #: "value", "max" or "min"
+    unit: str = ""
+    source: str = ""
+
+    def residual(self, model: float) -> float:
+        """Misfit in tolerances (0 inside a one-sided target). [1]"""
+        if not math.isfinite(model):
+            return 1e3
+        d = (model - self.value) / self.tolerance
+        if self.kind == "max":
+            return max(d - 1.0, 0.0)
+        if self.kind == "min":
+            return min(d + 1.0, 0.0)
+        return d
+
+    def met(self, model: float) -> bool:
+        if not math.isfinite(model):
+            return False
+        if self.kind == "max":
+            return model <= self.value + self.tolerance
+        if self.kind == "min":
+            return model >= self.value - self.tolerance
+        return abs(model - self.value) <= self.tolerance
+
+
+_P = "Photonics 2022, 9, 353"
+#: The paper's observables on the default sweep (linear pump unless "delta").
+TARGETS: dict[str, Target] = {
+    "pl_peak_nm_8.2": Target(533.0, 1.0, unit="nm", source=f"{_P}: PL at 8.2 mJ/cm2"),
+    "pl_fwhm_nm_8.2": Target(23.0, 1.5, unit="nm", source=f"{_P}: PL at 8.2 mJ/cm2"),
+    "max_fwhm_below_threshold_nm": Target(
+        24.0, 0.5, "max", "nm", f"{_P}: 23 nm band until the narrowing"
+    ),
+    "ase_peak_nm_15": Target(543.0, 1.0, unit="nm", source=f"{_P}: ASE at 543 nm"),
+    "ase_peak_nm_16": Target(543.0, 1.0, unit="nm", source=f"{_P}: ASE at 543 nm"),
+    "ase_peak_nm_17": Target(543.0, 1.0, unit="nm", source=f"{_P}: ASE at 543 nm"),
+    "fwhm_nm_17": Target(13.0, 3.0, unit="nm", source=f"{_P}: 10-16 nm above threshold"),
+    "min_fwhm_nm": Target(14.0, 1.5, unit="nm", source=f"{_P}: narrowing to ~14 nm"),
+    "fwhm_rise_above_threshold_nm": Target(
+        0.0, 0.3, "max", "nm", f"{_P}: monotonic narrowing above threshold"
+    ),
+    "threshold_mJ_cm2": Target(14.3, 0.5, unit="mJ/cm2", source=f"{_P}: 14.3 mJ/cm2"),
+    "slope_533_chord": Target(1.7, 0.1, unit="1", source=f"{_P}: slope 1.7 below threshold"),
+    "slope_533_local_spread": Target(
+        0.0, 0.15, "max", "1", "issue 11: local log-log slopes within 0.15 of the chord"
+    ),
+    "clamp_533_20_over_15": Target(
+        1.15, 0.25, unit="1", source=f"{_P} Fig. 3: the 533 nm emission clamps above threshold"
+    ),
+    "delta_ase_pct_15": Target(11.0, 2.0, unit="%", source=f"{_P}: Delta_ASE at 543 nm"),
+    "delta_ase_pct_16": Target(14.0, 2.0, unit="%", source=f"{_P}: Delta_ASE at 543 nm"),
+    "delta_ase_pct_17": Target(17.0, 2.0, unit="%", source=f"{_P}: Delta_ASE at 543 nm"),
+    "delta_ase_rise_pct": Target(
+        0.0, 0.5, "min", "%", f"{_P}: Delta_ASE rises from 15 to 16 to 17 mJ/cm2"
+    ),
+    "delta_533_pct_15": Target(0.0, 3.0, unit="%", source=f"{_P} Fig. 3: PL virtually unchanged"),
+    "delta_533_pct_16": Target(0.0, 3.0, unit="%", source=f"{_P} Fig. 3: PL virtually unchanged"),
+    "delta_533_pct_17": Target(0.0, 3.0, unit="%", source=f"{_P} Fig. 3: PL virtually unchanged"),
+    "max_abs_delta_533_pct_below_12": Target(
+        0.0, 1.0, "max", "%", f"{_P}: no polarization dependence of the PL below threshold"
+    ),
 }
 
-#: Free parameters: dotted config key -> whether the search is in log space.
-FREE: dict[str, bool] = {
-    "material.pl_center_ev": False,
-    "material.pl_fwhm_ev": False,
-    "material.pl_red_tail_ev": False,
-    "material.k2": True,
-    "material.gain_shift_ev": False,
-    "material.gain_fwhm_ev": False,
-    "material.gain_scale": True,
-    "sample.collection_ase": True,
-    "sample.beta_sp": True,
-    "sample.bandgap_spread_ev": False,
-    "mechanism.orbit_orbit.kappa": True,
-    "mechanism.orbit_orbit.coherence_density_cm3": True,
+#: Fluences the observables need (a subset of the default sweep). [mJ/cm2]
+CALIBRATION_FLUENCES: tuple[float, ...] = (
+    4.0, 5.0, 6.0, 7.0, 8.2, 9.0, 10.0, 11.0, 12.0, 13.0, 13.5, 14.0, 14.5, 15.0, 15.5, 16.0,
+    16.5, 17.0, 18.0, 19.0, 20.0,
+)  # fmt: skip
+
+#: Literature ranges of the band-filling twin's adjustable parameters (dotted key ->
+#: (min, max, unit, source)); every value of `calibrate` must end strictly inside.
+RANGES: dict[str, tuple[float, float, str, str]] = {
+    "material.beta": (0.1, 10.0, "cm/GW", "CsPbBr3 two-photon coefficients 0.1-10 cm/GW"),
+    "material.k2": (1e-11, 1e-9, "cm^3/s", "second-order recombination/annihilation ~1e-10"),
+    "material.pl_center_ev": (2.32, 2.40, "eV", "intrinsic emission at the 2.37 eV edge"),
+    "material.pl_fwhm_ev": (0.04, 0.12, "eV", "RT PL width of single CsPbBr3 rods 60-100 meV"),
+    "material.pl_red_tail_ev": (0.0, 0.06, "eV", "phonon/defect red tail, tens of meV"),
+    "material.exciton_binding_ev": (0.030, 0.040, "eV", "30-40 meV (Yang 2017 and others)"),
+    "material.effective_mass_e": (0.20, 0.25, "m0", "0.2-0.25 m0"),
+    "material.effective_mass_h": (0.20, 0.25, "m0", "0.2-0.25 m0"),
+    "sample.beta_sp": (1e-3, 0.2, "1", "escape-cone fraction 1 - sqrt(1 - 1/n^2) = 0.11 at most"),
+    "sample.collection_ase": (1e-3, 0.3, "1", "end-facet light scattered into the objective"),
+    "sample.rod_end_distance_um": (0.0, 100.0, "um", "rods 10-200 um long, spot 100 um"),
+    "sample.bandgap_spread_ev": (0.0, 0.03, "eV", "single-rod PL peaks scatter 10-30 meV"),
+    "material.tau_s": (1e-13, 1e-8, "s", "ps at RT (Zhao 2020) to ns (Belykh 2019, the paper)"),
+    "material.orientation_efficiency": (0.05, 1.0, "1", "optical orientation 0-1"),
+    "mechanism.orbit_orbit.exchange_fraction": (0.0, 1.0, "1", "like-spin share 0-1"),
+    "mechanism.dichroism.delta": (0.0, 0.5, "1", "2PA circular/linear ratio 1-1.5"),
 }
 
-_PL_KEYS = (
+#: Parameters freed for every mechanism, and those freed by each mechanism.
+COMMON_FREE: tuple[str, ...] = (
+    "material.beta",
+    "material.k2",
     "material.pl_center_ev",
     "material.pl_fwhm_ev",
-    "material.pl_red_tail_ev",
-    "material.k2",
-)
-_GAIN_KEYS = (
-    "material.gain_scale",
-    "material.gain_shift_ev",
-    "material.gain_fwhm_ev",
-    "sample.collection_ase",
     "sample.beta_sp",
+    "sample.collection_ase",
+    "sample.rod_end_distance_um",
     "sample.bandgap_spread_ev",
 )
-_MECH_KEYS = ("mechanism.orbit_orbit.kappa", "mechanism.orbit_orbit.coherence_density_cm3")
-_ASE_TARGETS = (
-    "ase_peak_nm_15",
-    "ase_peak_nm_16",
-    "ase_peak_nm_17",
-    "fwhm_nm_17",
-    "threshold_mJ_cm2",
-    "threshold_fwhm_mJ_cm2",
-)
-_DELTA_TARGETS = ("delta_ase_pct_15", "delta_ase_pct_16", "delta_ase_pct_17", "threshold_mJ_cm2")
-
-#: Calibration stages: (free keys, targets, fluences ("low" or the default sweep), iterations).
-#: Each stage fixes what the others fit; they are run in the order given to `calibrate`.
-_STAGES: dict[int, tuple] = {
-    1: (_PL_KEYS, ("pl_peak_nm_8.2", "pl_fwhm_nm_8.2", "slope_533_4_12"), "low", 120),
-    2: (_GAIN_KEYS, (*_ASE_TARGETS, "pl_peak_nm_8.2", "pl_fwhm_nm_8.2"), "all", 70),
-    3: (_MECH_KEYS, _DELTA_TARGETS, "all", 35),
-    4: (tuple(FREE), tuple(TARGETS), "all", 80),
-    6: (
-        ("material.gain_scale", "material.k2", *_MECH_KEYS),
-        (*_DELTA_TARGETS, "threshold_fwhm_mJ_cm2", "fwhm_nm_17", "slope_533_4_12"),
-        "all",
-        40,
+MECHANISM_FREE: dict[str, tuple[str, ...]] = {
+    "orbit_orbit": (
+        "material.tau_s",
+        "material.orientation_efficiency",
+        "mechanism.orbit_orbit.exchange_fraction",
     ),
-    7: (tuple(FREE), tuple(TARGETS), "all", 150),
+    "spin_channel": ("material.tau_s", "material.orientation_efficiency"),
+    "dichroism": ("mechanism.dichroism.delta",),
 }
 
-#: Stages solved by trust-region least squares on the residual vector instead of Nelder-Mead.
-_LSQ_STAGES = frozenset({7})
 
-
-def baseline_subtracted(config, expected):
-    """Noiseless counts minus the electronic offset and dark counts. [counts]"""
-    sp = config["spectrometer"]
-    return (
-        expected
-        - sp["electronic_offset_counts"]
-        - sp["dark_counts_per_s"] * sp["integration_time_s"]
-    )
-
-
-def peak_wavelength(wavelength, spectrum) -> float:
-    """Wavelength of the maximum, refined by a parabola through the top three pixels. [nm]"""
-    i = int(np.argmax(spectrum))
-    if 0 < i < spectrum.size - 1:
-        y0, y1, y2 = spectrum[i - 1 : i + 2]
-        den = y0 - 2 * y1 + y2
-        if den < 0:
-            off = 0.5 * (y0 - y2) / den
-            return float(wavelength[i] + off * 0.5 * (wavelength[i + 1] - wavelength[i - 1]))
-    return float(wavelength[i])
-
-
-def fwhm(wavelength, spectrum) -> float:
-    """Full width at half maximum from linearly interpolated crossings. [nm]"""
-    i = int(np.argmax(spectrum))
-    half = 0.5 * spectrum[i]
-    lo = i
-    while lo > 0 and spectrum[lo] > half:
-        lo -= 1
-    hi = i
-    while hi < spectrum.size - 1 and spectrum[hi] > half:
-        hi += 1
-    xl = np.interp(half, [spectrum[lo], spectrum[lo + 1]], [wavelength[lo], wavelength[lo + 1]])
-    xr = np.interp(half, [spectrum[hi], spectrum[hi - 1]], [wavelength[hi], wavelength[hi - 1]])
-    return float(xr - xl)
-
-
-def two_line_threshold(fluence, intensity, min_points: int = 3) -> float:
-    """Intersection of two straight-line fits (best split by total squared residual). [mJ/cm2]"""
-    f = np.asarray(fluence, dtype=float)
-    y = np.asarray(intensity, dtype=float)
-    best = None
-    for k in range(min_points, f.size - min_points + 1):
-        p1 = np.polyfit(f[:k], y[:k], 1)
-        p2 = np.polyfit(f[k:], y[k:], 1)
-        sse = np.sum((np.polyval(p1, f[:k]) - y[:k]) ** 2) + np.sum(
-            (np.polyval(p2, f[k:]) - y[k:]) ** 2
-        )
-        if best is None or sse < best[0]:
-            best = (sse, p1, p2)
-    _, p1, p2 = best
-    return float((p2[1] - p1[1]) / (p1[0] - p2[0]))
-
-
-def observables(config=None, solver: str | None = None, fluence=None) -> dict[str, float]:
-    """Compute the calibration observables of a configuration's noiseless default sweep.
-
-    Returns a dict with the keys of `TARGETS` (plus "max_counts"); keys needing fluences that
-    are absent from the sweep are left out.
-    """
-    from .experiment import forward
-    from .instruments.spectrometer import SpectrometerConfig, measure_spectrum
-
-    cfg = load_config(config)
-    f = np.asarray(cfg["sweep"]["fluence"] if fluence is None else fluence, dtype=float)
-    fwd = forward(cfg, f, [0.0, 45.0], solver=solver)
-    sk = dict(cfg["spectrometer"])
-    sk["calibration"] = tuple(sk["calibration"])
-    spc = SpectrometerConfig(**sk)
-    meas = measure_spectrum(
-        fwd["wavelength"], fwd["emission"] * cfg["pump"]["repetition_rate_hz"], spc, noise=False
-    )
-    lam = meas["wavelength"]
-    s = baseline_subtracted(cfg, meas["expected"])
-    win = (lam > 480) & (lam < 620)
-    lam, s = lam[win], s[..., win]
-    out: dict[str, float] = {"max_counts": float(meas["expected"].max())}
-
-    def at(val):
-        j = np.flatnonzero(np.isclose(f, val))
-        return int(j[0]) if j.size else None
-
-    def inten(w):
-        return np.array([[np.interp(w, lam, s[i, a]) for a in range(2)] for i in range(f.size)])
-
-    i82 = at(8.2)
-    if i82 is not None:
-        out["pl_peak_nm_8.2"] = peak_wavelength(lam, s[i82, 0])
-        out["pl_fwhm_nm_8.2"] = fwhm(lam, s[i82, 0])
-    i543, i533 = inten(543.0), inten(533.0)
-    for fl in (15, 16, 17):
-        j = at(fl)
-        if j is not None:
-            out[f"ase_peak_nm_{fl}"] = peak_wavelength(lam, s[j, 0])
-            out[f"delta_ase_pct_{fl}"] = 100.0 * (i543[j, 1] / i543[j, 0] - 1.0)
-            if fl == 17:
-                out["fwhm_nm_17"] = fwhm(lam, s[j, 0])
-    low = (f >= 4.0) & (f <= 12.0)
-    if low.sum() >= 3:
-        out["slope_533_4_12"] = float(np.polyfit(np.log(f[low]), np.log(i533[low, 0]), 1)[0])
-    if f.size >= 8 and f.min() <= 6 and f.max() >= 18:
-        out["threshold_mJ_cm2"] = two_line_threshold(f, i543[:, 0])
-        widths = np.array([fwhm(lam, s[i, 0]) for i in range(f.size)])
-        out["threshold_fwhm_mJ_cm2"] = float(fwhm_threshold(f, widths)["threshold"])
-    below = f < 12.0
-    if below.any():
-        out["max_abs_delta_pl_pct_below_12"] = float(
-            100.0 * np.max(np.abs(i533[below, 1] / i533[below, 0] - 1.0))
-        )
-    return out
-
-
-#: Counts above which the spectrometer is close to its 16-bit full scale (65535): a trial that
-#: saturates it would make every observable meaningless. [counts]
-_MAX_COUNTS = 60000.0
-
-
-def _cost(obs: dict, keys) -> float:
-    total = 0.0
-    if obs.get("max_counts", 0.0) > _MAX_COUNTS:
-        total += (obs["max_counts"] / _MAX_COUNTS - 1.0) * 1e3 + 10.0
-    for k in keys:
-        target, tol = TARGETS[k]
-        if k not in obs or not math.isfinite(obs[k]):
-            total += 1e4
-            continue
-        if k.startswith("max_abs"):
-            total += (max(obs[k] - 0.3, 0.0) / tol) ** 2
-        else:
-            total += ((obs[k] - target) / tol) ** 2
-    return total
-
-
-def _residuals(obs: dict, keys) -> np.ndarray:
-    """Tolerance-scaled misfits, one per target plus a full-scale penalty: the residual
-    vector of the least-squares stages (`_cost` is the simplex stages' scalar version)."""
-    res = [max(obs.get("max_counts", 0.0) / _MAX_COUNTS - 1.0, 0.0) * 30.0]
-    for k in keys:
-        target, tol = TARGETS[k]
-        if k not in obs or not math.isfinite(obs[k]):
-            res.append(100.0)
-        elif k.startswith("max_abs"):
-            res.append(max(obs[k] - 0.3, 0.0) / tol)
-        else:
-            res.append((obs[k] - target) / tol)
-    return np.asarray(res)
+def _get(cfg, key: str) -> float:
+    node = cfg
+    for part in key.split("."):
+        node = node[part]
+    return float(node)
 
 
 def _nested(flat: dict) -> dict:
@@ -269,254 +163,285 @@ def _nested(flat: dict) -> dict:
     for key, v in flat.items():
         node = out
         parts = key.split(".")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
         node[parts[-1]] = v
     return out
 
 
-def _bounds(material: str) -> dict[str, tuple[float, float]]:
-    table = parameter_table(material)
-    out = {}
-    for key in FREE:
-        sec, name = key.split(".", 1)
-        out[key] = table[sec][name].bounds
-    return out
-
-
-def calibrate(
-    output: str | Path | None = None,
-    overwrite: bool = False,
-    maxiter: int | None = None,
-    log: Callable[[str], None] | None = print,
-    material: str = "CsPbBr3",
-    stages: tuple[int, ...] = (1, 2, 3, 2, 3, 6, 7),
-) -> dict:
-    """Fit the calibrated parameters to `TARGETS` and write them as TOML with provenance.
-
-    Parameters
-    ----------
-    output
-        File to write; default: the package data file (always replaced).
-    overwrite
-        Replace `output` if it exists (ignored for the package data file).
-    maxiter
-        Nelder-Mead iterations per stage (default: per stage, 35-120).
-    log
-        Progress messages (None: silent).
-    material
-        Material name in `polase.materials.MATERIALS`.
-    stages
-        Stages to run, in order: 1 spectral shape and annihilation (PL peak, width, slope);
-        2 gain band, gain scale and ASE collection (ASE peak, width, threshold);
-        3 orbit-orbit coupling (Delta_ASE); 4 all parameters on all targets; 5 gain scale
-        alone by bisection on the FWHM at 17 mJ/cm2; 6 gain scale, annihilation and
-        orbit-orbit coupling together (Delta_ASE, both thresholds, FWHM at 17, slope);
-        7 all parameters on all targets by trust-region least squares (finite-difference
-        Jacobian; `maxiter` is then the number of model runs).
+def spectra_for_calibration(config, fluence=CALIBRATION_FLUENCES, solver=None) -> dict:
+    """Noiseless, baseline-subtracted spectrometer spectra of linear and circular pumping.
 
     Returns
     -------
     dict
-        ``path``, ``parameters`` (dotted key -> value), ``targets`` (name -> model, target).
+        fluence (F,) [mJ/cm2]; wavelength (W,) [nm], 480-620 nm; spectra (F, 2, W) [counts]
+        (axis 1: 0 deg, 45 deg); max_counts [counts].
     """
-    from scipy.optimize import least_squares, minimize
+    from .experiment import forward
+    from .instruments.spectrometer import measure_spectrum
 
-    from ._files import write_text_atomic
+    cfg = load_config(config)
+    f = np.asarray(fluence, dtype=float)
+    fwd = forward(cfg, f, [0.0, 45.0], solver=solver)
+    sp = cfg.spectrometer
+    meas = measure_spectrum(
+        fwd["wavelength"], fwd["emission"] * cfg["pump"]["repetition_rate_hz"], sp, noise=False
+    )
+    base = sp.electronic_offset_counts + sp.dark_counts_per_s * sp.integration_time_s
+    lam = meas["wavelength"]
+    win = (lam > 480) & (lam < 620)
+    return {
+        "fluence": f,
+        "wavelength": lam[win],
+        "spectra": meas["expected"][..., win] - base,
+        "max_counts": float(meas["expected"].max()),
+        "fwd": fwd,
+    }
+
+
+def paper_observables(config=None, solver: str | None = None) -> dict[str, float]:
+    """Every observable of `TARGETS` on the configuration's noiseless spectra.
+
+    Also returns "max_counts" and, from the twin itself, "max_modal_gain_per_cm" is left to
+    `polase.physics` tests. Peak, FWHM, threshold and slopes come from `polase.analysis`.
+    """
+    d = spectra_for_calibration(config, solver=solver)
+    f, lam, s = d["fluence"], d["wavelength"], d["spectra"]
+    lin = s[:, 0]
+    pf = peak_and_fwhm(lam, lin)
+    peak, width = pf["peak_nm"], pf["fwhm_nm"]
+    i533 = window_mean(lam, s, 533.0, 0.5)  # (F, 2)
+    i543 = window_mean(lam, s, 543.0, 0.5)
+    out: dict[str, float] = {"max_counts": d["max_counts"]}
+
+    def at(val):
+        return int(np.flatnonzero(np.isclose(f, val))[0])
+
+    out["pl_peak_nm_8.2"] = float(peak[at(8.2)])
+    out["pl_fwhm_nm_8.2"] = float(width[at(8.2)])
+    thr = float(hinge_threshold(f, i543[:, 0])["threshold"])
+    out["threshold_mJ_cm2"] = thr
+    below, above = f < thr, f > thr
+    out["max_fwhm_below_threshold_nm"] = float(np.max(width[below])) if below.any() else math.nan
+    for fl in (15, 16, 17):
+        j = at(fl)
+        out[f"ase_peak_nm_{fl}"] = float(peak[j])
+        out[f"delta_ase_pct_{fl}"] = float(100.0 * (i543[j, 1] / i543[j, 0] - 1.0))
+        out[f"delta_533_pct_{fl}"] = float(100.0 * (i533[j, 1] / i533[j, 0] - 1.0))
+    out["fwhm_nm_17"] = float(width[at(17)])
+    out["min_fwhm_nm"] = float(np.min(width))
+    w_above = width[above]
+    out["fwhm_rise_above_threshold_nm"] = (
+        float(max(np.max(np.diff(w_above)), 0.0)) if w_above.size > 1 else 0.0
+    )
+    win = (f >= 4.0) & (f <= 12.0)
+    out["slope_533_chord"] = float(loglog_slope(f[win], i533[win, 0])["slope"])
+    local = np.gradient(np.log(i533[win, 0]), np.log(f[win]))
+    out["slope_533_local_spread"] = float(np.max(np.abs(local - out["slope_533_chord"])))
+    out["clamp_533_20_over_15"] = float(i533[at(20), 0] / i533[at(15), 0])
+    out["delta_ase_rise_pct"] = min(
+        out["delta_ase_pct_16"] - out["delta_ase_pct_15"],
+        out["delta_ase_pct_17"] - out["delta_ase_pct_16"],
+    )
+    low = f < 12.0
+    out["max_abs_delta_533_pct_below_12"] = float(
+        100.0 * np.max(np.abs(i533[low, 1] / i533[low, 0] - 1.0))
+    )
+    return out
+
+
+def residuals(obs: dict, keys=None) -> np.ndarray:
+    """Tolerance-scaled misfits of the observables to `TARGETS`. [1]"""
+    keys = list(TARGETS) if keys is None else keys
+    return np.array([TARGETS[k].residual(obs.get(k, math.nan)) for k in keys])
+
+
+#: Counts near the spectrometer's 16-bit full scale: a trial that saturates it is penalised.
+_MAX_COUNTS = 60000.0
+
+
+def parameters_for(mechanism: str, config=None, free=None) -> Parameters:
+    """Free parameters of `mechanism` at the configuration's values, bounded by `RANGES`."""
+    from .physics.mechanisms import parse_mechanism
+
+    cfg = load_config(config)
+    active = parse_mechanism(mechanism)
+    names = list(COMMON_FREE) if free is None else list(free)
+    if free is None:
+        for m in sorted(active):
+            names += [k for k in MECHANISM_FREE[m] if k not in names]
+    out = []
+    for key in names:
+        if key not in RANGES:
+            raise ConfigError(
+                key, f"no literature range for a calibrated parameter; known: {sorted(RANGES)}"
+            )
+        lo, hi, unit, _src = RANGES[key]
+        v = float(np.clip(_get(cfg, key), lo, hi))
+        log = lo > 0 and hi / lo > 100
+        out.append(Parameter(key, v, lo, hi, True, log, unit))
+    return Parameters(out)
+
+
+def calibrate(
+    output: str | Path,
+    mechanism: str = "spin_channel",
+    *,
+    config=None,
+    free=None,
+    overwrite: bool = False,
+    max_nfev: int = 60,
+    log: Callable[[str], None] | None = print,
+) -> dict:
+    """Fit one mechanism's free parameters to `TARGETS`; write them with provenance to `output`.
+
+    Parameters
+    ----------
+    output
+        TOML file to write (required: the package data are never replaced implicitly).
+    mechanism
+        Mechanism name (``"+"``-combinations allowed).
+    config
+        Starting configuration (anything `load_config` accepts); its
+        ``material.gain_model`` is used as is.
+    free
+        Dotted keys to fit (default: `COMMON_FREE` plus the mechanism's `MECHANISM_FREE`).
+    overwrite
+        Replace `output` if it exists.
+    max_nfev
+        Model evaluations allowed to the least-squares solver (Jacobian columns included).
+    log
+        Progress messages (None: silent).
+
+    Returns
+    -------
+    dict
+        ``path``; ``parameters`` (key -> value); ``at_bound`` (keys within 0.1 % of the
+        span of a bound); ``targets`` (name -> {model, target, tolerance, kind, met});
+        ``conflicts`` (names of targets not met); ``cost`` (sum of squared misfits).
+    """
+    from scipy.optimize import least_squares
+
+    from ._files import atomic_path
 
     log = log or (lambda _msg: None)
-    base = load_config({"material": {"name": material}})
-    bounds = _bounds(material)
-
-    def get(cfg, key):
-        node = cfg.data
-        for p in key.split("."):
-            node = node[p]
-        return node
-
-    current = {k: float(get(base, k)) for k in FREE}
-
-    def to_unit(key, v):
-        lo, hi = bounds[key]
-        if FREE[key]:
-            lo, hi, v = math.log(max(lo, 1e-300)), math.log(hi), math.log(max(v, 1e-300))
-        return (v - lo) / (hi - lo)
-
-    def from_unit(key, u):
-        lo, hi = bounds[key]
-        u = min(max(u, 0.0), 1.0)
-        if FREE[key]:
-            lo = math.log(max(lo, 1e-300))
-            return math.exp(lo + u * (math.log(hi) - lo))
-        return lo + u * (hi - lo)
-
-    evals = {"n": 0}
-
-    def run_stage(keys, targets, fluence, iters, lsq=False):
-        x0 = np.array([to_unit(k, current[k]) for k in keys])
-
-        def observe(x):
-            """Observables of the trial at unit coordinates x; None if the model fails."""
-            trial = dict(current)
-            trial.update({k: from_unit(k, u) for k, u in zip(keys, x)})
-            try:
-                obs = observables(_nested(trial), fluence=fluence)
-            except Exception:  # a trial the model cannot run counts as very bad
-                return None
-            evals["n"] += 1
-            return obs
-
-        def report(cost):
-            if evals["n"] % 20 == 0:
-                log(f"  eval {evals['n']}: cost {cost:.3g}")
-
-        def fun(x):
-            obs = observe(x)
-            if obs is None:
-                return 1e6
-            pen = float(np.sum(np.clip(-x, 0, None) ** 2 + np.clip(x - 1, 0, None) ** 2)) * 1e3
-            c = _cost(obs, targets) + pen
-            report(c)
-            return c
-
-        def resid(x):
-            obs = observe(x)
-            if obs is None:
-                return np.full(len(targets) + 1, 100.0)
-            r = _residuals(obs, targets)
-            report(float(r @ r))
-            return r
-
-        if lsq:
-            # Gauss-Newton with a finite-difference Jacobian: ~n+1 runs per step, and it
-            # follows the narrow valleys (gain scale vs. coupling) that stall a simplex
-            res = least_squares(
-                resid,
-                np.clip(x0, 0.0, 1.0),
-                bounds=(0.0, 1.0),
-                diff_step=0.01,
-                x_scale=0.1,
-                max_nfev=iters,
-                xtol=1e-4,
-                ftol=1e-4,
-            )
-            res.fun = float(res.fun @ res.fun)
-        else:
-            res = minimize(
-                fun,
-                x0,
-                method="Nelder-Mead",
-                options={
-                    "maxiter": iters,
-                    "xatol": 2e-3,
-                    "fatol": 1e-2,
-                    "initial_simplex": _simplex(x0),
-                },
-            )
-        current.update({k: from_unit(k, u) for k, u in zip(keys, res.x)})
-        log(f"stage done: cost {res.fun:.4g} after {res.nfev} evaluations")
-        log("  " + ", ".join(f"{k.split('.')[-1]}={current[k]:.4g}" for k in keys))
-        return res
-
-    path = Path(output) if output is not None else Path(str(calibrated_file(material)))
-    if output is not None and path.exists() and not overwrite:
+    out_path = Path(output)
+    if out_path.exists() and not overwrite:
         from .errors import OutputExistsError
 
-        raise OutputExistsError(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    low_f = [4.0, 5.0, 6.0, 7.0, 8.2, 9.0, 10.0, 11.0, 12.0]
-    for stage in stages:
-        if stage == 5:
-            _tune_width(current, log)
-            write_text_atomic(
-                path, _render(current, {}, material, evals["n"], stages), overwrite=True
-            )
-            continue
-        keys, targets, fluence, iters = _STAGES[stage]
-        log(f"stage {stage}: {', '.join(k.split('.')[-1] for k in keys)}")
-        run_stage(
-            list(keys),
-            list(targets),
-            low_f if fluence == "low" else None,
-            maxiter or iters,
-            lsq=stage in _LSQ_STAGES,
+        raise OutputExistsError(f"{out_path} exists; pass --overwrite to replace it")
+    base = load_config(config if config is not None else {})
+    base_d = base.to_dict()
+    base_d["mechanism"]["name"] = mechanism
+    params = parameters_for(mechanism, base_d, free)
+    keys = list(TARGETS)
+    n_eval = [0]
+    best: dict = {"cost": math.inf}
+
+    def evaluate(values: dict) -> tuple[np.ndarray, dict]:
+        cfg = _nested(values)
+        trial = load_config({**base_d, **_merge_sections(base_d, cfg)})
+        obs = paper_observables(trial)
+        r = residuals(obs, keys)
+        over = max(obs["max_counts"] - _MAX_COUNTS, 0.0) / 1000.0
+        r = np.append(r, over)
+        n_eval[0] += 1
+        cost = float(r @ r)
+        if cost < best["cost"]:
+            best.update(cost=cost, values=dict(values), obs=obs)
+        log(f"  eval {n_eval[0]}: cost {cost:.4g}")
+        return r, obs
+
+    def fun(u):
+        return evaluate(params.from_internal(u))[0]
+
+    lo, hi = params.internal_bounds()
+    u0 = np.clip(params.to_internal(), lo + 1e-6 * (hi - lo), hi - 1e-6 * (hi - lo))
+    log(f"calibrating {mechanism}: {len(params.free_names)} parameters, {len(keys)} targets")
+    least_squares(fun, u0, bounds=(lo, hi), x_scale="jac", diff_step=2e-2, max_nfev=max_nfev)
+    values, obs = best["values"], best["obs"]
+    at_bound = [
+        k
+        for k in params.free_names
+        if min(values[k] - params[k].min, params[k].max - values[k])
+        <= 1e-3 * (params[k].max - params[k].min)
+    ]
+    table = {
+        k: {
+            "model": float(obs.get(k, math.nan)),
+            "target": t.value,
+            "tolerance": t.tolerance,
+            "kind": t.kind,
+            "met": t.met(obs.get(k, math.nan)),
+        }
+        for k, t in TARGETS.items()
+    }
+    conflicts = [k for k, v in table.items() if not v["met"]]
+    text = _render(values, obs, table, conflicts, at_bound, mechanism, base, n_eval[0])
+    with atomic_path(out_path, overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return {
+        "path": out_path,
+        "parameters": values,
+        "at_bound": at_bound,
+        "targets": table,
+        "conflicts": conflicts,
+        "cost": best["cost"],
+    }
+
+
+def _merge_sections(base: dict, new: dict) -> dict:
+    out = {}
+    for sec, vals in new.items():
+        merged = dict(base.get(sec, {}))
+        for k, v in vals.items():
+            if isinstance(v, dict):
+                merged[k] = {**merged.get(k, {}), **v}
+            else:
+                merged[k] = v
+        out[sec] = merged
+    return out
+
+
+def conflict_table(result: dict) -> str:
+    """Plain-text table of the targets of a `calibrate` result, conflicts marked."""
+    lines = [f"{'observable':34s} {'model':>10s} {'target':>10s} {'tol':>6s}  met"]
+    for k, v in result["targets"].items():
+        lines.append(
+            f"{k:34s} {v['model']:10.4g} {v['target']:10.4g} {v['tolerance']:6.3g}  "
+            f"{'yes' if v['met'] else 'NO'}"
         )
-        # checkpoint: a long calibration can be resumed from the last completed stage
-        write_text_atomic(path, _render(current, {}, material, evals["n"], stages), overwrite=True)
-    final = observables(_nested(current))
-    write_text_atomic(path, _render(current, final, material, evals["n"], stages), overwrite=True)
-    targets = {k: {"model": final.get(k, float("nan")), "target": TARGETS[k][0]} for k in TARGETS}
-    return {"path": str(path), "parameters": dict(current), "targets": targets}
+    if result["at_bound"]:
+        lines.append("parameters at a bound: " + ", ".join(result["at_bound"]))
+    return "\n".join(lines)
 
 
-def _tune_width(current: dict, log) -> None:
-    """Stage 5: solve FWHM(17 mJ/cm2) = target for the gain scale alone (bisection).
-
-    The width of PL + ASE at 17 mJ/cm2 changes steeply with the ASE-to-PL ratio (it jumps
-    when the PL shoulder crosses half maximum), which the simplex handles badly; a bracketed
-    root search on the one parameter that sets that ratio does not.
-    """
-    from scipy.optimize import brentq
-
-    target = TARGETS["fwhm_nm_17"][0]
-    key = "material.gain_scale"
-    g0 = current[key]
-
-    def resid(g):
-        trial = dict(current)
-        trial[key] = g
-        val = observables(_nested(trial), fluence=[17.0])["fwhm_nm_17"] - target
-        log(f"  gain_scale {g:.4g}: FWHM(17) - target = {val:+.3g} nm")
-        return val
-
-    r0 = resid(g0)
-    if abs(r0) < TARGETS["fwhm_nm_17"][1]:
-        return
-    step = -0.01 if r0 < 0 else 0.01  # narrower than the target: less gain broadens it
-    lo, r_lo = g0, r0
-    for i in range(1, 13):
-        g = g0 * (1.0 + step * i)
-        r = resid(g)
-        if np.sign(r) != np.sign(r_lo):
-            current[key] = brentq(resid, min(lo, g), max(lo, g), xtol=1e-3 * g0)
-            log(f"stage 5 done: gain_scale = {current[key]:.5g}")
-            return
-        lo, r_lo = g, r
-    log("stage 5: no sign change within +-12 %; gain_scale left unchanged")
-
-
-def _simplex(x0: np.ndarray, step: float = 0.08) -> np.ndarray:
-    pts = [x0]
-    for i in range(x0.size):
-        p = x0.copy()
-        p[i] = p[i] + step if p[i] + step <= 1.0 else p[i] - step
-        pts.append(p)
-    return np.array(pts)
-
-
-def _render(params: dict, obs: dict, material: str, n_evals: int, stages=()) -> str:
+def _render(values, obs, table, conflicts, at_bound, mechanism, base, n_evals) -> str:
     import tomli_w
 
     from . import __version__
 
-    doc = _nested({k: float(v) for k, v in params.items()})
+    doc = _nested({k: float(v) for k, v in values.items()})
+    doc.setdefault("material", {})["gain_model"] = base["material"]["gain_model"]
     doc["provenance"] = {
         "written_by": "polase.calibration.calibrate",
         "polase_version": __version__,
         "date_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "material": material,
+        "mechanism": mechanism,
         "method": (
-            "tolerance-weighted squared misfits in a bounded normalised space: Nelder-Mead "
-            "stages and trust-region least squares (stage 7), warm-started from the previous "
-            "data file"
+            "trust-region least squares (scipy least_squares) of the tolerance-scaled misfits"
+            " of polase.calibration.TARGETS, observables measured with polase.analysis on the"
+            " noiseless spectra; parameters bounded by their literature ranges"
         ),
-        "stages": [int(k) for k in stages],
         "evaluations": n_evals,
-        "targets": {k: float(v[0]) for k, v in TARGETS.items()},
-        "model": {k: float(v) for k, v in obs.items()},
+        "conflicts": conflicts,
+        "at_bound": at_bound,
+        "targets": {k: float(v["target"]) for k, v in table.items()},
+        "model": {k: float(v) for k, v in obs.items() if math.isfinite(v)},
     }
     header = (
-        "# Calibrated parameters written by `polase calibrate` (polase.calibration.calibrate).\n"
-        "# Do not edit by hand: re-run the calibration instead.\n"
+        "# Parameters written by `polase calibrate` (polase.calibration.calibrate).\n"
+        "# [provenance] lists the observables this set does not meet (conflicts).\n"
     )
     return header + tomli_w.dumps(doc)

@@ -58,6 +58,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "numerics.solver": ("fast", "reference"),
     "numerics.ensemble": ("convolution", "quadrature"),
     "mechanism.dichroism.form": ("docp2", "abs"),
+    "material.gain_model": ("band_filling", "cross_section"),
 }
 
 # keys that must be > 0 (others numeric must only be finite)
@@ -353,7 +354,8 @@ def _parameter_tables(material: str) -> dict[str, dict]:
         node[name] = p.value
     mech.setdefault("dichroism", {})["form"] = "docp2"
     return {
-        "material": {"name": material} | {k: p.value for k, p in table["material"].items()},
+        "material": {"name": material, "gain_model": "cross_section"}
+        | {k: p.value for k, p in table["material"].items()},
         "sample": {k: p.value for k, p in table["sample"].items()},
         "mechanism": mech,
     }
@@ -636,6 +638,11 @@ def _check_consistency(cfg: dict) -> None:
     sel = cfg["mechanism"]["spin_channel"]["selectivity"]
     if not 0.0 <= sel <= 1.0:
         raise ConfigError("mechanism.spin_channel.selectivity", f"must be in [0, 1], got {sel}")
+    frac = cfg["mechanism"]["orbit_orbit"]["exchange_fraction"]
+    if not 0.0 <= frac <= 1.0:
+        raise ConfigError(
+            "mechanism.orbit_orbit.exchange_fraction", f"must be in [0, 1], got {frac}"
+        )
     eta = cfg["material"]["orientation_efficiency"]
     if not 0.0 <= eta <= 1.0:
         raise ConfigError("material.orientation_efficiency", f"must be in [0, 1], got {eta}")

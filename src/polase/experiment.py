@@ -22,7 +22,7 @@ from .physics import ase as _ase
 from .physics import ensemble as _ensemble
 from .physics.gain import escape_fraction, gain_cross_section, lineshape_per_nm, urbach_absorption
 from .physics.generation import initial_density, multiphoton_coefficient
-from .physics.kinetics import initial_spin_densities, recombination_only
+from .physics.kinetics import initial_spin_densities, pulse_spin_survival, recombination_only
 from .physics.mechanisms import parse_mechanism
 
 
@@ -137,10 +137,14 @@ def build_model(config, bandgap_offset_ev: float = 0.0) -> tuple[_ase.ModelArray
     length_um = smp["rod_length_um"]
     x_um = (np.arange(n_x) - 0.5 * (n_x - 1)) * (length_um / n_x)  # exactly mirror-symmetric
     oo = mech["orbit_orbit"]
+    band = mat["gain_model"] == "band_filling"
+    # band filling: the band-edge absorption is part of the (signed) gain; the guided mode's
+    # background loss is the scattering loss only
+    background = smp["internal_loss_per_cm"] + (0.0 if band else alpha_abs)
     m = _ase.ModelArrays(
         wavelength_nm=lam,
         sigma_cm2=sigma,
-        alpha_per_cm=alpha_abs + smp["internal_loss_per_cm"],
+        alpha_per_cm=np.broadcast_to(background, lam.shape).astype(float),
         lineshape_nm=lsh,
         escape=escape_fraction(alpha_abs, thickness_cm),
         dx_cm=length_um * 1e-4 / n_x,
@@ -152,7 +156,7 @@ def build_model(config, bandgap_offset_ev: float = 0.0) -> tuple[_ase.ModelArray
         k2=mat["k2"],
         k3=mat["k3"],
         tau_s=mat["tau_s"],
-        kappa=oo["kappa"] if "orbit_orbit" in active else 0.0,
+        kappa=oo["kappa"] if "orbit_orbit" in active and not band else 0.0,
         n_c=max(oo["coherence_density_cm3"], 1.0),
         n_channels=2 if "spin_channel" in active else 1,
         selectivity=mech["spin_channel"]["selectivity"],
@@ -164,6 +168,22 @@ def build_model(config, bandgap_offset_ev: float = 0.0) -> tuple[_ase.ModelArray
         rtol=num["rtol"],
         atol_rel=num["atol_rel"],
         max_step_s=num["max_step_ns"] * 1e-9,
+        gain_model=mat["gain_model"],
+        alpha0_per_cm=mat["alpha0_per_cm"],
+        edge_ev=mat["edge_energy_ev"],
+        urbach_ev=mat["urbach_energy_ev"],
+        mass_e=mat["effective_mass_e"],
+        mass_h=mat["effective_mass_h"],
+        temperature_k=mat["carrier_temperature_k"],
+        exciton_binding_ev=mat["exciton_binding_ev"],
+        exchange_fraction=oo["exchange_fraction"] if band and "orbit_orbit" in active else 0.0,
+        # the unpumped rod beyond the modelled length reabsorbs the guided light on its way
+        # to the end facets (self-absorption: the out-coupled ASE is red of the gain peak)
+        end_transmission=np.exp(
+            -(alpha_abs + smp["internal_loss_per_cm"]) * smp["rod_end_distance_um"] * 1e-4
+        )
+        if band
+        else None,
     )
     return m, x_um
 
@@ -212,7 +232,16 @@ def initial_densities(config, fluence, qwp_angle):
         cfg["sample"]["rod_thickness_um"] * 1e-4,
         pump["depletion"],
     )
-    n_up, n_down = initial_spin_densities(n0, docp[None, :, None], mat["orientation_efficiency"])
+    # orientation lost to spin relaxation while the pulse creates the carriers; without a
+    # spin mechanism the populations are taken as unpolarized (the tau_s -> 0 limit), so
+    # that "none" and "dichroism" carry no spin physics
+    spin = bool(active & {"orbit_orbit", "spin_channel"})
+    eta = (
+        spin
+        * mat["orientation_efficiency"]
+        * pulse_spin_survival(mat["tau_s"], pump["pulse_fwhm_fs"], m_order)
+    )
+    n_up, n_down = initial_spin_densities(n0, docp[None, :, None], eta)
     return n_up, n_down, docp, intensity
 
 

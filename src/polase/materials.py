@@ -93,6 +93,31 @@ _CSPBBR3: dict[str, Parameter] = {
     "gain_fwhm_ev": Parameter(
         0.10, "eV", "FWHM of the gain band (in energy)", "calibrated", (0.025, 0.15)
     ),
+    "effective_mass_e": Parameter(
+        0.22,
+        "m0",
+        "electron effective mass (band filling)",
+        "CsPbBr3: reduced mass 0.126 m0 from magneto-absorption (Yang et al., ACS Energy Lett."
+        " 2017); m_e ~ m_h ~ 0.2-0.25 m0 (DFT and the measured reduced mass)",
+    ),
+    "effective_mass_h": Parameter(
+        0.24,
+        "m0",
+        "hole effective mass (band filling)",
+        "as effective_mass_e: m_e m_h / (m_e + m_h) = 0.115-0.126 m0",
+    ),
+    "carrier_temperature_k": Parameter(
+        295.0,
+        "K",
+        "temperature of the carrier distributions during the ASE (quasi-Fermi levels)",
+        "room temperature; hot carriers cool within ~1 ps in CsPbBr3",
+    ),
+    "exciton_binding_ev": Parameter(
+        0.033,
+        "eV",
+        "exciton binding energy E_b (excitonic Rydberg of the band-gap renormalization)",
+        "33 meV from magneto-absorption (Yang et al., ACS Energy Lett. 2017); reports 30-40 meV",
+    ),
     "k_rad": Parameter(
         1.0e8, "1/s", "radiative rate of excitons", "assumed: 10 ns radiative lifetime"
     ),
@@ -135,6 +160,14 @@ _SAMPLE: dict[str, Parameter] = {
         "um",
         "modelled (pumped) length of the rod, centred on the spot",
         "spot diameter; rods are longer",
+    ),
+    "rod_end_distance_um": Parameter(
+        20.0,
+        "um",
+        "unpumped rod between the modelled (pumped) length and each end facet, crossed by the"
+        " guided light before it is scattered out (self-absorption)",
+        "calibrated",
+        (0.0, 100.0),
     ),
     "rod_width_um": Parameter(2.0, "um", "rod width", "typical solution-grown microrod"),
     "rod_thickness_um": Parameter(
@@ -186,6 +219,14 @@ _MECHANISM: dict[str, Parameter] = {
     ),
     "orbit_orbit.coherence_density_cm3": Parameter(
         5e17, "cm^-3", "coherence density n_c per spin channel", "calibrated", (1e16, 3e18)
+    ),
+    "orbit_orbit.exchange_fraction": Parameter(
+        0.3,
+        "1",
+        "like-spin (exchange) share x of the band-gap renormalization (band-filling orbit-orbit"
+        " coupling, in [0, 1])",
+        "assumed: the exchange part of the renormalization of an electron-hole plasma is of the"
+        " order of its correlation part",
     ),
     "spin_channel.selectivity": Parameter(
         1.0, "1", "spin selectivity s of the sigma+/sigma- gain", "assumed: fully selective"

@@ -182,26 +182,42 @@ def simulate_cmd(
     "Where to write the calibrated TOML (the package data file is never replaced).", required=True
 )
 @overwrite_option("OUTPUT if it exists")
+@click.option(
+    "--mechanism", default="spin_channel", show_default=True, help="Mechanism to calibrate."
+)
+@click.option(
+    "--gain-model",
+    type=click.Choice(["band_filling", "cross_section"]),
+    default="band_filling",
+    show_default=True,
+    help="Gain model of the twin.",
+)
 @option(
     "--max-nfev",
     type=click.IntRange(min=1),
-    default=None,
+    default=60,
+    show_default=True,
     aliases=("--maxiter",),
-    help="Cap per calibration stage: Nelder-Mead iterations in the simplex stages, model runs"
-    " in the least-squares stage (default: per stage, 35-120).",
+    help="Model evaluations allowed.",
 )
 @quiet_option("No progress messages.")
-def calibrate_cmd(output, overwrite, max_nfev, quiet):
-    """Re-fit the calibrated CsPbBr3 parameters to the paper's observations."""
+def calibrate_cmd(output, overwrite, mechanism, gain_model, max_nfev, quiet):
+    """Fit a mechanism's parameters to the paper's observables; report the conflicts."""
     from rich.console import Console
 
-    from ..calibration import calibrate
+    from ..calibration import calibrate, conflict_table
 
     console = Console(stderr=True, quiet=quiet)
-    result = calibrate(output=output, overwrite=overwrite, maxiter=max_nfev, log=console.print)
+    result = calibrate(
+        output,
+        mechanism,
+        config={"material": {"gain_model": gain_model}},
+        overwrite=overwrite,
+        max_nfev=max_nfev,
+        log=console.print,
+    )
     console.print(f"wrote {result['path']}")
-    for k, v in result["targets"].items():
-        console.print(f"  {k}: model {v['model']:.4g}, target {v['target']:.4g}")
+    console.print(conflict_table(result))
 
 
 __all__ = ["calibrate_cmd", "parse_assignment", "parse_fluence_range", "simulate_cmd"]

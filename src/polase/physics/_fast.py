@@ -16,11 +16,57 @@ LOG_FLUX_MAX = 600.0
 
 
 @njit(cache=True)
+def _inv_f12(u):
+    """Nilsson's inverse of the normalized Fermi-Dirac integral F_1/2 (see bandfilling)."""
+    v = (0.75 * np.sqrt(np.pi) * u) ** (2.0 / 3.0)
+    if abs(u - 1.0) < 1e-6:
+        first = -0.5
+    else:
+        first = np.log(u) / (1.0 - u * u)
+    return first + v / (1.0 + (0.24 + 1.08 * v) ** -2)
+
+
+@njit(cache=True)
+def _exc(n, e_b, a_b):
+    """Vashishta-Kalia exchange-correlation energy per pair [eV] (see bandfilling)."""
+    rs = np.cbrt(3.0 / (4.0 * np.pi * max(n, 1.0))) / a_b
+    return -e_b * (4.8316 + 5.0879 * rs) / (0.0152 + 3.0426 * rs + rs * rs)
+
+
+@njit(cache=True)
+def _band_gain(y, prm, gs):
+    """Material gain of both spin subsystems in every cell, gs[s, i, w] [1/cm] (bandfilling)."""
+    n_x = prm[0]
+    urb, occ_e, occ_h, alpha0, inv_eu, nc_s, nv_s, ce_kt, ch_kt, e_b, a_b, xfrac = prm[21:33]
+    n_w = urb.size
+    for i in range(n_x):
+        n_tot = max(y[i], 0.0) + max(y[n_x + i], 0.0)
+        for s in range(2):
+            ns = max(y[s * n_x + i], 0.0)
+            exc = (1.0 - xfrac) * _exc(n_tot, e_b, a_b)
+            if xfrac != 0.0:
+                exc += xfrac * _exc(2.0 * ns, e_b, a_b)
+            shrink = max(-(e_b + exc), 0.0)
+            a_fac = np.exp(shrink * inv_eu)
+            eta_e = _inv_f12(max(ns / nc_s, 1e-30))
+            eta_h = _inv_f12(max(ns / nv_s, 1e-30))
+            fe_fac = np.exp(ce_kt * shrink - eta_e)
+            fh_fac = np.exp(ch_kt * shrink - eta_h)
+            for w in range(n_w):
+                alpha = alpha0 * min(urb[w] * a_fac, 1.0)
+                f_e = 1.0 / (1.0 + occ_e[w] * fe_fac)
+                f_h = 1.0 / (1.0 + occ_h[w] * fh_fac)
+                gs[s, i, w] = alpha * (f_e + f_h - 1.0)
+
+
+@njit(cache=True)
 def _rhs(y, prm, work, dy, pl_rate, ase_rate):
     """dy/dt of the spin densities and the escaping PL and guided-out ASE rates.
 
     prm: the model constants (built once by `solve_batch`); work: scratch arrays; returns the
-    spontaneous photon rate [photons/s].
+    spontaneous photon rate [photons/s]. With ``prm[20]`` (band filling) the gain of each
+    channel is the inversion-limited material gain of the spin subsystems it couples to and
+    the stimulated rate is signed; otherwise the cross-section gain of version 1.
     """
     (
         n_x,
@@ -43,12 +89,23 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
         n_ch,
         sel,
         symmetric,
-    ) = prm
-    neff, gdens, spdens, flux, phibar, q = work
+        band,
+    ) = prm[:21]
+    neff, gdens, spdens, flux, phibar, q, gs, gm, qs = work
+    t_end_rod = prm[33]
     n_w = sigma.size
+    w_same = 0.5 * (1.0 + sel)
+    w_other = 0.5 * (1.0 - sel)
     for i in range(n_x):
         nu = max(y[i], 0.0)
         nd = max(y[n_x + i], 0.0)
+        if n_ch == 1:
+            spdens[0, i] = nu + nd
+        else:
+            spdens[0, i] = w_same * nu + w_other * nd
+            spdens[1, i] = w_same * nd + w_other * nu
+        if band:
+            continue
         eu = nu
         ed = nd
         if kappa != 0.0:
@@ -62,15 +119,31 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
         neff[1, i] = ed
         if n_ch == 1:
             gdens[0, i] = eu + ed
-            spdens[0, i] = nu + nd
         else:
             gdens[0, i] = (1.0 + sel) * eu + (1.0 - sel) * ed
             gdens[1, i] = (1.0 + sel) * ed + (1.0 - sel) * eu
-            spdens[0, i] = 0.5 * ((1.0 + sel) * nu + (1.0 - sel) * nd)
-            spdens[1, i] = 0.5 * ((1.0 + sel) * nd + (1.0 - sel) * nu)
+    # modal gain of each channel, before the background loss alpha [1/cm]
+    if band:
+        _band_gain(y, prm, gs)
+        for i in range(n_x):
+            for w in range(n_w):
+                if n_ch == 1:
+                    gm[0, i, w] = gamma * 0.5 * (gs[0, i, w] + gs[1, i, w])
+                else:
+                    gm[0, i, w] = gamma * (w_same * gs[0, i, w] + w_other * gs[1, i, w])
+                    gm[1, i, w] = gamma * (w_same * gs[1, i, w] + w_other * gs[0, i, w])
+            qs[0, i] = 0.0
+            qs[1, i] = 0.0
+    else:
+        for c in range(n_ch):
+            for i in range(n_x):
+                for w in range(n_w):
+                    gm[c, i, w] = gamma * gdens[c, i] * sigma[w]
     for w in range(n_w):
         ase_rate[w] = 0.0
     src_pref = 0.5 * beta_sp * k_rad * area * dx
+    # symmetric rod: the backward end emits what the forward end does
+    two = 2.0 if symmetric else 1.0
     for c in range(n_ch):
         for i in range(n_x):
             for w in range(n_w):
@@ -81,10 +154,9 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
                 flux[w] = 0.0
             for j in range(n_x):
                 i = j if direction == 0 else n_x - 1 - j
-                gd_i = gamma * gdens[c, i]
                 sdx_i = src_pref * spdens[c, i]
                 for w in range(n_w):
-                    u = (gd_i * sigma[w] - alpha[w]) * dx
+                    u = (gm[c, i, w] - alpha[w]) * dx
                     s = sdx_i * lsh[w]
                     f = flux[w]
                     keep = 1.0
@@ -105,7 +177,7 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
                     phibar[i, w] += (f * phi1 + s * phi2) * keep
                     flux[w] = f * e + s * phi1
             for w in range(n_w):
-                ase_rate[w] += flux[w]
+                ase_rate[w] += two * flux[w] * t_end_rod[w]
         if symmetric:
             for i in range(n_x // 2):
                 j = n_x - 1 - i
@@ -116,14 +188,30 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
             if n_x % 2 == 1:
                 for w in range(n_w):
                     phibar[n_x // 2, w] *= 2.0
-            for w in range(n_w):
-                ase_rate[w] *= 2.0
         pref = gamma / area * dlam
-        for i in range(n_x):
-            acc = 0.0
-            for w in range(n_w):
-                acc += sigma[w] * phibar[i, w]
-            q[c, i] = pref * acc
+        if band:
+            # signed stimulated rate of each subsystem: emission where g > 0, absorption below
+            for i in range(n_x):
+                a_up = 0.0
+                a_dn = 0.0
+                for w in range(n_w):
+                    a_up += gs[0, i, w] * phibar[i, w]
+                    a_dn += gs[1, i, w] * phibar[i, w]
+                if n_ch == 1:
+                    qs[0, i] += 0.5 * pref * a_up
+                    qs[1, i] += 0.5 * pref * a_dn
+                elif c == 0:
+                    qs[0, i] += w_same * pref * a_up
+                    qs[1, i] += w_other * pref * a_dn
+                else:
+                    qs[0, i] += w_other * pref * a_up
+                    qs[1, i] += w_same * pref * a_dn
+        else:
+            for i in range(n_x):
+                acc = 0.0
+                for w in range(n_w):
+                    acc += sigma[w] * phibar[i, w]
+                q[c, i] = pref * acc
     ntot = 0.0
     k1 = k_rad + k_nr
     for i in range(n_x):
@@ -132,7 +220,10 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
         n = nu + nd
         ntot += n
         loss = k1 + k2 * n + k3 * n * n
-        if n_ch == 1:
+        if band:
+            ru = qs[0, i]
+            rd = qs[1, i]
+        elif n_ch == 1:
             ru = neff[0, i] * q[0, i]
             rd = neff[1, i] * q[0, i]
         else:
@@ -179,6 +270,7 @@ def _bin_linear(t0, t1, r0, r1, dt_bin, n_bins, decay):
 def _solve_one(
     y0,
     prm,
+    prm_split,
     collect_pl,
     collect_ase,
     det_idx,
@@ -189,12 +281,22 @@ def _solve_one(
     rtol,
     atol_rel,
     max_step,
+    spin_rate,
     pl,
     ase,
     decay,
     stats,
 ):
-    """Integrate one run from the initial densities y0 (see `_rhs` for `prm`)."""
+    """Integrate one run from the initial densities y0 (see `_rhs` for `prm`).
+
+    spin_rate: 1/tau_s [1/s] when the spin relaxation is stiff (tau_s short), else 0. Then the
+    relaxation stays in the right-hand side (`prm`, steps kept stable by the error control)
+    while the polarization exceeds 1e-4 of the density (an explicit step at its stability
+    limit keeps it near the absolute tolerance, 1e-6 of the density, not below); then it is
+    split off: `prm_split` has no relaxation term and after each accepted step
+    N_up - N_down is multiplied by exp(-h/tau_s), its exact decay, so the long tail takes
+    large steps.
+    """
     n_x, sigma, dlam, dx, area = prm[0], prm[1], prm[5], prm[6], prm[8]
     n = y0.size
     n_w = sigma.size
@@ -205,6 +307,9 @@ def _solve_one(
     flux = np.empty(n_w)
     phibar = np.empty((n_x, n_w))
     q = np.empty((2, n_x))
+    gs = np.empty((2, n_x, n_w))
+    gm = np.empty((2, n_x, n_w))
+    qs = np.empty((2, n_x))
     k1 = np.empty(n)
     k2v = np.empty(n)
     k3v = np.empty(n)
@@ -231,8 +336,10 @@ def _solve_one(
     if ymax <= 0.0:
         return
     atol = atol_rel * ymax
-    work = (neff, gdens, spdens, flux, phibar, q)
-    s1 = _rhs(y, prm, work, k1, p1, a1)
+    work = (neff, gdens, spdens, flux, phibar, q, gs, gm, qs)
+    relaxed = False
+    cur = prm
+    s1 = _rhs(y, cur, work, k1, p1, a1)
     t = 0.0
     h = 1e-15
     steps = 0
@@ -241,13 +348,13 @@ def _solve_one(
             h = t_end - t
         for i in range(n):
             ytmp[i] = y[i] + 0.5 * h * k1[i]
-        s2 = _rhs(ytmp, prm, work, k2v, p2, a2)
+        s2 = _rhs(ytmp, cur, work, k2v, p2, a2)
         for i in range(n):
             ytmp[i] = y[i] + 0.75 * h * k2v[i]
-        s3 = _rhs(ytmp, prm, work, k3v, p3, a3)
+        s3 = _rhs(ytmp, cur, work, k3v, p3, a3)
         for i in range(n):
             ynew[i] = y[i] + h * (2.0 / 9.0 * k1[i] + 1.0 / 3.0 * k2v[i] + 4.0 / 9.0 * k3v[i])
-        s4 = _rhs(ynew, prm, work, k4, p4, a4)
+        s4 = _rhs(ynew, cur, work, k4, p4, a4)
         err = 0.0
         for i in range(n):
             e = h * (-5.0 / 72.0 * k1[i] + 1.0 / 12.0 * k2v[i] + 1.0 / 9.0 * k3v[i] - 0.125 * k4[i])
@@ -278,6 +385,25 @@ def _solve_one(
                 p1[w] = p4[w]
                 a1[w] = a4[w]
             s1 = s4
+            if spin_rate > 0.0:
+                if relaxed:
+                    decay_p = np.exp(-h * spin_rate)
+                    for i in range(n_x):
+                        tot = y[i] + y[n_x + i]
+                        dif = (y[i] - y[n_x + i]) * decay_p
+                        y[i] = 0.5 * (tot + dif)
+                        y[n_x + i] = 0.5 * (tot - dif)
+                    s1 = _rhs(y, cur, work, k1, p1, a1)
+                else:
+                    pol = 0.0
+                    tot = 0.0
+                    for i in range(n_x):
+                        pol += abs(y[i] - y[n_x + i])
+                        tot += y[i] + y[n_x + i]
+                    if pol <= 1e-4 * tot:
+                        relaxed = True
+                        cur = prm_split
+                        s1 = _rhs(y, cur, work, k1, p1, a1)
             steps += 1
         if not np.isfinite(err):
             fac = 0.2
@@ -310,6 +436,7 @@ def solve_batch(
     n_ch,
     sel,
     symmetric,
+    band,
     collect_pl,
     collect_ase,
     det_idx,
@@ -327,29 +454,38 @@ def solve_batch(
     ase = np.zeros((n_runs, n_w))
     decay = np.zeros((n_runs, det_idx.size, n_bins))
     stats = np.zeros((n_runs, 4))
-    # the model constants, in the order `_rhs` unpacks them
+    # a spin relaxation faster than ten largest steps is stiff (see `_solve_one`)
+    split = tau_s < 10.0 * max_step
+    spin_rate = 1.0 / tau_s if split else 0.0
+    # the model constants, in the order `_rhs` unpacks them (numba: concatenated tuples)
     prm = (
-        n_x,
-        sigma,
-        alpha,
-        lsh,
-        esc,
-        dlam,
-        dx,
-        gamma,
-        area,
-        beta_sp,
-        k_rad,
-        k_nr,
-        k2,
-        k3,
-        0.5 / tau_s,
-        kappa,
-        n_c,
-        n_ch,
-        sel,
-        symmetric,
+        (  # noqa: RUF005
+            n_x,
+            sigma,
+            alpha,
+            lsh,
+            esc,
+            dlam,
+            dx,
+            gamma,
+            area,
+            beta_sp,
+            k_rad,
+            k_nr,
+            k2,
+            k3,
+            0.5 / tau_s,
+            kappa,
+            n_c,
+            n_ch,
+            sel,
+            symmetric,
+            band[0],
+        )
+        + band[1:]
     )
+    # the same constants without the relaxation term, for the split phase
+    prm_split = prm[:14] + (0.0,) + prm[15:]  # noqa: RUF005 (numba: concatenated tuples)
     for r in prange(n_runs):
         y0 = np.empty(2 * n_x)
         for i in range(n_x):
@@ -358,6 +494,7 @@ def solve_batch(
         _solve_one(
             y0,
             prm,
+            prm_split,
             collect_pl,
             collect_ase,
             det_idx,
@@ -368,6 +505,7 @@ def solve_batch(
             rtol,
             atol_rel,
             max_step,
+            spin_rate,
             pl[r],
             ase[r],
             decay[r],

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..constants import KB_EV_K
 from ..errors import ConfigError
 from . import _fast
+from . import bandfilling as _bf
 from .kinetics import spin_relaxation, total_loss_rate
 from .mechanisms import channel_densities, cooperative_density
 
@@ -66,6 +68,29 @@ class ModelArrays:
     rtol: float  #: relative tolerance
     atol_rel: float  #: absolute tolerance relative to the peak initial density
     max_step_s: float  #: largest time step. [s]
+    #: "cross_section" (version 1: gain Gamma sigma N_eff, unbounded) or "band_filling"
+    #: (`polase.physics.bandfilling`: inversion-limited, signed); with band filling
+    #: ``alpha_per_cm`` is the background loss of the guided mode only (scattering), the
+    #: band-edge absorption being part of the gain, and ``sigma_cm2``, ``kappa``, ``n_c``
+    #: are unused.
+    gain_model: str = "cross_section"
+    alpha0_per_cm: float = 0.0  #: absorption at and above the edge (band filling). [1/cm]
+    edge_ev: float = 0.0  #: unexcited absorption edge E_g (band filling). [eV]
+    urbach_ev: float = 1.0  #: Urbach energy (band filling). [eV]
+    mass_e: float = 1.0  #: electron effective mass (band filling). [m0]
+    mass_h: float = 1.0  #: hole effective mass (band filling). [m0]
+    temperature_k: float = 300.0  #: carrier temperature (band filling). [K]
+    exciton_binding_ev: float = 0.0  #: exciton binding energy (renormalization). [eV]
+    exchange_fraction: float = 0.0  #: like-spin share of the renormalization. [1]
+    #: transmission of the guided light through the unpumped rod between the modelled
+    #: (pumped) length and the end facets, exp(-(alpha + alpha_i) L_end); None: 1. [1]
+    end_transmission: np.ndarray | None = None
+
+    def end_transmission_or_one(self) -> np.ndarray:
+        """`end_transmission`, or ones when unset. [1]"""
+        if self.end_transmission is None:
+            return np.ones(self.wavelength_nm.size)
+        return np.asarray(self.end_transmission, dtype=float)
 
     @property
     def n_bins(self) -> int:
@@ -158,23 +183,10 @@ def rhs_reference(y, m: ModelArrays):
     n_x = y.size // 2
     nu = np.maximum(y[:n_x], 0.0)
     nd = np.maximum(y[n_x:], 0.0)
-    neu = cooperative_density(nu, m.kappa, m.n_c)
-    ned = cooperative_density(nd, m.kappa, m.n_c)
-    gdens, spdens = channel_densities(neu, ned, nu, nd, m.selectivity, m.n_channels)
-    q = np.empty((m.n_channels, n_x))
-    ase = np.zeros(m.wavelength_nm.size)
-    for c in range(m.n_channels):
-        g = m.confinement * m.sigma_cm2[None, :] * gdens[c][:, None] - m.alpha_per_cm[None, :]
-        src = 0.5 * m.beta_sp * m.k_rad * m.area_cm2 * spdens[c][:, None] * m.lineshape_nm[None, :]
-        phibar, out = propagate(g, src, m.dx_cm)
-        q[c] = m.confinement / m.area_cm2 * (phibar @ m.sigma_cm2) * m.dlam
-        ase += out
-    if m.n_channels == 1:
-        r_up, r_down = neu * q[0], ned * q[0]
+    if m.gain_model == "band_filling":
+        r_up, r_down, ase = _stimulated_band_filling(nu, nd, m)
     else:
-        s = m.selectivity
-        r_up = neu * ((1 + s) * q[0] + (1 - s) * q[1])
-        r_down = ned * ((1 + s) * q[1] + (1 - s) * q[0])
+        r_up, r_down, ase = _stimulated_cross_section(nu, nd, m)
     n = nu + nd
     loss = total_loss_rate(n, m.k_rad + m.k_nr, m.k2, m.k3)
     su, sd = spin_relaxation(nu, nd, m.tau_s)
@@ -182,6 +194,83 @@ def rhs_reference(y, m: ModelArrays):
     spont = m.k_rad * n.sum() * m.area_cm2 * m.dx_cm
     pl = (1.0 - m.beta_sp) * spont * m.lineshape_nm * m.escape
     return dy, pl, ase, spont
+
+
+def _guided(gain_modal, spont_density, m: ModelArrays):
+    """Propagate one guided channel: cell-averaged flux and the flux leaving both ends."""
+    src = 0.5 * m.beta_sp * m.k_rad * m.area_cm2 * spont_density[:, None] * m.lineshape_nm[None, :]
+    phibar, out = propagate(gain_modal - m.alpha_per_cm[None, :], src, m.dx_cm)
+    return phibar, out * m.end_transmission_or_one()
+
+
+def _stimulated_cross_section(nu, nd, m: ModelArrays):
+    """Version-1 stimulated rates (cross-section gain of the orbit-orbit density)."""
+    n_x = nu.size
+    neu = cooperative_density(nu, m.kappa, m.n_c)
+    ned = cooperative_density(nd, m.kappa, m.n_c)
+    gdens, spdens = channel_densities(neu, ned, nu, nd, m.selectivity, m.n_channels)
+    q = np.empty((m.n_channels, n_x))
+    ase = np.zeros(m.wavelength_nm.size)
+    for c in range(m.n_channels):
+        g = m.confinement * m.sigma_cm2[None, :] * gdens[c][:, None]
+        phibar, out = _guided(g, spdens[c], m)
+        q[c] = m.confinement / m.area_cm2 * (phibar @ m.sigma_cm2) * m.dlam
+        ase += out
+    if m.n_channels == 1:
+        return neu * q[0], ned * q[0], ase
+    s = m.selectivity
+    r_up = neu * ((1 + s) * q[0] + (1 - s) * q[1])
+    r_down = ned * ((1 + s) * q[1] + (1 - s) * q[0])
+    return r_up, r_down, ase
+
+
+def subsystem_gain(nu, nd, m: ModelArrays):
+    """Material gain of the up and down subsystems in every cell, shape (2, X, W). [1/cm]"""
+    n = nu + nd
+    kw = dict(
+        alpha0_per_cm=m.alpha0_per_cm,
+        edge_ev=m.edge_ev,
+        urbach_ev=m.urbach_ev,
+        mass_e=m.mass_e,
+        mass_h=m.mass_h,
+        temperature_k=m.temperature_k,
+        exciton_binding_ev=m.exciton_binding_ev,
+        exchange_fraction=m.exchange_fraction,
+    )
+    return np.stack(
+        [
+            _bf.material_gain(m.wavelength_nm, nu, n, **kw),
+            _bf.material_gain(m.wavelength_nm, nd, n, **kw),
+        ]
+    )
+
+
+def channel_weights(n_channels: int, selectivity: float) -> np.ndarray:
+    """Coupling (channel, subsystem) of the guided channels to the spin subsystems. [1]
+
+    One channel (linear polarization): 1/2 to each. Two (sigma+, sigma-): (1 + s)/2 to the
+    same subsystem and (1 - s)/2 to the other.
+    """
+    if n_channels == 1:
+        return np.array([[0.5, 0.5]])
+    a, b = 0.5 * (1 + selectivity), 0.5 * (1 - selectivity)
+    return np.array([[a, b], [b, a]])
+
+
+def _stimulated_band_filling(nu, nd, m: ModelArrays):
+    """Signed stimulated rates of the two subsystems with the inversion-limited gain."""
+    gs = subsystem_gain(nu, nd, m)  # (2, X, W)
+    wts = channel_weights(m.n_channels, m.selectivity)
+    r = np.zeros((2, nu.size))
+    ase = np.zeros(m.wavelength_nm.size)
+    for c in range(m.n_channels):
+        g_mat = wts[c, 0] * gs[0] + wts[c, 1] * gs[1]
+        spd = wts[c, 0] * nu + wts[c, 1] * nd if m.n_channels == 2 else nu + nd
+        phibar, out = _guided(m.confinement * g_mat, spd, m)
+        for s in range(2):
+            r[s] += wts[c, s] * m.confinement / m.area_cm2 * (gs[s] * phibar).sum(axis=1) * m.dlam
+        ase += out
+    return r[0], r[1], ase
 
 
 def solve_reference(n0_up, n0_down, m: ModelArrays, rtol: float = 1e-7):
@@ -264,6 +353,34 @@ def _package(pl, ase, decay, stats, m: ModelArrays) -> dict:
     }
 
 
+def _band_constants(m: ModelArrays) -> tuple:
+    """The band-filling constants (`_fast._band_gain`) and the end transmission (prm[33])."""
+    lam = m.wavelength_nm
+    band = m.gain_model == "band_filling"
+    if band:
+        urb = _bf.urbach_factor(lam, m.edge_ev, m.urbach_ev)
+        occ_e, occ_h = _bf.occupation_factors(lam, m.edge_ev, m.mass_e, m.mass_h, m.temperature_k)
+    else:
+        urb = occ_e = occ_h = np.zeros(lam.size)
+    kt = KB_EV_K * m.temperature_k
+    return (
+        band,
+        np.ascontiguousarray(urb, dtype=float),
+        np.ascontiguousarray(occ_e, dtype=float),
+        np.ascontiguousarray(occ_h, dtype=float),
+        float(m.alpha0_per_cm),
+        1.0 / m.urbach_ev,
+        0.5 * _bf.effective_dos_cm3(m.mass_e, m.temperature_k),
+        0.5 * _bf.effective_dos_cm3(m.mass_h, m.temperature_k),
+        m.mass_h / (m.mass_e + m.mass_h) / kt,
+        m.mass_e / (m.mass_e + m.mass_h) / kt,
+        float(m.exciton_binding_ev),
+        _bf.exciton_bohr_radius_cm(m.exciton_binding_ev, m.mass_e, m.mass_h) if band else 1.0,
+        float(m.exchange_fraction),
+        np.ascontiguousarray(m.end_transmission_or_one(), dtype=float),
+    )
+
+
 def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
     """Time-integrate the coupled kinetics and ASE for a batch of runs.
 
@@ -319,6 +436,7 @@ def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
         int(m.n_channels),
         m.selectivity,
         symmetric,
+        _band_constants(m),
         m.collect_pl,
         m.collect_ase,
         idx,

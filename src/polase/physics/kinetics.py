@@ -33,6 +33,42 @@ def initial_spin_densities(n0, docp, orientation_efficiency: float):
     return 0.5 * n0 * (1.0 + p0), 0.5 * n0 * (1.0 - p0)
 
 
+def pulse_spin_survival(tau_s: float, pulse_fwhm_fs: float, m: float = 2.0) -> float:
+    """Share of the optical orientation left when the pulse's carriers are placed at t = 0.
+
+    The model starts from all carriers at the pulse centre. An m-photon pump creates them at
+    the rate g(t)^m, a Gaussian of standard deviation sigma_m = tau_p / (2 sqrt(2 ln 2) sqrt(m));
+    a carrier created a time |t| from the centre has kept the fraction exp(-|t| / tau_s) of its
+    spin orientation by the time it is counted (relaxation during the pulse, before or after
+    the centre). The generation-weighted mean is
+
+        E[exp(-|t| / tau_s)] = erfcx(sigma_m / (sqrt(2) tau_s)),
+
+    1 - O(sigma_m / tau_s) for tau_s >> sigma_m and sqrt(2 / pi) tau_s / sigma_m -> 0 for
+    tau_s -> 0, so that no orientation survives an instantaneous spin relaxation.
+
+    Parameters
+    ----------
+    tau_s
+        Spin relaxation time. [s]
+    pulse_fwhm_fs
+        Pump pulse intensity FWHM. [fs]
+    m
+        Photon order of the absorption. [1]
+
+    Returns
+    -------
+    float
+        Survival factor in (0, 1]. [1]
+    """
+    from scipy.special import erfcx
+
+    sigma_m = pulse_fwhm_fs * 1e-15 / (2.0 * np.sqrt(2.0 * np.log(2.0)) * np.sqrt(m))
+    if tau_s <= 0.0:
+        return 0.0
+    return float(erfcx(sigma_m / (np.sqrt(2.0) * tau_s)))
+
+
 def total_loss_rate(n_total, k1: float, k2: float, k3: float):
     """Per-exciton recombination rate k1 + k2 N + k3 N^2. [1/s]
 
