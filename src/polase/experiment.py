@@ -245,6 +245,63 @@ def initial_densities(config, fluence, qwp_angle):
     return n_up, n_down, docp, intensity
 
 
+def gain_check(config, fluence=None, qwp_angle=None) -> dict:
+    """Peak modal gain of every run against the full-inversion bound Gamma alpha0.
+
+    Gain replaces absorption, so no physical gain model can exceed the modal gain of a fully
+    inverted band edge, Gamma alpha0 (`polase.physics.ase.full_inversion_modal_gain`). The
+    peak gain of a run is the gain of its initial spin densities (`initial_densities`,
+    evaluated by `polase.physics.ase.peak_modal_gain` with the configuration's
+    ``material.gain_model``). A ratio above 1 means the gain model is phenomenological
+    there: it amplifies more than the carriers it holds could.
+
+    Parameters
+    ----------
+    config
+        Anything `load_config` accepts.
+    fluence : array_like, shape (F,), optional
+        Peak pump fluences [mJ/cm2]; default: ``sweep.fluence``.
+    qwp_angle : array_like, shape (A,), optional
+        Quarter-wave-plate angles [deg]; default: ``sweep.qwp_angle`` (linear and circular).
+
+    Returns
+    -------
+    dict
+        ``gain_model``; ``fluence`` (F,) [mJ/cm2]; ``polarization`` (A,) labels;
+        ``peak_modal_gain_per_cm`` (F, A) [1/cm]; ``bound_per_cm`` Gamma alpha0 [1/cm];
+        ``ratio`` (F, A) [1]; ``max_ratio`` [1] with ``max_fluence`` [mJ/cm2] and
+        ``max_polarization`` where it is reached. Plain lists and floats (JSON-ready).
+    """
+    cfg = _as_config(config)
+    f = np.asarray(cfg["sweep"]["fluence"] if fluence is None else fluence, dtype=float)
+    f = np.atleast_1d(f)
+    a = np.atleast_1d(
+        np.asarray(cfg["sweep"]["qwp_angle"] if qwp_angle is None else qwp_angle, dtype=float)
+    )
+    model, _ = build_model(cfg)
+    n_up, n_down, _, _ = initial_densities(cfg, f, a)
+    peak = _ase.peak_modal_gain(n_up, n_down, model)  # (F, A)
+    bound = _ase.full_inversion_modal_gain(model)
+    if not bound > 0.0:
+        raise ConfigError(
+            "material.alpha0_per_cm", f"must be > 0 for the gain bound, got {model.alpha0_per_cm}"
+        )
+    ratio = peak / bound
+    i, j = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    labels = polarization_labels(a)
+    return {
+        "gain_model": str(model.gain_model),
+        "fluence": f.tolist(),
+        "polarization": labels,
+        "peak_modal_gain_per_cm": peak.tolist(),
+        "bound_per_cm": bound,
+        "ratio": ratio.tolist(),
+        "max_ratio": float(ratio[i, j]),
+        "max_fluence": float(f[i]),
+        "max_polarization": labels[j],
+    }
+
+
 def spin_populations(config, fluence, qwp_angle, time_ns) -> dict:
     """Spin-resolved populations N_up(t), N_down(t) below the ASE threshold.
 

@@ -449,3 +449,74 @@ def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
         m.max_step_s,
     )
     return _package(pl, ase, decay, stats, m)
+
+
+def peak_modal_gain(n_up, n_down, m: ModelArrays) -> np.ndarray:
+    """Largest modal gain of the guided channels for given spin densities. [1/cm]
+
+    The gross modal gain (before the background loss ``alpha_per_cm``) the time integration
+    uses, maximized over the cells, the wavelength grid and the guided channels:
+
+    - ``gain_model = "cross_section"``: Gamma sigma(E) N_g with N_g the channel's gain
+      density built from the orbit-orbit cooperative densities
+      (`polase.physics.mechanisms.cooperative_density`, `channel_densities`), as
+      `_stimulated_cross_section` does;
+    - ``gain_model = "band_filling"``: Gamma sum_s w_cs g_s(E) with g_s the subsystem gains
+      (`subsystem_gain`) and w the channel weights (`channel_weights`).
+
+    Evaluated at the initial densities of a run this is the run's peak gain: after the pulse
+    the densities only fall (recombination, stimulated emission; stimulated absorption in
+    band filling refills only up to transparency, where the gain is zero).
+
+    Parameters
+    ----------
+    n_up, n_down : array_like, shape (..., X)
+        Spin-subsystem densities in every cell. [cm^-3]
+    m
+        Model arrays (`polase.experiment.build_model`).
+
+    Returns
+    -------
+    ndarray, shape (...)
+        Peak modal gain Gamma g. [1/cm]
+    """
+    nu = np.maximum(np.asarray(n_up, dtype=float), 0.0)
+    nd = np.maximum(np.asarray(n_down, dtype=float), 0.0)
+    if m.gain_model == "band_filling":
+        gs = np.stack(
+            [
+                _bf.material_gain(
+                    m.wavelength_nm,
+                    ns,
+                    nu + nd,
+                    alpha0_per_cm=m.alpha0_per_cm,
+                    edge_ev=m.edge_ev,
+                    urbach_ev=m.urbach_ev,
+                    mass_e=m.mass_e,
+                    mass_h=m.mass_h,
+                    temperature_k=m.temperature_k,
+                    exciton_binding_ev=m.exciton_binding_ev,
+                    exchange_fraction=m.exchange_fraction,
+                )
+                for ns in (nu, nd)
+            ]
+        )  # (2, ..., X, W)
+        wts = channel_weights(m.n_channels, m.selectivity)
+        g = np.einsum("cs,s...->c...", wts, gs)
+    else:
+        neu = cooperative_density(nu, m.kappa, m.n_c)
+        ned = cooperative_density(nd, m.kappa, m.n_c)
+        gdens, _ = channel_densities(neu, ned, nu, nd, m.selectivity, m.n_channels)
+        g = gdens[..., None] * m.sigma_cm2  # (C, ..., X, W)
+    return m.confinement * g.max(axis=(0, -2, -1))
+
+
+def full_inversion_modal_gain(m: ModelArrays) -> float:
+    """Gamma alpha0: the modal gain of a fully inverted band edge. [1/cm]
+
+    Gain replaces absorption, g = alpha (f_e + f_h - 1) <= alpha, and alpha reaches its
+    largest value alpha0 at and above the edge (``material.alpha0_per_cm``, the same value
+    the Urbach absorption of either gain model uses), so no modal gain can exceed
+    Gamma alpha0 (`polase.physics.bandfilling`).
+    """
+    return float(m.confinement * m.alpha0_per_cm)
