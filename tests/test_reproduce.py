@@ -235,6 +235,23 @@ def test_every_row_passes_with_the_default_seed(reproduced):
         assert r["pass"] in (True, False), r  # graded against the paper, not skipped
 
 
+def test_gain_row_checks_the_twin_against_full_inversion(reproduced):
+    """The model row is computed from the twin's configuration over its sweep; the default
+    (phenomenological, cross-section) set passes the full-inversion bound: it fails."""
+    from polase.experiment import gain_check
+
+    out, summary = reproduced
+    (row,) = [r for r in summary["rows"] if r["key"] == "gain_bound"]
+    assert row["kind"] == "model" and row["group"] == "physics"
+    sim = xr.open_dataset(out / "simulated.nc", engine="h5netcdf")
+    want = gain_check(json.loads(sim.attrs["config"]))
+    assert row["value"] == pytest.approx(want["max_ratio"], rel=1e-12)
+    assert summary["gain_check"]["max_ratio"] == pytest.approx(want["max_ratio"], rel=1e-12)
+    # the documented defect of the default set (README "Known limitations")
+    assert row["value"] > 1.0 and row["pass"] is False
+    assert "docs/model.md section 9" in row["note"]
+
+
 def test_tau_s_row_is_measured_from_the_helicity_files(reproduced, tmp_path):
     """The tau_s row comes from the sigma+/sigma- files in raw/ (read back and fitted), and
     `polase spin` on those files gives the same number; the note says what it means."""
@@ -379,6 +396,10 @@ def test_reproduce_acquire_analyses_the_measured_fluence(acquired):
     assert len(headline) == 12
     for r in headline:
         assert r["value"] is not None and np.isfinite(r["value"]) and r["pass"] in (True, False)
+    # the gain row is computed from the twin's configuration in provenance.json
+    (gain,) = [r for r in summary["rows"] if r["key"] == "gain_bound"]
+    assert gain["kind"] == "model" and gain["value"] is not None and np.isfinite(gain["value"])
+    assert gain["value"] == pytest.approx(summary["gain_check"]["max_ratio"])
     # the decays were recorded at 17 mJ/cm2 and fitted as `polase decay` does
     assert set(summary["decays"]) == {"543", "533"}
     assert summary["decays"]["543"]["fluence_mJ_cm2"] == 17.0

@@ -16,6 +16,7 @@ from polase.report import (
     describe_rows,
     dumps_json,
     grade,
+    pass_fraction,
     read_targets,
     report_from_path,
 )
@@ -201,3 +202,45 @@ def test_new_rows_fail_where_the_data_contradict_the_paper(synth_results):
     res["windows"] = {**res["windows"], "delta_pl_wavelength_nm": 528.0}
     r = _by_key(summary_rows(res))["delta_533_15"]
     assert r["value"] is None and "528 nm, not at 533 nm" in r["note"]
+
+
+def _gain(max_ratio, bound=4.8e4):
+    return {
+        "gain_model": "cross_section",
+        "max_ratio": max_ratio,
+        "max_fluence": 20.0,
+        "max_polarization": "circular",
+        "bound_per_cm": bound,
+    }
+
+
+def test_gain_row_grades_the_twin_against_full_inversion(synth_results):
+    t = TARGETS.by_key("gain_bound")
+    assert t.kind == "model" and t.group == "physics" and t.measure == "gain_bound"
+    assert "docs/model.md section 9" in t.note
+    over = _by_key(summary_rows(synth_results, gain_check=_gain(3.5)))["gain_bound"]
+    assert over["value"] == 3.5 and over["pass"] is False and over["kind"] == "model"
+    assert "1.68e+05 /cm" in over["note"] and "20 mJ/cm2" in over["note"]
+    assert over["fluence_mJ_cm2"] == 20.0
+    under = _by_key(summary_rows(synth_results, gain_check=_gain(0.98)))["gain_bound"]
+    assert under["pass"] is True
+    # graded rows count model rows: the failing gain row lowers the pass fraction
+    rows = summary_rows(synth_results, gain_check=_gain(3.5))
+    graded = [r for r in rows if r["kind"] in ("measured", "model")]
+    n_pass = sum(r["pass"] is True for r in graded)
+    assert pass_fraction(rows) == pytest.approx(n_pass / len(graded))
+    # no twin configuration (a measurement): no value, the note says why
+    none = _by_key(summary_rows(synth_results))["gain_bound"]
+    assert none["value"] is None and none["pass"] is None
+    assert "no twin configuration" in none["note"]
+
+
+def test_target_kind_must_be_known(tmp_path):
+    f = tmp_path / "k.toml"
+    f.write_text(
+        "[[target]]\nkey = 'a'\nlabel = 'a'\nunit = '1'\nmeasure = 'gain_bound'\n"
+        "field = 'g'\nkind = 'guess'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputFileError, match="kind must be 'measured', 'model' or 'input'"):
+        read_targets(f)

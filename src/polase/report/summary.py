@@ -6,10 +6,11 @@ Rows are plain dicts (built by `polase.report.targets.make_row`) that go straigh
     {observable, key, paper, paper_text, value, ci95, tolerance, tolerance_range, unit,
      pass, kind, group, figure, fluence_mJ_cm2, note}
 
-``kind`` is ``"measured"`` for quantities graded against a target, ``"reported"`` for
-values shown without a target (``polase report`` without ``--targets``) and ``"input"``
-for model parameters that the data cannot measure: the last two have ``pass = None`` and
-are not counted by `pass_fraction`.
+``kind`` is ``"measured"`` for quantities graded against a target, ``"model"`` for checks
+computed from the twin's configuration rather than from the data (graded too),
+``"reported"`` for values shown without a target (``polase report`` without
+``--targets``) and ``"input"`` for model parameters that the data cannot measure: the last
+two have ``pass = None`` and are not counted by `pass_fraction`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..analysis.decay import one_over_e_time
-from .targets import Tolerance, delta_pl_pooled, per_fluence_entry, plus_minus, scalar
+from .targets import (
+    GRADED_KINDS,
+    Tolerance,
+    delta_pl_pooled,
+    per_fluence_entry,
+    plus_minus,
+    scalar,
+)
 
 __all__ = [
     "Tolerance",
@@ -90,8 +98,8 @@ def decays_from_results(
 
 
 def pass_fraction(rows: Sequence[Mapping[str, Any]]) -> float:
-    """Fraction of measured rows that pass (rows without a value count as failures)."""
-    measured = [r for r in rows if r.get("kind", "measured") == "measured"]
+    """Fraction of graded rows (measured and model) that pass; rows without a value fail."""
+    measured = [r for r in rows if r.get("kind", "measured") in GRADED_KINDS]
     if not measured:
         return float("nan")
     return sum(1 for r in measured if r.get("pass") is True) / len(measured)

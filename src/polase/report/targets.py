@@ -56,8 +56,18 @@ Measures (``measure = ...``; parameters as further keys of the target):
     ``input_tau_s_ns`` when the pair was simulated). A resolved tau_s is the value with
     its profile-likelihood interval; an unresolved one has no value (the row is not
     passed) and its note gives the bound.
+``gain_bound``
+    The twin's peak modal gain over the full-inversion bound Gamma alpha0, given by the
+    caller as ``context[field]`` (the dict of `polase.experiment.gain_check`:
+    ``max_ratio``, ``max_fluence``, ``max_polarization``, ``peak_modal_gain_per_cm``,
+    ``bound_per_cm``, ``gain_model``). None: no value (the configuration of the twin is
+    unknown, e.g. a measurement). Used with ``kind = "model"``.
 ``input``
     A model input given by the caller (``context[field]``), shown but never graded.
+
+Kinds (``kind = ...``): ``"measured"`` (default; read from the analysis and graded),
+``"model"`` (computed from the twin's configuration, not from the data, and graded: a
+check of the model itself) and ``"input"`` (a model input, shown, never graded).
 """
 
 from __future__ import annotations
@@ -76,6 +86,8 @@ from ..errors import InputFileError
 FLUENCE_MATCH_TOL: float = 0.26
 #: Largest distance between a target's wavelength and the one the analysis used. [nm]
 WAVELENGTH_MATCH_TOL: float = 0.5
+#: Row kinds that are graded against their tolerance (and counted by ``pass_fraction``).
+GRADED_KINDS: tuple[str, ...] = ("measured", "model")
 
 
 @dataclass(frozen=True)
@@ -131,7 +143,8 @@ class Target:
     params
         Parameters of the measure, as ``(name, value)`` pairs.
     kind
-        ``"measured"`` (graded) or ``"input"`` (a model input, never graded).
+        ``"measured"`` (graded), ``"model"`` (computed from the twin, graded) or
+        ``"input"`` (a model input, never graded).
     group
         Free label to select rows (e.g. ``"headline"``).
     note
@@ -484,6 +497,24 @@ def _m_helicity_tau_s(t: Target, results, decays, context) -> Measured:
     return Measured(value, ci, m.get("fluence_mJ_cm2"), note, extra)
 
 
+def _m_gain_bound(t: Target, results, decays, context) -> Measured:
+    g = (context or {}).get(t.param("field"))
+    if not isinstance(g, Mapping) or g.get("max_ratio") is None:
+        note = "no twin configuration: the gain of the model is not known for these data"
+        return Measured(None, note=f"{note}. {t.note}" if t.note else note)
+    value = float(g["max_ratio"])
+    bound = float(g["bound_per_cm"])
+    fl = float(g["max_fluence"])
+    note = (
+        f"gain model {g.get('gain_model', '?')!r}: peak modal gain {value * bound:.3g} /cm "
+        f"({g.get('max_polarization', '?')} pump, {fl:g} mJ/cm2) against Gamma alpha0 = "
+        f"{bound:.3g} /cm, computed from the twin's configuration over its sweep"
+    )
+    if t.note:
+        note = f"{note}. {t.note}"
+    return Measured(value, None, fl, note)
+
+
 Measure = Callable[[Target, Mapping[str, Any], Any, Mapping[str, Any] | None], Measured]
 
 #: How each ``measure`` name reads a row's value from an analysis.
@@ -496,6 +527,7 @@ MEASURES: dict[str, Measure] = {
     "slope_curvature": _m_slope_curvature,
     "decay_ratio": _m_decay_ratio,
     "helicity_tau_s": _m_helicity_tau_s,
+    "gain_bound": _m_gain_bound,
     "input": _m_input,
 }
 
@@ -520,7 +552,7 @@ def make_row(t: Target, m: Measured, graded: bool = True) -> dict[str, Any]:
     ungraded rows, inputs and missing values.
     """
     tol = t.tolerance if graded else None
-    passed = tol.accepts(m.value) if (tol is not None and t.kind == "measured") else None
+    passed = tol.accepts(m.value) if (tol is not None and t.kind in GRADED_KINDS) else None
     t_range = None
     if tol is not None:
         t_range = [
@@ -528,7 +560,7 @@ def make_row(t: Target, m: Measured, graded: bool = True) -> dict[str, Any]:
             tol.high if math.isfinite(tol.high) else None,
         ]
     note = m.note or t.note
-    if m.value is None and t.kind == "measured" and not note:
+    if m.value is None and t.kind in GRADED_KINDS and not note:
         note = "not available in this analysis"
     kind = t.kind if graded or t.kind == "input" else "reported"
     return {
@@ -743,8 +775,8 @@ def parse_targets(data: Mapping[str, Any], source: str = "") -> TargetSet:
         ref = spec.get("reference")
         ref = None if ref is None else float(ref)
         kind = spec.get("kind", "measured")
-        if kind not in ("measured", "input"):
-            raise ValueError(f"{where}: kind must be 'measured' or 'input'")
+        if kind not in (*GRADED_KINDS, "input"):
+            raise ValueError(f"{where}: kind must be 'measured', 'model' or 'input'")
         params = tuple((k, v) for k, v in spec.items() if k not in _TARGET_KEYS)
         targets.append(
             Target(

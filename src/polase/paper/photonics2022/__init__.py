@@ -38,6 +38,7 @@ def summary_rows(
     decays: Mapping[Any, Mapping[str, Any]] | None = None,
     spin_relaxation_ns: float | None = None,
     spin_relaxation: Mapping[str, Any] | None = None,
+    gain_check: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The "paper vs polase" rows: `TARGETS` graded against an analysis.
 
@@ -56,13 +57,21 @@ def summary_rows(
         ``resolved``, ``bound``, ``input_tau_s_ns``; see
         `polase.paper.photonics2022.reproduce.measure_spin_relaxation`); None: the tau_s
         row says it is not measured.
+    gain_check
+        The twin's peak modal gain against the full-inversion bound
+        (`polase.experiment.gain_check` of the twin's configuration); None (a measurement,
+        or a twin whose configuration is unknown): the gain row has no value.
 
     Returns
     -------
     list of dict
         One row per target (`polase.report.targets.make_row`).
     """
-    context = {"spin_relaxation_ns": spin_relaxation_ns, "spin_relaxation": spin_relaxation}
+    context = {
+        "spin_relaxation_ns": spin_relaxation_ns,
+        "spin_relaxation": spin_relaxation,
+        "gain_check": gain_check,
+    }
     return grade(TARGETS, results, decays, context)
 
 

@@ -98,6 +98,9 @@ class PipelineResult:
     provenance
         An acquired run's ``provenance.json`` (protocol, devices, the twin's configuration
         under ``simulation.config``); None for the direct simulation.
+    gain
+        The twin's peak modal gain against the full-inversion bound (`twin_gain_check`),
+        or None.
     """
 
     simulated: Any
@@ -109,6 +112,7 @@ class PipelineResult:
     spin: dict[str, Any] | None = None
     polarization: Any = None
     provenance: dict[str, Any] | None = None
+    gain: dict[str, Any] | None = None
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -187,6 +191,26 @@ def spin_relaxation_ns(ds) -> float | None:
         return float(tau_s) * 1e9
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def twin_gain_check(config: Mapping[str, Any] | str | None) -> dict[str, Any] | None:
+    """Peak modal gain of the twin over its sweep against the full-inversion bound.
+
+    `polase.experiment.gain_check` of the twin's configuration (the ``config`` attribute of
+    a simulated Dataset, as JSON text or a mapping; for an acquired run
+    `acquired_twin_config`), over its ``sweep.fluence`` and ``sweep.qwp_angle``.
+
+    Returns
+    -------
+    dict or None
+        The `gain_check` dict; None when there is no configuration (a measurement).
+    """
+    from ...experiment import gain_check
+
+    if config is None:
+        return None
+    cfg = json.loads(config) if isinstance(config, str) else dict(config)
+    return gain_check(cfg)
 
 
 def measure_spin_relaxation(
@@ -401,10 +425,15 @@ def run_pipeline(
         t = time.perf_counter()
         spin, pol_fit = measure_spin_relaxation(sim, manifest.parent, seed)
         timings["spin"] = time.perf_counter() - t
+    gain = twin_gain_check(sim.attrs.get("config"))
     rows = summary_rows(
-        results, decays, spin_relaxation_ns=spin_relaxation_ns(sim), spin_relaxation=spin
+        results,
+        decays,
+        spin_relaxation_ns=spin_relaxation_ns(sim),
+        spin_relaxation=spin,
+        gain_check=gain,
     )
-    return PipelineResult(sim, meas, results, decays, rows, timings, spin, pol_fit)
+    return PipelineResult(sim, meas, results, decays, rows, timings, spin, pol_fit, gain=gain)
 
 
 def acquired_twin_config(provenance: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -492,8 +521,11 @@ def run_acquired_pipeline(
             manifest, progress, acquired_repetition_period_ns(prov), n_bootstrap, fit_all_decays
         )
         timings["analyze"] = time.perf_counter() - t
-    rows = summary_rows(results, decays, spin_relaxation_ns=acquired_spin_relaxation_ns(prov))
-    return PipelineResult(None, meas, results, decays, rows, timings, provenance=prov)
+    gain = twin_gain_check(acquired_twin_config(prov))
+    rows = summary_rows(
+        results, decays, spin_relaxation_ns=acquired_spin_relaxation_ns(prov), gain_check=gain
+    )
+    return PipelineResult(None, meas, results, decays, rows, timings, provenance=prov, gain=gain)
 
 
 # ----------------------------------------------------------------------------- output folder
@@ -649,6 +681,7 @@ def reproduce(
             "rows": res.rows,
             "spin_relaxation_ns": spin,
             "spin_relaxation": res.spin,
+            "gain_check": res.gain,
             "polarization": fit_to_dict(res.polarization) if res.polarization is not None else None,
             "facts": facts,
             "figures": [f.name for f in report.figures],
