@@ -137,6 +137,9 @@ def test_page_blocks_run_as_written(page, tmp_path, monkeypatch):
     if any("../shared/" in code for _, code, _ in _runnable(page)) and not SHARED.exists():
         pytest.skip("the page's examples read ../shared/external (absent)")
     cwd = _workdir(tmp_path)
+    if any("polase-reproduce/" in code for _, code, _ in _runnable(page)):
+        # the page's commands read what the quick start's `bash dev.sh run` writes
+        _run_bash("polase reproduce -o polase-reproduce -q", cwd, f"{page.name}: quick start")
     namespace: dict = {"__name__": "__main__"}
     for lang, code, line in _runnable(page):
         if code.strip() == QUICK_START:
