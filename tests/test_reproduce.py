@@ -258,7 +258,7 @@ def test_tau_s_row_is_measured_from_the_helicity_files(reproduced, tmp_path):
     out, summary = reproduced
     (row,) = [r for r in summary["rows"] if r["key"] == "spin_relaxation"]
     spin = summary["spin_relaxation"]
-    assert row["kind"] == "measured" and row["group"] == "spin" and row["paper"] == 8.0
+    assert row["kind"] == "recovery" and row["group"] == "spin" and row["paper"] == 8.0
     assert spin["input_tau_s_ns"] == pytest.approx(summary["spin_relaxation_ns"])
     lo, hi = row["ci95"]
     if spin["resolved"]:

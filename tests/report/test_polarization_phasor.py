@@ -59,7 +59,7 @@ def test_figures_present_with_the_data_and_absent_without(
 def test_tau_s_row_is_graded_from_the_pair(synth_results, synth_polarization):
     rows = build_report(synth_results, targets=TARGETS, polarization=synth_polarization).rows
     (row,) = [r for r in rows if r["key"] == "spin_relaxation"]
-    assert row["kind"] == "measured" and row["value"] == 8.0 and row["pass"] is True
+    assert row["kind"] == "recovery" and row["value"] == 8.0 and row["pass"] is True
     assert row["ci95"] == pytest.approx([7.76, 8.24])
     # an unresolved tau_s has no value, only its bound
     fit = fit_from_dict(fit_to_dict(synth_polarization))

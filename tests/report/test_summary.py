@@ -185,8 +185,17 @@ def test_spin_relaxation_row_is_measured_from_a_helicity_pair(synth_results):
         "input_tau_s_ns": 8.0,
         "fluence_mJ_cm2": 8.0,
     }
-    r = _row(summary_rows(synth_results, spin_relaxation=spin), "spin")
-    assert r["kind"] == "measured" and r["pass"] is True and r["value"] == 7.9
+    rows = summary_rows(synth_results, spin_relaxation=spin)
+    r = _row(rows, "spin")
+    # graded against the twin's own input: shown with a verdict, left out of the score
+    assert r["kind"] == "recovery" and r["pass"] is True and r["value"] == 7.9
+    scored = [x for x in rows if x["kind"] in ("measured", "model")]
+    assert r not in scored
+    assert pass_fraction(rows) == pytest.approx(
+        sum(x["pass"] is True for x in scored) / len(scored)
+    )
+    failing = summary_rows(synth_results, spin_relaxation={**spin, "tau_s_ns": 9.5})
+    assert pass_fraction(failing) == pass_fraction(rows)
     assert r["ci95"] == [7.7, 8.1] and r["fluence_mJ_cm2"] == 8.0
     assert "recovers the twin's input" in r["note"] and "did not measure it" in r["note"]
     assert verdict(r) == "pass"

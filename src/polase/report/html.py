@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .summary import format_ci, format_value, pass_fraction, verdict
-from .targets import GRADED_KINDS
+from .targets import SCORED_KINDS
 
 
 @dataclass
@@ -180,7 +180,7 @@ def render_html(content: ReportContent) -> str:
         The HTML document.
     """
     rows = content.rows
-    measured = [r for r in rows if r.get("kind", "measured") in GRADED_KINDS]
+    measured = [r for r in rows if r.get("kind", "measured") in SCORED_KINDS]
     n_pass = sum(1 for r in measured if r.get("pass") is True)
     frac = pass_fraction(rows)
     cls = "all" if measured and n_pass == len(measured) else "some"

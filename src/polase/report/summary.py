@@ -8,7 +8,8 @@ Rows are plain dicts (built by `polase.report.targets.make_row`) that go straigh
 
 ``kind`` is ``"measured"`` for quantities graded against a target, ``"model"`` for checks
 computed from the twin's configuration rather than from the data (graded too),
-``"reported"`` for values shown without a target (``polase report`` without
+``"recovery"`` for measured values graded against the twin's own input (graded, not
+counted by `pass_fraction`), ``"reported"`` for values shown without a target (``polase report`` without
 ``--targets``) and ``"input"`` for model parameters that the data cannot measure: the last
 two have ``pass = None`` and are not counted by `pass_fraction`.
 """
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..analysis.decay import one_over_e_time
 from .targets import (
-    GRADED_KINDS,
+    SCORED_KINDS,
     Tolerance,
     delta_pl_pooled,
     per_fluence_entry,
@@ -98,8 +99,10 @@ def decays_from_results(
 
 
 def pass_fraction(rows: Sequence[Mapping[str, Any]]) -> float:
-    """Fraction of graded rows (measured and model) that pass; rows without a value fail."""
-    measured = [r for r in rows if r.get("kind", "measured") in GRADED_KINDS]
+    """Fraction of scored rows (measured and model) that pass; rows without a value fail.
+
+    Recovery rows (graded against the twin's own input) and inputs are not counted."""
+    measured = [r for r in rows if r.get("kind", "measured") in SCORED_KINDS]
     if not measured:
         return float("nan")
     return sum(1 for r in measured if r.get("pass") is True) / len(measured)

@@ -67,7 +67,10 @@ Measures (``measure = ...``; parameters as further keys of the target):
 
 Kinds (``kind = ...``): ``"measured"`` (default; read from the analysis and graded),
 ``"model"`` (computed from the twin's configuration, not from the data, and graded: a
-check of the model itself) and ``"input"`` (a model input, shown, never graded).
+check of the model itself), ``"recovery"`` (read from the analysis and graded against a
+value the twin was given as an input: it shows that the measurement recovers its input,
+not that the paper is right, so `pass_fraction` leaves it out) and ``"input"`` (a model
+input, shown, never graded).
 """
 
 from __future__ import annotations
@@ -86,8 +89,11 @@ from ..errors import InputFileError
 FLUENCE_MATCH_TOL: float = 0.26
 #: Largest distance between a target's wavelength and the one the analysis used. [nm]
 WAVELENGTH_MATCH_TOL: float = 0.5
-#: Row kinds that are graded against their tolerance (and counted by ``pass_fraction``).
-GRADED_KINDS: tuple[str, ...] = ("measured", "model")
+#: Row kinds that are graded against their tolerance.
+GRADED_KINDS: tuple[str, ...] = ("measured", "model", "recovery")
+#: Graded kinds that count towards the agreement with a target set (``pass_fraction``):
+#: not "recovery", whose reference is the twin's own input.
+SCORED_KINDS: tuple[str, ...] = ("measured", "model")
 
 
 @dataclass(frozen=True)
@@ -776,7 +782,9 @@ def parse_targets(data: Mapping[str, Any], source: str = "") -> TargetSet:
         ref = None if ref is None else float(ref)
         kind = spec.get("kind", "measured")
         if kind not in (*GRADED_KINDS, "input"):
-            raise ValueError(f"{where}: kind must be 'measured', 'model' or 'input'")
+            raise ValueError(
+                f"{where}: kind must be 'measured', 'model', 'recovery' or 'input'"
+            )
         params = tuple((k, v) for k, v in spec.items() if k not in _TARGET_KEYS)
         targets.append(
             Target(
