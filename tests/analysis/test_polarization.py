@@ -651,3 +651,22 @@ def test_helicity_pair_through_files_equals_the_in_memory_fit(tmp_path):
     )
     with pytest.raises(PolarizationInputError, match="emission_analyzer sigma-"):
         fit_helicity_manifest(one)
+
+
+def test_check_pileup_warns_as_polase_decay_does_below_its_error_limit():
+    # 8 % of the pulses detect a photon: pile-up fraction ~4 % (< 5 %, no error) but above
+    # the 0.05 photons per excitation at which `polase decay` warns: the same warning here
+    with pytest.warns(PileUpWarning, match="photons per excitation"):
+        frac = check_pileup("VV", 8e5, 10.0, 1e6)
+    assert 0.03 < frac < 0.05
+
+
+def test_das6_real_time_gives_acquisition_time_and_count_rate(tmp_path):
+    from polase.io import read_das6, write_das6
+
+    counts = np.arange(10.0)
+    f = write_das6(tmp_path / "d.txt", counts, 0.05, metadata={"Real time": 12.5})
+    d = read_das6(f)
+    assert d.acquisition_time_s == 12.5
+    assert d.count_rate_hz == pytest.approx(counts.sum() / 12.5)
+    assert read_das6(write_das6(tmp_path / "z.txt", counts, 0.05)).acquisition_time_s is None

@@ -48,6 +48,7 @@ import numba
 import numpy as np
 
 from ..errors import DataValidationError, FitError
+from .decay import PileUpWarning, check_count_rate
 
 __all__ = [
     "PileUpError",
@@ -88,10 +89,6 @@ class PolarizationInputError(DataValidationError):
 
 class PileUpError(PolarizationInputError):
     """A histogram recorded at so high a count rate that pile-up distorts it (> 5 %)."""
-
-
-class PileUpWarning(UserWarning):
-    """Pile-up above 5 % was accepted (``allow_pileup=True``); the lifetimes are biased short."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -207,12 +204,20 @@ def check_pileup(
 ) -> float | None:
     """Raise `PileUpError` (or warn, with ``allow_pileup``) when pile-up exceeds `limit`.
 
+    Below `limit` the rate is checked as `polase decay` checks it
+    (`polase.analysis.decay.check_count_rate`: a `PileUpWarning` above 0.05 detected photons
+    per excitation), so one file gets the same warning from both commands.
+
     Returns the pile-up fraction [1], or None when the time or rate is unknown.
     """
     if acquisition_time_s is None or repetition_rate_hz is None or not acquisition_time_s > 0:
         return None
     frac = pileup_fraction(total_counts, acquisition_time_s, repetition_rate_hz)
-    if frac > limit:
+    if frac <= limit:
+        check_count_rate(
+            total_counts / acquisition_time_s, 1e9 / repetition_rate_hz, source=f"channel {name!r}"
+        )
+    else:
         msg = (
             f"channel {name!r}: pile-up {100 * frac:.1f} % > {100 * limit:.0f} % "
             f"({total_counts:.0f} counts in {acquisition_time_s:g} s at {repetition_rate_hz:g} Hz)"

@@ -39,15 +39,10 @@ def _pileup(files, repetition_rate_hz, allow_pileup):
 
     out = {}
     for name, f in files.items():
-        real = f.metadata.get("Real time") if isinstance(f.metadata, dict) else None
-        try:
-            real = float(real) if real is not None else None
-        except (TypeError, ValueError):
-            real = None
         frac = check_pileup(
             f"{name} ({f.path})",
             float(f.counts.sum()),
-            real,
+            f.acquisition_time_s,
             repetition_rate_hz,
             0.05,
             allow_pileup,

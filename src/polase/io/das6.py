@@ -58,8 +58,10 @@ def read_das6(path: str | Path) -> DecayFile:
     -------
     DecayFile
         Channel-centre times ``(c - 0.5) * w`` for channel ``c`` (t = 0 at the leading
-        edge of channel 1) [ns], counts [counts], channel width ``w`` [ns] and the header
-        as metadata.
+        edge of channel 1) [ns], counts [counts], channel width ``w`` [ns], the header
+        as metadata, and the ``Real time`` header as ``acquisition_time_s`` [s] (with
+        ``count_rate_hz`` = counts / real time [1/s]; None when the header is 0 or absent).
+        DAS6 exports hold no laser period (``repetition_period_ns`` None).
 
     Raises
     ------
@@ -136,6 +138,9 @@ def read_das6(path: str | Path) -> DecayFile:
             p, f"counts must be finite and >= 0, got {lines[rows[k] - 1].split()[1]!r}", rows[k]
         )
     ch = np.asarray(chans)
+    # 'Real time' is the collection time in seconds; exports written without one hold 0
+    real = metadata.get("Real time")
+    acq_s = float(real) if isinstance(real, int | float) and real > 0 else None
     return DecayFile(
         time_ns=(ch - 0.5) * width_ns,
         counts=y,
@@ -143,6 +148,8 @@ def read_das6(path: str | Path) -> DecayFile:
         metadata=metadata,
         format="das6",
         path=p,
+        acquisition_time_s=acq_s,
+        count_rate_hz=float(y.sum()) / acq_s if acq_s is not None else None,
     )
 
 
