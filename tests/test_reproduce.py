@@ -348,7 +348,7 @@ def acquired(tmp_path_factory):
 
 
 def test_reproduce_acquire_writes_the_run_folder_and_report(acquired, tmp_path):
-    from polase.acquire.paper import acquire_paper
+    from polase.paper.photonics2022.acquisition import acquire_paper
 
     out, summary, output = acquired
     names = {p.name for p in out.iterdir()}

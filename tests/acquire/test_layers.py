@@ -15,7 +15,6 @@ MODULES = [
     "polase.acquire.devices",
     "polase.acquire.kinesis",
     "polase.acquire.manifest",
-    "polase.acquire.paper",
     "polase.acquire.protocol",
     "polase.acquire.runner",
     "polase.acquire.seabreeze",

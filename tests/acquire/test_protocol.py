@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from polase.acquire import AcquisitionProtocol, ProtocolError, build_plan, read_protocol
-from polase.acquire.paper import paper_protocol_path
+from polase.paper.photonics2022.acquisition import paper_protocol_path
 from polase.errors import InputFileError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@
    the end (an existing folder is only replaced with ``overwrite=True``).
 
 With ``acquire=True`` (``polase reproduce --acquire``) steps 1-2 are instead the
-paper's acquisition protocol run on the simulated bench (`polase.acquire.paper`):
+paper's acquisition protocol run on the simulated bench (`polase.paper.photonics2022.acquisition`):
 motors, attenuator, power meter and spectrometer driven by the twin, with the table's
 noise (attenuator calibration error, pulse-energy jitter, power-meter noise), into the
 run folder ``raw/`` that ``polase acquire`` writes. Steps 3-4 are the same; such a run
@@ -487,7 +487,7 @@ def run_acquired_pipeline(
     n_bootstrap, fit_all_decays
         See `analyze_raw`.
     **bench_options
-        Noise of the simulated table, passed to `polase.acquire.paper.acquire_paper`
+        Noise of the simulated table, passed to `polase.paper.photonics2022.acquisition.acquire_paper`
         (``calibration_error``, ``laser_rms``, ``power_meter_rms``; default: the bench's
         realistic values).
 
@@ -497,7 +497,7 @@ def run_acquired_pipeline(
         ``simulated`` is None and ``provenance`` holds the run's ``provenance.json``; the
         spin-relaxation row takes ``material.tau_s`` of the twin's configuration.
     """
-    from ...acquire.paper import acquire_paper
+    from .acquisition import acquire_paper
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

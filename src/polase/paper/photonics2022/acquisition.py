@@ -1,7 +1,7 @@
 """The paper's measurement (Photonics 2022, 9, 353) run through the simulated bench.
 
 `acquire_paper` is what ``polase reproduce --acquire`` calls: it runs the protocol of
-``examples/paper.toml`` (shipped as ``polase/data/paper_acquisition.toml``) on the
+``examples/paper.toml`` (shipped as ``polase/paper/photonics2022/acquisition.toml``) on the
 digital twin and returns the manifest that the reproduction's analysis reads.
 """
 
@@ -11,13 +11,13 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from .protocol import AcquisitionProtocol, read_protocol
-from .runner import StepEvent, run_simulated
+from ...acquire.protocol import AcquisitionProtocol, read_protocol
+from ...acquire.runner import StepEvent, run_simulated
 
 
 def paper_protocol_path() -> Path:
     """The shipped copy of examples/paper.toml."""
-    return Path(str(resources.files("polase") / "data" / "paper_acquisition.toml"))
+    return Path(str(resources.files(__package__) / "acquisition.toml"))
 
 
 def paper_protocol(repeats: int | None = None) -> AcquisitionProtocol:
