@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from polase.acquire import AcquisitionProtocol, ProtocolError, build_plan, read_protocol
-from polase.paper.photonics2022.acquisition import paper_protocol_path
 from polase.errors import InputFileError
+from polase.paper.photonics2022.acquisition import paper_protocol_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -85,6 +85,10 @@ def test_phasors_of_single_exponentials_lie_on_the_semicircle(synth_decays):
         tau = fit["tau_ns"][0]
         assert g == pytest.approx(1 / (1 + (w * tau) ** 2), abs=0.02)
         assert s == pytest.approx(w * tau / (1 + (w * tau) ** 2), abs=0.02)
+    # every decay keeps its own lifetimes (not the last decay's for all)
+    assert len(result["tau_phase_ns"]) == len(fits) == 2
+    for (tp,), fit in zip(result["tau_phase_ns"], fits):
+        assert tp == pytest.approx(fit["tau_ns"][0], rel=0.1)
     fig = make_figure("phasor", decays=synth_decays)
     assert fig.axes[0].get_xlabel() == "g"
 

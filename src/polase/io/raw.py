@@ -275,13 +275,14 @@ def read_excitation_csv(folder: str | Path):
 
 def decay_files(
     manifest: str | Path, fluence: float, polarization: str = "linear"
-) -> tuple[Path | None, dict[float, Path]]:
+) -> tuple[Path | None, dict[float, Path], float | None]:
     """IRF file and decay files at the manifest's fluence nearest `fluence`.
 
     Parameters
     ----------
     manifest
-        A manifest written by `write_raw` (rows with ``kind`` irf / decay).
+        A manifest written by `write_raw` (rows with ``kind`` irf / decay), read and checked
+        by `polase.io.read_manifest`.
     fluence
         Wanted fluence. [mJ/cm2]
     polarization
@@ -293,19 +294,21 @@ def decay_files(
         The IRF file.
     decays : dict
         Decay files keyed by detection wavelength [nm].
+    fluence : float or None
+        The manifest's fluence of those decays (None without decays). [mJ/cm2]
     """
-    manifest = Path(manifest)
-    with manifest.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    irf = next((manifest.parent / r["file"] for r in rows if r.get("kind") == "irf"), None)
-    decays = [r for r in rows if r.get("kind") == "decay" and r.get("polarization") == polarization]
+    from .manifest import read_manifest
+
+    rows = read_manifest(manifest)
+    irf = next((r["file"] for r in rows if r["kind"] == "irf"), None)
+    decays = [r for r in rows if r["kind"] == "decay" and r["polarization"] == polarization]
     if not decays:
-        return irf, {}
+        return irf, {}, None
     fl = np.array([float(r["fluence_mJ_cm2"]) for r in decays])
-    best = fl[np.argmin(np.abs(fl - fluence))]
+    best = float(fl[np.argmin(np.abs(fl - fluence))])
     out = {
-        float(r["detection_wavelength_nm"]): manifest.parent / r["file"]
+        float(r["detection_wavelength_nm"]): r["file"]
         for r in decays
         if float(r["fluence_mJ_cm2"]) == best
     }
-    return irf, out
+    return irf, out, best

@@ -38,6 +38,21 @@ def report_harmonic(period_ns: float, tau_ns: float, channel_width_ns: float) ->
     return int(min(max(n, 1), n_max))
 
 
+def _wavelength_order(key) -> tuple:
+    """Longest detection wavelength first; keys that are not numbers after, by name."""
+    try:
+        return (0, -float(key), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(key))
+
+
+def _wavelength_label(key) -> str:
+    try:
+        return f"{float(key):g} nm"
+    except (TypeError, ValueError):
+        return str(key)
+
+
 def decay_phasors(decays) -> tuple[dict[str, Any], list[str], list[dict[str, Any] | None]]:
     """Calibrated phasors of a report's decays (histogram, IRF and laser period each).
 
@@ -84,9 +99,11 @@ def decay_phasors(decays) -> tuple[dict[str, Any], list[str], list[dict[str, Any
     t1e = [float(d["tau_1e_ns"]) for _, d, _ in usable if d.get("tau_1e_ns")]
     tau = max(t1e) if t1e else 0.1 * dt * t0.size
     h = report_harmonic(period, tau, dt)
-    g, s, labels, fits = [], [], [], []
+    per_decay = ("g", "s", "tau_phase_ns", "tau_modulation_ns", "tail_fraction")
+    rows: dict[str, list] = {k: [] for k in per_decay}
+    labels, fits = [], []
     try:
-        for key, d, _ in sorted(usable, key=lambda u: -float(u[0])):
+        for key, d, _ in sorted(usable, key=lambda u: _wavelength_order(u[0])):
             r = analyze_phasors(
                 np.asarray(d["time_ns"], float),
                 np.asarray(d["counts"], float),
@@ -94,14 +111,16 @@ def decay_phasors(decays) -> tuple[dict[str, Any], list[str], list[dict[str, Any
                 irf=np.asarray(d["irf"], float),
                 harmonics=[h],
             )
-            g.append(r["g"][0])
-            s.append(r["s"][0])
-            labels.append(f"{float(key):g} nm")
+            for k in per_decay:
+                rows[k].append(r[k][0])
+            labels.append(_wavelength_label(key))
             ok = d.get("tau_ns") is not None and d.get("amplitudes") is not None
             fits.append({"tau_ns": d["tau_ns"], "amplitudes": d["amplitudes"]} if ok else None)
     except ImportError as exc:
         raise MissingDataError(f"the phasor plot needs phasorpy ({exc})") from None
-    result = {**r, "g": g, "s": s}
+    # what all decays share (one period, harmonic and calibration), and the rows of each
+    shared = ("period_ns", "harmonics", "frequency_mhz", "calibration", "reference_lifetime_ns")
+    result = {**{k: r[k] for k in shared if k in r}, **rows}
     return result, labels, fits
 
 

@@ -364,7 +364,7 @@ def analyze_raw(
     results = analyze(spectra, cfg, features=extract_features(spectra, cfg))
     if progress is not None:
         progress("fit decays", 0.0)
-    irf, files = decay_files(manifest, DECAY_FLUENCE)
+    irf, files, decay_fluence = decay_files(manifest, DECAY_FLUENCE)
     decays: dict[str, dict[str, Any]] = {}
     period = meas.attrs.get("tcspc_repetition_period_ns")
     for w in DECAY_WAVELENGTHS:
@@ -372,7 +372,7 @@ def analyze_raw(
         if path is None or irf is None:
             continue
         fit = fit_decay_files(path, irf, DECAY_COMPONENTS[w], period_ns=period)
-        fit["fluence_mJ_cm2"] = float(path.name.split("mJ")[0].replace("p", "."))
+        fit["fluence_mJ_cm2"] = decay_fluence
         if period is not None:
             fit["repetition_period_ns"] = float(period)
         decays[f"{w:g}"] = fit
