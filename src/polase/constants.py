@@ -16,6 +16,8 @@ EV_J: float = _c.e
 C_CM_S: float = _c.c * 100.0
 #: Boltzmann constant. [eV/K]
 KB_EV_K: float = _c.k / _c.e
+#: Bohr magneton. [J/T]
+MU_B_J_T: float = _c.physical_constants["Bohr magneton"][0]
 
 
 def photon_energy_ev(wavelength_nm):

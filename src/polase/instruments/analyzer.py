@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import HBAR_J_S
+from ..constants import HBAR_J_S, MU_B_J_T
 from ..errors import ConfigError, DataValidationError
 from ..optics.jones import polarizer, retarder
 
@@ -49,11 +49,11 @@ __all__ = [
     "helicity_emission",
 ]
 
-#: Bohr magneton. [J/T]
-MU_B_J_T: float = 9.2740100783e-24
-#: Electron g factor of CsPbBr3 (default of the Hanle functions; pass your own). [1]
+#: Electron g factor of CsPbBr3, +1.69 measured by spin-flip Raman / Kerr rotation in bulk
+#: crystals (Belykh et al., Nat. Commun. 10, 673 (2019)); the default of the Hanle functions,
+#: pass your own for another material. [1]
 G_ELECTRON_CSPBBR3: float = 1.7
-#: Hole g factor of CsPbBr3. [1]
+#: Hole g factor of CsPbBr3 (same source, about +0.8). [1]
 G_HOLE_CSPBBR3: float = 0.8
 
 _SIGMA = {"+": np.array([1.0, -1.0j]) / np.sqrt(2.0), "-": np.array([1.0, 1.0j]) / np.sqrt(2.0)}
