@@ -13,6 +13,45 @@ from scipy import stats
 from .delta import mean_ci
 
 
+def weighted_mean_ci(values, weights=None) -> tuple[float | None, list[float] | None]:
+    """Weighted mean of independent estimates and its 95 % Student-t interval.
+
+    The interval comes from the weighted scatter of the values about the mean (sandwich
+    variance, n / (n - 1) corrected, n - 1 degrees of freedom), not from the estimates' own
+    intervals: with a handful of repeats a sample variance can come out accidentally small
+    and would then dominate an inverse-variance mean.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The estimates. [any]
+    weights : sequence of float, optional
+        Their weights (e.g. the band intensity: the shot-noise variance of a ratio scales
+        as 1 / intensity); a plain mean when absent or when any weight is not > 0. [1]
+
+    Returns
+    -------
+    mean : float or None
+        None without values.
+    ci95 : list of float or None
+        None with fewer than 2 values.
+    """
+    vals = [float(v) for v in values]
+    n = len(vals)
+    if n == 0:
+        return None, None
+    w = [float(x) for x in weights] if weights is not None else []
+    if len(w) != n or not all(x > 0 for x in w):
+        w = [1.0] * n
+    wsum = sum(w)
+    mean = sum(a * v for a, v in zip(w, vals)) / wsum
+    if n < 2:
+        return mean, None
+    var = n / (n - 1) * sum((a * (v - mean)) ** 2 for a, v in zip(w, vals)) / wsum**2
+    half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(var)
+    return mean, [mean - half, mean + half]
+
+
 def _num(x) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None

@@ -307,12 +307,9 @@ def delta_pl_pooled(
 ) -> tuple[float | None, list[float] | None, int]:
     """Pooled per-fluence `field` over the fluences below `max_fluence`, PL-weighted.
 
-    Each fluence below `max_fluence` gives one estimate. They are averaged with weights
-    proportional to the PL-band intensity (shot-noise-limited variance of a ratio scales
-    as 1 / intensity), not with their own interval widths: with a handful of repeats a
-    sample variance can come out accidentally small and would then dominate. The 95 %
-    interval is a Student-t interval from the weighted scatter of the per-fluence values
-    about the mean (n - 1 degrees of freedom).
+    Each fluence below `max_fluence` gives one estimate; they are averaged with weights
+    proportional to the PL-band intensity by `polase.analysis.statistics.weighted_mean_ci`
+    (a Student-t interval from their weighted scatter).
 
     Parameters
     ----------
@@ -332,7 +329,7 @@ def delta_pl_pooled(
     n : int
         Number of fluences pooled.
     """
-    from scipy import stats
+    from ..analysis.statistics import weighted_mean_ci
 
     vals, weights = [], []
     for entry in results.get("per_fluence") or []:
@@ -344,20 +341,9 @@ def delta_pl_pooled(
             continue
         w, _ = scalar(entry.get("intensity_pl"))
         vals.append(v)
-        weights.append(w if w is not None and w > 0 else None)
-    n = len(vals)
-    if n == 0:
-        return None, None, 0
-    if any(w is None for w in weights):
-        weights = [1.0] * n  # no usable intensities: plain mean
-    wsum = sum(weights)
-    mean = sum(w * v for w, v in zip(weights, vals)) / wsum
-    if n < 2:
-        return mean, None, n
-    # variance of a weighted mean from the observed scatter (sandwich form, n/(n-1) corrected)
-    var = n / (n - 1) * sum((w * (v - mean)) ** 2 for w, v in zip(weights, vals)) / wsum**2
-    half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(var)
-    return mean, [mean - half, mean + half], n
+        weights.append(w if w is not None else 0.0)
+    mean, ci = weighted_mean_ci(vals, weights)
+    return mean, ci, len(vals)
 
 
 def _m_pooled_below(t: Target, results, decays, context) -> Measured:
