@@ -225,7 +225,8 @@ def _stimulated_cross_section(nu, nd, m: ModelArrays):
 
 
 def subsystem_gain(nu, nd, m: ModelArrays):
-    """Material gain of the up and down subsystems in every cell, shape (2, X, W). [1/cm]"""
+    """Material gain of the up and down subsystems in every cell, shape (2, ..., X, W) for
+    densities of shape (..., X). [1/cm]"""
     n = nu + nd
     kw = dict(
         alpha0_per_cm=m.alpha0_per_cm,
@@ -483,24 +484,7 @@ def peak_modal_gain(n_up, n_down, m: ModelArrays) -> np.ndarray:
     nu = np.maximum(np.asarray(n_up, dtype=float), 0.0)
     nd = np.maximum(np.asarray(n_down, dtype=float), 0.0)
     if m.gain_model == "band_filling":
-        gs = np.stack(
-            [
-                _bf.material_gain(
-                    m.wavelength_nm,
-                    ns,
-                    nu + nd,
-                    alpha0_per_cm=m.alpha0_per_cm,
-                    edge_ev=m.edge_ev,
-                    urbach_ev=m.urbach_ev,
-                    mass_e=m.mass_e,
-                    mass_h=m.mass_h,
-                    temperature_k=m.temperature_k,
-                    exciton_binding_ev=m.exciton_binding_ev,
-                    exchange_fraction=m.exchange_fraction,
-                )
-                for ns in (nu, nd)
-            ]
-        )  # (2, ..., X, W)
+        gs = subsystem_gain(nu, nd, m)  # (2, ..., X, W)
         wts = channel_weights(m.n_channels, m.selectivity)
         g = np.einsum("cs,s...->c...", wts, gs)
     else:
