@@ -11,12 +11,13 @@ import click
 from .._files import check_writable, write_netcdf_atomic, write_text_atomic
 from ..errors import ConfigError, InputFileError, PolaseError
 from ._options import (
+    INPUT_FILE,
+    cluster_options,
+    input_files_argument,
     option,
     output_option,
     overwrite_option,
     quiet_option,
-    scheduler_option,
-    workers_option,
 )
 
 
@@ -171,7 +172,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--manifest",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="CSV: file,fluence_mJ_cm2,polarization,repeat[,kind].",
 )
 @click.option(
@@ -213,8 +214,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
     help="Exponentials in decay fits (ASE + spontaneous decays are rarely single-exponential).",
 )
 @click.option("--no-band-fits", is_flag=True, help="Skip the Gaussian and two-band fits (faster).")
-@workers_option("Folder of sweeps: analyse them")
-@scheduler_option("Folder of sweeps: analyse them")
+@cluster_options("Folder of sweeps: analyse them")
 @overwrite_option()
 @quiet_option("No summary table.")
 def analyze_cmd(
@@ -335,18 +335,12 @@ def _read_decay_option(path: Path, channel: int | None, option: str):
 
 
 @click.command("decay")
-@click.argument(
-    "decay_files",
-    metavar="DECAY_FILE...",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@input_files_argument("decay_files", "DECAY_FILE...")
 @click.option(
     "--irf",
     "irf_file",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="IRF histogram (same channels): DAS6 text, PTU, PHU or SDT.",
 )
 @click.option(
