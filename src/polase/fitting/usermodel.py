@@ -236,29 +236,22 @@ def _fused_normal_source(npar: int) -> str:
             L.append(f"    a{i}_{j} = 0.0")
         L.append("    for k in range(x.size):")
         L.append(f"        v = _fj(x[k], {ps})")
+        # weighted: points of weight 0 add nothing; wr = w r and wd = w d enter the sums
         if unit:
             L.append("        r = y[k] - v[0]")
-            L.append("        cost += r * r")
-            for j in range(npar):
-                L.append(f"        d{j} = v[{j + 1}]")
-            for j in range(npar):
-                L.append(f"        g{j} += r * d{j}")
-            for i, j in pairs:
-                L.append(f"        a{i}_{j} += d{i} * d{j}")
+            wr, wd, use = "r", "d", ""
         else:
             L.append("        wk = w[k]")
             L.append("        use = wk != 0.0")
             L.append("        r = y[k] - v[0] if use else 0.0")
             L.append("        wr = wk * r")
-            L.append("        cost += wr * r")
-            for j in range(npar):
-                L.append(f"        d{j} = v[{j + 1}] if use else 0.0")
-            for j in range(npar):
-                L.append(f"        g{j} += wr * d{j}")
-            for j in range(npar):
-                L.append(f"        wd{j} = wk * d{j}")
-            for i, j in pairs:
-                L.append(f"        a{i}_{j} += wd{i} * d{j}")
+            wr, wd, use = "wr", "wd", " if use else 0.0"
+        L.append(f"        cost += {wr} * r")
+        L += [f"        d{j} = v[{j + 1}]{use}" for j in range(npar)]
+        L += [f"        g{j} += {wr} * d{j}" for j in range(npar)]
+        if not unit:
+            L += [f"        wd{j} = wk * d{j}" for j in range(npar)]
+        L += [f"        a{i}_{j} += {wd}{i} * d{j}" for i, j in pairs]
         outs = ["cost"] + [f"g{j}" for j in range(npar)] + [f"a{i}_{j}" for i, j in pairs]
         L.append("    return (" + ", ".join(outs) + ",)")
         L.append("")
