@@ -382,25 +382,26 @@ def eval_batch(x, p, want_jac):
 {_loop_source(fused)}
 
 
-@njit(cache=True)
-def fit_serial(x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-               n_iter, cost, cov):
-    n = y.shape[0]
-    aux = np.zeros(1){rows.replace("RANGE", "range")}
-    for b in range((n + BLOCK - 1) // BLOCK):
-        _generic_rows(b * BLOCK, min(n, (b + 1) * BLOCK), 0, aux, x, y, w, p, lo, hi, fixed,
-                      todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov)
+{_drivers_source(rows)}'''
 
 
-@njit(cache=True, parallel=True)
-def fit_parallel(x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-                 n_iter, cost, cov):
+def _drivers_source(rows: str) -> str:
+    """``fit_serial`` and ``fit_parallel`` (prange over the blocks of fits) of the generated
+    module; `rows` is the fused least-squares shortcut (``RANGE`` for the loop) or ""."""
+    parts = []
+    for name, flags, loop in (("serial", "", "range"), ("parallel", ", parallel=True", "prange")):
+        head = f"def fit_{name}("
+        pad = " " * len(head)
+        parts.append(f"""@njit(cache=True{flags})
+{head}x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
+{pad}n_iter, cost, cov):
     n = y.shape[0]
-    aux = np.zeros(1){rows.replace("RANGE", "prange")}
-    for b in prange((n + BLOCK - 1) // BLOCK):
+    aux = np.zeros(1){rows.replace("RANGE", loop)}
+    for b in {loop}((n + BLOCK - 1) // BLOCK):
         _generic_rows(b * BLOCK, min(n, (b + 1) * BLOCK), 0, aux, x, y, w, p, lo, hi, fixed,
                       todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov)
-'''
+""")
+    return "\n\n".join(parts)
 
 
 def _numba_error_line(exc: Exception, func: Callable) -> str:
