@@ -133,17 +133,19 @@ def results_tables(results: dict) -> list:
     return tables
 
 
-def decay_table(fit: dict):
-    """Rich table of one decay fit."""
+def _quantity_table(title: str):
+    """Rich table with the columns quantity, value and 95 % interval."""
     from rich.table import Table
 
-    t = Table(
-        title=f"decay fit ({fit['method']}, {fit['components']} component(s))",
-        title_justify="left",
-        header_style="bold",
-    )
+    t = Table(title=title, title_justify="left", header_style="bold")
     for name in ("quantity", "value", "95 % interval"):
         t.add_column(name, justify="right" if name != "quantity" else "left")
+    return t
+
+
+def decay_table(fit: dict):
+    """Rich table of one decay fit."""
+    t = _quantity_table(f"decay fit ({fit['method']}, {fit['components']} component(s))")
     for i, (tau, ci, a) in enumerate(zip(fit["tau_ns"], fit["tau_ci95_ns"], fit["amplitudes"]), 1):
         t.add_row(f"tau{i} \\[ns]", _fmt(tau, 4), _ci(ci))
         t.add_row(f"a{i} \\[counts/ch]", _fmt(a), "")
@@ -509,15 +511,9 @@ def decay_cmd(
 
 def global_table(res: dict):
     """Rich table of a global decay fit (shared lifetimes)."""
-    from rich.table import Table
-
-    t = Table(
-        title=f"global decay fit ({res['n_decays']} decays, {res['components']} lifetime(s))",
-        title_justify="left",
-        header_style="bold",
+    t = _quantity_table(
+        f"global decay fit ({res['n_decays']} decays, {res['components']} lifetime(s))"
     )
-    for name in ("quantity", "value", "95 % interval"):
-        t.add_column(name, justify="right" if name != "quantity" else "left")
     for i, (tau, ci) in enumerate(zip(res["tau_ns"], res["tau_ci95_ns"]), 1):
         t.add_row(f"tau{i} \\[ns]", _fmt(tau, 4), _ci(ci))
     t.add_row("IRF shift \\[ns]", _fmt(res["irf_shift_ns"], 4), "")
