@@ -415,9 +415,9 @@ def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
     symmetric = bool(
         np.array_equal(n0_up, n0_up[:, ::-1]) and np.array_equal(n0_down, n0_down[:, ::-1])
     )
-    pl, ase, decay, stats = _fast.solve_batch(
-        n0_up,
-        n0_down,
+    # the model constants, in the order `_fast._rhs` unpacks them
+    prm = (
+        n0_up.shape[1],
         np.ascontiguousarray(m.sigma_cm2, dtype=float),
         np.ascontiguousarray(m.alpha_per_cm, dtype=float),
         np.ascontiguousarray(m.lineshape_nm, dtype=float),
@@ -431,13 +431,19 @@ def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
         m.k_nr,
         m.k2,
         m.k3,
-        m.tau_s,
+        0.5 / m.tau_s,
         m.kappa,
         m.n_c,
         int(m.n_channels),
         m.selectivity,
         symmetric,
-        _band_constants(m),
+        *_band_constants(m),
+    )
+    pl, ase, decay, stats = _fast.solve_batch(
+        n0_up,
+        n0_down,
+        prm,
+        m.tau_s,
         m.collect_pl,
         m.collect_ase,
         idx,
