@@ -9,7 +9,24 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OutputExistsError, PolaseError
+from .errors import InputFileError, OutputExistsError, PolaseError
+
+
+def read_toml(path: str | Path, what: str = "") -> dict:
+    """The table of a TOML file; `InputFileError` when it cannot be read or is not TOML.
+
+    `what` names the file in the read error ("cannot read the protocol: ...").
+    """
+    import tomllib
+
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        where = f" {what}" if what else ""
+        raise InputFileError(p, f"cannot read{where}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError(p, f"not valid TOML: {exc}") from None
 
 
 def check_writable(path: str | Path, overwrite: bool = False) -> Path:

@@ -32,11 +32,10 @@ The device file is not part of the protocol: a run may be resumed on a replaced 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputFileError
+from .._files import read_toml
 from .devices import Instruments
 from .errors import ProtocolError
 
@@ -70,12 +69,7 @@ def open_bench(path: str | Path) -> Instruments:
         A device cannot be opened (missing library, not connected).
     """
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputFileError(p, f"cannot read the devices file: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(p, f"not valid TOML: {exc}") from None
+    data = read_toml(p, "the devices file")
     for role in data:
         if role not in ROLES:
             raise ProtocolError(role, f"unknown device role in {p}; allowed: {', '.join(ROLES)}")

@@ -17,6 +17,20 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 
+class VendorHandle:
+    """Base of the real-device drivers: ``close`` releases the vendor library's handle
+    ``self._dev`` once (idempotent; the handle is dropped even when its close fails)."""
+
+    _dev: Any = None
+
+    def close(self) -> None:
+        if self._dev is not None:
+            try:
+                self._dev.close()
+            finally:
+                self._dev = None
+
+
 @dataclass(frozen=True)
 class Spectrum:
     """One spectrometer reading.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .devices import VendorHandle
 from .errors import DeviceError, DeviceTimeoutError, MountPositionError
 
 
@@ -23,7 +24,7 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower()
 
 
-class KinesisRotationMount:
+class KinesisRotationMount(VendorHandle):
     """A `RotationMount` on a pylablib ``KinesisMotor``.
 
     Parameters
@@ -116,10 +117,3 @@ class KinesisRotationMount:
             info["serial"] = str(self.serial)
         info["tolerance_deg"] = self.tolerance_deg
         return info
-
-    def close(self) -> None:
-        if self._dev is not None:
-            try:
-                self._dev.close()
-            finally:
-                self._dev = None

@@ -25,13 +25,13 @@ import dataclasses
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._files import read_toml
 from ..experiment import polarization_labels
 from .errors import ProtocolError
 
@@ -322,15 +322,9 @@ def read_protocol(path: str | Path) -> AcquisitionProtocol:
     ProtocolError
         Unknown or bad keys.
     """
-    from ..errors import InputFileError
 
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputFileError(p, f"cannot read the protocol: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(p, f"not valid TOML: {exc}") from None
+    data = read_toml(p, "the protocol")
     try:
         return protocol_from_dict(data, source=p)
     except ProtocolError as exc:

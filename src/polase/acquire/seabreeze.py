@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .devices import Spectrum
+from .devices import Spectrum, VendorHandle
 from .errors import DeviceError, DeviceTimeoutError
 
 
@@ -60,7 +60,7 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, TimeoutError) or "timeout" in f"{type(exc).__name__} {exc}".lower()
 
 
-class SeaBreezeSpectrometer:
+class SeaBreezeSpectrometer(VendorHandle):
     """A `Spectrometer` on a seabreeze ``Spectrometer`` object.
 
     Parameters
@@ -158,10 +158,3 @@ class SeaBreezeSpectrometer:
             "integration_time_limits_s": list(self.integration_time_limits_s),
             "wavelength_range_nm": [float(self._wl[0]), float(self._wl[-1])],
         }
-
-    def close(self) -> None:
-        if self._dev is not None:
-            try:
-                self._dev.close()
-            finally:
-                self._dev = None

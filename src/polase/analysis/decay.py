@@ -394,34 +394,12 @@ def fit_dataset_decays(ds, n_components: int = 1, **kwargs) -> list[dict[str, An
         Each fit result plus ``fluence_mJ_cm2``, ``polarization`` and
         ``detection_wavelength_nm``.
     """
-    if "irf" not in ds:
-        raise DataValidationError("Dataset has 'decay' but no 'irf' variable to reconvolve with")
-    dec = ds["decay"].transpose("fluence", "polarization", "detection_wavelength", "time")
-    t = np.asarray(ds["time"].values, dtype=float)
-    vals = np.asarray(dec.values, dtype=float)
-    period = ds.attrs.get("tcspc_repetition_period_ns")
-    period = float(period) if period is not None and np.isfinite(float(period)) else None
-    if period is not None and period < (t[1] - t[0]) * t.size:
-        period = None  # the model needs period >= span; a shorter one cannot be modelled
-    keys, rows = [], []
-    for i, f in enumerate(ds["fluence"].values):
-        for j, p in enumerate(ds["polarization"].values):
-            for k, w in enumerate(ds["detection_wavelength"].values):
-                row = vals[i, j, k]
-                if np.all(np.isnan(row)):
-                    continue
-                if np.any(np.isnan(row)):
-                    raise DataValidationError(
-                        f"decay at fluence {f} mJ/cm2, {p}, {w} nm has NaN channels; "
-                        "a decay must be complete or all NaN"
-                    )
-                keys.append((float(f), str(p), float(w)))
-                rows.append(row)
+    from ._decay_rows import dataset_decay_rows
+
+    t, irf, period, keys, rows = dataset_decay_rows(ds)
     if not rows:
         return []
-    fits = fit_decays(
-        t, np.stack(rows), np.asarray(ds["irf"].values, float), n_components, period, **kwargs
-    )
+    fits = fit_decays(t, np.stack(rows), irf, n_components, period, **kwargs)
     return [
         {"fluence_mJ_cm2": f, "polarization": p, "detection_wavelength_nm": w, **fit}
         for (f, p, w), fit in zip(keys, fits)

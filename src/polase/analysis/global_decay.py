@@ -36,6 +36,7 @@ import numpy as np
 from scipy import optimize
 
 from ..errors import DataValidationError, FitError
+from ._decay_rows import dataset_decay_rows
 from .decay import _check_inputs, _default_range
 
 _CHI2_1_95 = 3.841458820694124
@@ -409,33 +410,10 @@ def fit_dataset_global(ds, n_components: int = 2, **kwargs) -> dict[str, Any]:
         component versus ``detection_wavelength_nm`` [counts/channel] (decay-associated
         spectra; NaN where a decay is missing).
     """
-    if "irf" not in ds:
-        raise DataValidationError("Dataset has 'decay' but no 'irf' variable to reconvolve with")
-    dec = ds["decay"].transpose("fluence", "polarization", "detection_wavelength", "time")
-    t = np.asarray(ds["time"].values, float)
-    vals = np.asarray(dec.values, float)
-    period = ds.attrs.get("tcspc_repetition_period_ns")
-    period = float(period) if period is not None and np.isfinite(float(period)) else None
-    if period is not None and period < (t[1] - t[0]) * t.size:
-        period = None
-    keys, rows = [], []
-    for i, fl in enumerate(ds["fluence"].values):
-        for j, p in enumerate(ds["polarization"].values):
-            for k, w in enumerate(ds["detection_wavelength"].values):
-                row = vals[i, j, k]
-                if np.all(np.isnan(row)):
-                    continue
-                if np.any(np.isnan(row)):
-                    raise DataValidationError(
-                        f"decay at fluence {fl} mJ/cm2, {p}, {w} nm has NaN channels"
-                    )
-                keys.append((float(fl), str(p), float(w)))
-                rows.append(row)
+    t, irf, period, keys, rows = dataset_decay_rows(ds)
     if not rows:
         raise DataValidationError("the Dataset holds no complete decay")
-    out = fit_global_decays(
-        t, np.stack(rows), np.asarray(ds["irf"].values, float), n_components, period, **kwargs
-    )
+    out = fit_global_decays(t, np.stack(rows), irf, n_components, period, **kwargs)
     out["decays"] = [
         {
             "fluence_mJ_cm2": f,

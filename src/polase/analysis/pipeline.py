@@ -27,7 +27,7 @@ from .config import FLUENCE_AXES, SPECTRUM_DIMS, AnalysisConfig
 from .delta import delta_contrast
 from .features import extract_features
 from .power_law import loglog_slope, photon_order
-from .result import SCHEMA, AnalysisResult
+from .result import FEATURE_FIELDS, SCHEMA, AnalysisResult
 from .statistics import (
     _boot_ci,
     _bootstrap_means,
@@ -247,17 +247,7 @@ def _per_fluence(sw: _Sweep, deltas: dict[str, dict[str, Any]]) -> list[dict[str
     per = []
     for k in range(sw.fluence.size):
         e: dict[str, Any] = {"fluence_mJ_cm2": float(sw.fluence[k])}
-        for name in (
-            "peak_nm",
-            "fwhm_nm",
-            "intensity_pl",
-            "intensity_ase",
-            "value_at_pl_peak",
-            "value_at_ase_peak",
-            "fwhm_fit_nm",
-            "pl_component",
-            "ase_component",
-        ):
+        for name in FEATURE_FIELDS:
             if name in feats:
                 e[name] = _num(sw.ref(name)[k].mean())
         for key in ("delta_ase", "delta_pl", "delta_ase_band", "delta_pl_band"):

@@ -42,7 +42,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -644,6 +644,136 @@ def _lin_interval(value, se, infl):
     return [float(value - h), float(value + h)]
 
 
+def _check_channels(t, channels) -> None:
+    """Uniform, increasing time grid of >= 20 channels; finite, non-negative counts and no
+    empty histogram in each ``(name, counts)`` of `channels`."""
+    dtt = np.diff(t)
+    if t.size < 20 or np.any(dtt <= 0) or not np.allclose(dtt, dtt[0], rtol=1e-6):
+        raise PolarizationInputError("time_ns must be uniform and increasing (>= 20 channels)")
+    for name, y in channels:
+        if not np.all(np.isfinite(y)) or np.any(y < 0):
+            raise PolarizationInputError(f"channel {name!r}: counts must be finite and >= 0")
+        if np.any(y.sum(axis=1) <= 0):
+            raise PolarizationInputError(f"channel {name!r} has a histogram without counts")
+
+
+class _Window(NamedTuple):
+    """The fitted window of a batch of pairs (`_joint_window`)."""
+
+    tw: np.ndarray  # channel centres in the window [ns]
+    ya: np.ndarray  # first channel, shape (N, M_w) [counts]
+    yb: np.ndarray  # second channel, shape (N, M_w) [counts]
+    gw: np.ndarray  # normalised IRF (a delta for the tail fit), shape (M_w,)
+    mask: np.ndarray  # weight of each channel, shape (M_w,)
+    method: str  # "reconvolution" or "tail"
+    dt: float  # channel width [ns]
+    mw: int  # channels in the window
+    x: np.ndarray  # abscissa of the joint model: 0 .. 2 M_w - 1
+    y: np.ndarray  # both channels side by side, shape (N, 2 M_w) [counts]
+    w: np.ndarray  # weights of `y`, shape (2 M_w,)
+    window: float  # width of the window [ns]
+
+
+def _joint_window(t, ya_all, yb_all, irf, tail_start_ns) -> _Window:
+    """`_prepare` on the batch sums, and the two channels cut to the window and stacked."""
+    lo, hi, gw, mask, method, dt = _prepare(
+        t, ya_all.sum(axis=0), yb_all.sum(axis=0), irf, tail_start_ns
+    )
+    ya, yb = ya_all[:, lo:hi], yb_all[:, lo:hi]
+    mw = hi - lo
+    x = np.arange(2 * mw, dtype=float)
+    y = np.concatenate([ya, yb], axis=1)
+    w = np.concatenate([mask, mask])
+    return _Window(t[lo:hi], ya, yb, gw, mask, method, dt, mw, x, y, w, mw * dt)
+
+
+def _base_bounds(names, nc: int, dt: float, window: float, method: str, separate_shift: bool):
+    """Bounds and fixed flags of the parameters both joint models share.
+
+    Amplitudes >= 0, population lifetimes from dt / 10 to 100 x the window, IRF shifts within
+    a quarter of the window (and the padding), backgrounds > 0; the second channel's shift
+    is fixed unless `separate_shift`, both shifts are fixed for the tail fit. The
+    model-specific bounds stay infinite.
+    """
+    P = len(names)
+    lo_b = np.full(P, -np.inf)
+    hi_b = np.full(P, np.inf)
+    for i in range(nc):
+        lo_b[names.index(f"a{i + 1}")] = 0.0
+        lo_b[names.index(f"ln_tau{i + 1}")] = math.log(dt / 10)
+        hi_b[names.index(f"ln_tau{i + 1}")] = math.log(100 * window)
+    shift_lim = min(0.25 * window, 0.9 * _PAD * dt)
+    for name in ("shift_ns", "dshift_ns"):
+        lo_b[names.index(name)], hi_b[names.index(name)] = -shift_lim, shift_lim
+    lo_b[names.index("background_a")] = 1e-6
+    lo_b[names.index("background_b")] = 1e-6
+    fixed = np.zeros(P, dtype=bool)
+    fixed[names.index("dshift_ns")] = not separate_shift
+    if method == "tail":
+        fixed[names.index("shift_ns")] = True
+        fixed[names.index("dshift_ns")] = True
+    return lo_b, hi_b, fixed
+
+
+def _edge_backgrounds(ya, yb, method: str):
+    """Background of each channel: the mean of the first channels of the window (the last
+    ones for the tail fit, which has no pre-rise), at least 1e-3. [counts]"""
+    edge = max(5, ya.shape[1] // 50)
+    sl = slice(-edge, None) if method == "tail" else slice(0, edge)
+    bga = np.maximum(ya[:, sl].mean(axis=1), 1e-3)
+    bgb = np.maximum(yb[:, sl].mean(axis=1), 1e-3)
+    return bga, bgb
+
+
+def _population_starts(p0, names, nc: int, peak, tau0) -> list[np.ndarray]:
+    """Starts of the population stage: `p0` with the amplitudes at peak / nc and the
+    lifetimes at `tau0` times three sets of factors."""
+    factors = [[1.0], [0.5], [2.0]] if nc == 1 else [[0.3, 1.5], [0.15, 1.1], [0.5, 2.5]]
+    starts = []
+    for fac in factors:
+        p = p0.copy()
+        for i in range(nc):
+            p[:, names.index(f"a{i + 1}")] = peak / nc
+            p[:, names.index(f"ln_tau{i + 1}")] = np.log(tau0 * fac[i])
+        starts.append(p)
+    return starts
+
+
+def _multistart(model, x, y, starts, lo_b, hi_b, fixed, w, max_iter):
+    """All starts of a batch of N fits in one batched fit; the result and, per fit, the index
+    of its best start."""
+    ns = len(starts)
+    res = _fit(
+        model, x, np.concatenate([y] * ns), np.concatenate(starts), lo_b, hi_b, fixed, w, max_iter
+    )
+    return res, _best_of(res, y.shape[0], ns)
+
+
+def _best_polished(model, x, y, starts, lo_b, hi_b, fixed, w, max_iter, fallback):
+    """Best of the multi-start fits (`fallback` where it is not finite), polished from there
+    with a fresh damping parameter; params, cost, stderr and success per fit."""
+    r2, best = _multistart(model, x, y, starts, lo_b, hi_b, fixed, w, max_iter)
+    pb, cost, stderr = r2.params[best], r2.cost[best], r2.stderr[best]
+    ok = np.isfinite(pb).all(axis=1)
+    pb = np.where(ok[:, None], pb, fallback)
+    r3 = _fit(model, x, y, pb, lo_b, hi_b, fixed, w, max_iter)
+    better = np.isfinite(r3.cost) & (r3.cost <= np.where(np.isfinite(cost), cost, np.inf))
+    pb = np.where(better[:, None], r3.params, pb)
+    cost = np.where(better, r3.cost, cost)
+    stderr = np.where(better[:, None], r3.stderr, stderr)
+    success = np.where(better, np.asarray(r3.success), np.asarray(r2.success)[best])
+    return pb, cost, stderr, success
+
+
+def _fit_quality(jm, pb, y, w, n_free: int):
+    """Model channels of the best parameters, Pearson reduced chi-square and the factor
+    sqrt(max(1, chi2_red)) that widens the intervals."""
+    fa, fb = jm.channels(pb)
+    redchi = _pearson_redchi(y, np.concatenate([fa, fb], axis=1), w[None, :], n_free)
+    infl = np.where(np.isfinite(redchi), np.sqrt(np.maximum(1.0, redchi)), 1.0)
+    return fa, fb, redchi, infl
+
+
 # ---------------------------------------------------------------------------------------
 # helicity
 
@@ -710,87 +840,37 @@ def fit_helicity_batch(
         )
     if int(n_components) not in (1, 2):
         raise FitError(f"n_components must be 1 or 2, got {n_components}")
-    dtt = np.diff(t)
-    if t.size < 20 or np.any(dtt <= 0) or not np.allclose(dtt, dtt[0], rtol=1e-6):
-        raise PolarizationInputError("time_ns must be uniform and increasing (>= 20 channels)")
-    for name, y in (("sigma_plus", ya_all), ("sigma_minus", yb_all)):
-        if not np.all(np.isfinite(y)) or np.any(y < 0):
-            raise PolarizationInputError(f"channel {name!r}: counts must be finite and >= 0")
-        if np.any(y.sum(axis=1) <= 0):
-            raise PolarizationInputError(f"channel {name!r} has a histogram without counts")
+    _check_channels(t, (("sigma_plus", ya_all), ("sigma_minus", yb_all)))
     nc = int(n_components)
     nb = ya_all.shape[0]
-    lo, hi, gw, mask, method, dt = _prepare(
-        t, ya_all.sum(axis=0), yb_all.sum(axis=0), irf, tail_start_ns
+    tw, ya, yb, gw, mask, method, dt, mw, x, y, w, window = _joint_window(
+        t, ya_all, yb_all, irf, tail_start_ns
     )
-    tw = t[lo:hi]
-    ya, yb = ya_all[:, lo:hi], yb_all[:, lo:hi]
-    mw = hi - lo
     names = _helicity_names(nc)
     jm = _JointModel(gw, dt, _helicity_terms(nc, names), names)
     model = jm.model()
-    x = np.arange(2 * mw, dtype=float)
-    y = np.concatenate([ya, yb], axis=1)
-    w = np.concatenate([mask, mask])
-    window = mw * dt
     ts_lo, ts_hi = tau_s_range_ns or (dt / 20.0, 100.0 * window)
     P = len(names)
-    lo_b = np.full(P, -np.inf)
-    hi_b = np.full(P, np.inf)
-    for i in range(nc):
-        lo_b[names.index(f"a{i + 1}")] = 0.0
-        lo_b[names.index(f"ln_tau{i + 1}")] = math.log(dt / 10)
-        hi_b[names.index(f"ln_tau{i + 1}")] = math.log(100 * window)
+    lo_b, hi_b, fixed = _base_bounds(names, nc, dt, window, method, separate_shift)
     lo_b[names.index("dcp0")], hi_b[names.index("dcp0")] = -1.0, 1.0
     lo_b[names.index("ln_tau_s")] = math.log(ts_lo)
     hi_b[names.index("ln_tau_s")] = math.log(ts_hi)
-    shift_lim = min(0.25 * window, 0.9 * _PAD * dt)
-    lo_b[names.index("shift_ns")], hi_b[names.index("shift_ns")] = -shift_lim, shift_lim
-    lo_b[names.index("dshift_ns")], hi_b[names.index("dshift_ns")] = -shift_lim, shift_lim
-    lo_b[names.index("background_a")] = 1e-6
-    lo_b[names.index("background_b")] = 1e-6
-    fixed = np.zeros(P, dtype=bool)
-    fixed[names.index("dshift_ns")] = not separate_shift
-    if method == "tail":
-        fixed[names.index("shift_ns")] = True
-        fixed[names.index("dshift_ns")] = True
 
     # stage 1: population decay on both channels with DCP = 0 (multi-start on tau)
-    edge = max(5, mw // 50)
-    sl = slice(-edge, None) if method == "tail" else slice(0, edge)  # tail: no pre-rise
-    bga = np.maximum(ya[:, sl].mean(axis=1), 1e-3)
-    bgb = np.maximum(yb[:, sl].mean(axis=1), 1e-3)
+    bga, bgb = _edge_backgrounds(ya, yb, method)
     tsum = ya + yb
     tau0 = np.array([_mean_arrival_tau(tw, tsum[k], bga[k] + bgb[k]) for k in range(nb)])
     peak = np.maximum(tsum.max(axis=1) - bga - bgb, 1.0)
-    factors = [[1.0], [0.5], [2.0]] if nc == 1 else [[0.3, 1.5], [0.15, 1.1], [0.5, 2.5]]
     p0 = np.zeros((nb, P))
     p0[:, names.index("background_a")] = bga
     p0[:, names.index("background_b")] = bgb
     p0[:, names.index("ln_tau_s")] = np.log(np.clip(tau0, ts_lo * 1.01, ts_hi / 1.01))
-    starts = []
-    for fac in factors:
-        p = p0.copy()
-        for i in range(nc):
-            p[:, names.index(f"a{i + 1}")] = peak / nc
-            p[:, names.index(f"ln_tau{i + 1}")] = np.log(tau0 * fac[i])
-        starts.append(p)
+    starts = _population_starts(p0, names, nc, peak, tau0)
     fix1 = fixed.copy()
     fix1[names.index("dcp0")] = True
     fix1[names.index("ln_tau_s")] = True
-    ns = len(starts)
-    r1 = _fit(
-        model,
-        x,
-        np.concatenate([y] * ns),
-        np.concatenate(starts),
-        lo_b,
-        hi_b,
-        fix1,
-        w,
-        max_iter,
-    )
-    p1 = r1.params[_best_of(r1, nb, ns)]
+    r1, best1 = _multistart(model, x, y, starts, lo_b, hi_b, fix1, w, max_iter)
+    p1 = r1.params[best1]
     p1 = np.where(np.isfinite(p1), p1, p0)
 
     # stage 2: all free, multi-start on tau_s; DCP0 from the integrated polarization
@@ -807,29 +887,10 @@ def fit_helicity_batch(
         p[:, names.index("ln_tau_s")] = np.log(ts)
         p[:, names.index("dcp0")] = np.clip(p_int * (tau_fit + ts) / ts, -0.95, 0.95)
         starts.append(p)
-    ns = len(starts)
-    r2 = _fit(
-        model, x, np.concatenate([y] * ns), np.concatenate(starts), lo_b, hi_b, fixed, w, max_iter
+    pb, cost, stderr, success = _best_polished(
+        model, x, y, starts, lo_b, hi_b, fixed, w, max_iter, fallback=p1
     )
-    best = _best_of(r2, nb, ns)
-    pb = r2.params[best]
-    cost = r2.cost[best]
-    stderr = r2.stderr[best]
-    # polish from the best point (a fresh damping parameter)
-    ok = np.isfinite(pb).all(axis=1)
-    pb = np.where(ok[:, None], pb, p1)
-    r3 = _fit(model, x, y, pb, lo_b, hi_b, fixed, w, max_iter)
-    better = np.isfinite(r3.cost) & (r3.cost <= np.where(np.isfinite(cost), cost, np.inf))
-    pb = np.where(better[:, None], r3.params, pb)
-    cost = np.where(better, r3.cost, cost)
-    stderr = np.where(better[:, None], r3.stderr, stderr)
-    success = np.where(better, np.asarray(r3.success), np.asarray(r2.success)[best])
-
-    fa, fb = jm.channels(pb)
-    f_all = np.concatenate([fa, fb], axis=1)
-    n_free = int(P - fixed.sum())
-    redchi = _pearson_redchi(y, f_all, w[None, :], n_free)
-    infl = np.where(np.isfinite(redchi), np.sqrt(np.maximum(1.0, redchi)), 1.0)
+    fa, fb, redchi, infl = _fit_quality(jm, pb, y, w, int(P - fixed.sum()))
 
     its = names.index("ln_tau_s")
     if profile:
@@ -1130,36 +1191,17 @@ def fit_anisotropy(
         raise PolarizationInputError(
             f"the IRF has {np.size(irf)} channels, the decays {t.size}: they must match"
         )
-    dtt = np.diff(t)
-    if t.size < 20 or np.any(dtt <= 0) or not np.allclose(dtt, dtt[0], rtol=1e-6):
-        raise PolarizationInputError("time_ns must be uniform and increasing (>= 20 channels)")
-    for name, y in (("VV", ya_all), ("VH", yb_all)):
-        if not np.all(np.isfinite(y)) or np.any(y < 0):
-            raise PolarizationInputError(f"channel {name!r}: counts must be finite and >= 0")
-        if np.any(y.sum(axis=1) <= 0):
-            raise PolarizationInputError(f"channel {name!r} has a histogram without counts")
+    _check_channels(t, (("VV", ya_all), ("VH", yb_all)))
     nc = int(n_components)
     nb = ya_all.shape[0]
-    lo, hi, gw, mask, method, dt = _prepare(
-        t, ya_all.sum(axis=0), yb_all.sum(axis=0), irf, tail_start_ns
+    tw, ya, yb, gw, mask, method, dt, mw, x, y, w, window = _joint_window(
+        t, ya_all, yb_all, irf, tail_start_ns
     )
-    tw = t[lo:hi]
-    ya, yb = ya_all[:, lo:hi], yb_all[:, lo:hi]
-    mw = hi - lo
     names = _anisotropy_names(nc, model)
     jm = _JointModel(gw, dt, _anisotropy_terms(nc, model, names, float(g_factor)), names)
     fmodel = jm.model()
-    x = np.arange(2 * mw, dtype=float)
-    y = np.concatenate([ya, yb], axis=1)
-    w = np.concatenate([mask, mask])
-    window = mw * dt
     P = len(names)
-    lo_b = np.full(P, -np.inf)
-    hi_b = np.full(P, np.inf)
-    for i in range(nc):
-        lo_b[names.index(f"a{i + 1}")] = 0.0
-        lo_b[names.index(f"ln_tau{i + 1}")] = math.log(dt / 10)
-        hi_b[names.index(f"ln_tau{i + 1}")] = math.log(100 * window)
+    lo_b, hi_b, fixed = _base_bounds(names, nc, dt, window, method, separate_shift)
     lo_b[names.index("r0")], hi_b[names.index("r0")] = -0.45, 0.95
     for name in ("ln_theta1", "ln_theta2"):
         if name in names:
@@ -1169,21 +1211,8 @@ def fit_anisotropy(
         lo_b[names.index("r_inf")], hi_b[names.index("r_inf")] = -0.45, 0.95
     if "f1" in names:
         lo_b[names.index("f1")], hi_b[names.index("f1")] = 0.0, 1.0
-    shift_lim = min(0.25 * window, 0.9 * _PAD * dt)
-    for name in ("shift_ns", "dshift_ns"):
-        lo_b[names.index(name)], hi_b[names.index(name)] = -shift_lim, shift_lim
-    lo_b[names.index("background_a")] = 1e-6
-    lo_b[names.index("background_b")] = 1e-6
-    fixed = np.zeros(P, dtype=bool)
-    fixed[names.index("dshift_ns")] = not separate_shift
-    if method == "tail":
-        fixed[names.index("shift_ns")] = True
-        fixed[names.index("dshift_ns")] = True
 
-    edge = max(5, mw // 50)
-    sl = slice(-edge, None) if method == "tail" else slice(0, edge)
-    bga = np.maximum(ya[:, sl].mean(axis=1), 1e-3)
-    bgb = np.maximum(yb[:, sl].mean(axis=1), 1e-3)
+    bga, bgb = _edge_backgrounds(ya, yb, method)
     tot = (ya - bga[:, None]) + 2.0 * g_factor * (yb - bgb[:, None])
     tau0 = np.array([_mean_arrival_tau(tw, tot[k], 0.0) for k in range(nb)])
     peak = np.maximum(tot.max(axis=1), 1.0)
@@ -1202,23 +1231,13 @@ def fit_anisotropy(
     if "ln_theta2" in names:
         p0[:, names.index("ln_theta2")] = np.log(5 * tau0)
         p0[:, names.index("f1")] = 0.5
-    factors = [[1.0], [0.5], [2.0]] if nc == 1 else [[0.3, 1.5], [0.15, 1.1], [0.5, 2.5]]
-    starts = []
-    for fac in factors:
-        p = p0.copy()
-        for i in range(nc):
-            p[:, names.index(f"a{i + 1}")] = peak / nc
-            p[:, names.index(f"ln_tau{i + 1}")] = np.log(tau0 * fac[i])
-        starts.append(p)
+    starts = _population_starts(p0, names, nc, peak, tau0)
     fix1 = fixed.copy()
     for name in ("r0", "ln_theta1", "r_inf", "ln_theta2", "f1"):
         if name in names:
             fix1[names.index(name)] = True
-    ns = len(starts)
-    r1 = _fit(
-        fmodel, x, np.concatenate([y] * ns), np.concatenate(starts), lo_b, hi_b, fix1, w, max_iter
-    )
-    p1 = r1.params[_best_of(r1, nb, ns)]
+    r1, best1 = _multistart(fmodel, x, y, starts, lo_b, hi_b, fix1, w, max_iter)
+    p1 = r1.params[best1]
     p1 = np.where(np.isfinite(p1), p1, p0)
     tau_fit = np.exp(p1[:, names.index("ln_tau1")])
     starts = []
@@ -1232,25 +1251,10 @@ def fit_anisotropy(
         if "r_inf" in names:
             p[:, names.index("r_inf")] = 0.3 * r_start
         starts.append(p)
-    ns = len(starts)
-    r2 = _fit(
-        fmodel, x, np.concatenate([y] * ns), np.concatenate(starts), lo_b, hi_b, fixed, w, max_iter
+    pb, cost, stderr, success = _best_polished(
+        fmodel, x, y, starts, lo_b, hi_b, fixed, w, max_iter, fallback=p1
     )
-    best = _best_of(r2, nb, ns)
-    pb, cost, stderr = r2.params[best], r2.cost[best], r2.stderr[best]
-    success = np.asarray(r2.success)[best]
-    ok = np.isfinite(pb).all(axis=1)
-    pb = np.where(ok[:, None], pb, p1)
-    r3 = _fit(fmodel, x, y, pb, lo_b, hi_b, fixed, w, max_iter)
-    better = np.isfinite(r3.cost) & (r3.cost <= np.where(np.isfinite(cost), cost, np.inf))
-    pb = np.where(better[:, None], r3.params, pb)
-    cost = np.where(better, r3.cost, cost)
-    stderr = np.where(better[:, None], r3.stderr, stderr)
-    success = np.where(better, np.asarray(r3.success), success)
-
-    fa, fb = jm.channels(pb)
-    redchi = _pearson_redchi(y, np.concatenate([fa, fb], axis=1), w[None, :], int(P - fixed.sum()))
-    infl = np.where(np.isfinite(redchi), np.sqrt(np.maximum(1.0, redchi)), 1.0)
+    fa, fb, redchi, infl = _fit_quality(jm, pb, y, w, int(P - fixed.sum()))
     out = []
     for k in range(nb):
 

@@ -89,9 +89,9 @@ class Estimate:
         return cls(**known, details=extra)
 
 
-#: Per-fluence quantities, in JSON order (each [unit]: see docs/results.md).
-FLUENCE_FIELDS: tuple[str, ...] = (
-    "fluence_mJ_cm2",
+#: Per-fluence spectral features of the reference polarization, in JSON order (each [unit]:
+#: see docs/results.md).
+FEATURE_FIELDS: tuple[str, ...] = (
     "peak_nm",
     "fwhm_nm",
     "intensity_pl",
@@ -101,6 +101,12 @@ FLUENCE_FIELDS: tuple[str, ...] = (
     "fwhm_fit_nm",
     "pl_component",
     "ase_component",
+)
+
+#: Per-fluence quantities, in JSON order (each [unit]: see docs/results.md).
+FLUENCE_FIELDS: tuple[str, ...] = (
+    "fluence_mJ_cm2",
+    *FEATURE_FIELDS,
     "delta_ase",
     "delta_ase_ci95",
     "delta_pl",

@@ -73,6 +73,15 @@ class PolaseOption(click.Option):
         popt.process = process
 
 
+#: An existing file (not a folder) named on the command line.
+INPUT_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def input_files_argument(name: str, metavar: str):
+    """One or more existing files as the positional arguments of a command (``FILE...``)."""
+    return click.argument(name, metavar=metavar, nargs=-1, required=True, type=INPUT_FILE)
+
+
 def option(*names: str, **kw):
     """`click.option` with `PolaseOption` (``greedy``, ``aliases``)."""
     return click.option(*names, cls=PolaseOption, **kw)
@@ -113,6 +122,15 @@ def scheduler_option(what: str):
         metavar="ADDRESS",
         help=f'{what} on a running dask scheduler, e.g. "tcp://host:8786".',
     )
+
+
+def cluster_options(what: str):
+    """``--workers N`` and ``--scheduler ADDRESS`` (`workers_option`, `scheduler_option`)."""
+
+    def apply(f):
+        return workers_option(what)(scheduler_option(what)(f))
+
+    return apply
 
 
 def quiet_option(what: str = "No progress display and no summary table."):
@@ -163,9 +181,12 @@ def handle_errors(invoke: Callable):
 
 
 __all__ = [
+    "INPUT_FILE",
     "DataError",
     "PolaseOption",
+    "cluster_options",
     "handle_errors",
+    "input_files_argument",
     "is_name",
     "is_number",
     "option",

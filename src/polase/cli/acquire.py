@@ -8,27 +8,19 @@ from pathlib import Path
 import click
 
 from ..errors import PolaseError
-from ._options import quiet_option
+from ._options import INPUT_FILE, output_option, quiet_option
 
 
 @click.command("acquire")
-@click.argument(
-    "protocol_path",
-    metavar="PROTOCOL",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Run folder (raw files, manifest.csv, provenance.json, log.jsonl).",
+@click.argument("protocol_path", metavar="PROTOCOL", type=INPUT_FILE)
+@output_option(
+    "Run folder (raw files, manifest.csv, provenance.json, log.jsonl).", required=True, folder=True
 )
 @click.option("--simulated", is_flag=True, help="Use the digital twin's simulated devices.")
 @click.option(
     "--devices",
     "devices_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="Devices TOML of the real bench (see docs/acquisition.md).",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in the folder.")

@@ -11,12 +11,13 @@ import click
 from .._files import check_writable, write_netcdf_atomic, write_text_atomic
 from ..errors import ConfigError, InputFileError, PolaseError
 from ._options import (
+    INPUT_FILE,
+    cluster_options,
+    input_files_argument,
     option,
     output_option,
     overwrite_option,
     quiet_option,
-    scheduler_option,
-    workers_option,
 )
 
 
@@ -132,17 +133,19 @@ def results_tables(results: dict) -> list:
     return tables
 
 
-def decay_table(fit: dict):
-    """Rich table of one decay fit."""
+def _quantity_table(title: str):
+    """Rich table with the columns quantity, value and 95 % interval."""
     from rich.table import Table
 
-    t = Table(
-        title=f"decay fit ({fit['method']}, {fit['components']} component(s))",
-        title_justify="left",
-        header_style="bold",
-    )
+    t = Table(title=title, title_justify="left", header_style="bold")
     for name in ("quantity", "value", "95 % interval"):
         t.add_column(name, justify="right" if name != "quantity" else "left")
+    return t
+
+
+def decay_table(fit: dict):
+    """Rich table of one decay fit."""
+    t = _quantity_table(f"decay fit ({fit['method']}, {fit['components']} component(s))")
     for i, (tau, ci, a) in enumerate(zip(fit["tau_ns"], fit["tau_ci95_ns"], fit["amplitudes"]), 1):
         t.add_row(f"tau{i} \\[ns]", _fmt(tau, 4), _ci(ci))
         t.add_row(f"a{i} \\[counts/ch]", _fmt(a), "")
@@ -171,7 +174,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--manifest",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="CSV: file,fluence_mJ_cm2,polarization,repeat[,kind].",
 )
 @click.option(
@@ -213,8 +216,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
     help="Exponentials in decay fits (ASE + spontaneous decays are rarely single-exponential).",
 )
 @click.option("--no-band-fits", is_flag=True, help="Skip the Gaussian and two-band fits (faster).")
-@workers_option("Folder of sweeps: analyse them")
-@scheduler_option("Folder of sweeps: analyse them")
+@cluster_options("Folder of sweeps: analyse them")
 @overwrite_option()
 @quiet_option("No summary table.")
 def analyze_cmd(
@@ -335,18 +337,12 @@ def _read_decay_option(path: Path, channel: int | None, option: str):
 
 
 @click.command("decay")
-@click.argument(
-    "decay_files",
-    metavar="DECAY_FILE...",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@input_files_argument("decay_files", "DECAY_FILE...")
 @click.option(
     "--irf",
     "irf_file",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="IRF histogram (same channels): DAS6 text, PTU, PHU or SDT.",
 )
 @click.option(
@@ -515,15 +511,9 @@ def decay_cmd(
 
 def global_table(res: dict):
     """Rich table of a global decay fit (shared lifetimes)."""
-    from rich.table import Table
-
-    t = Table(
-        title=f"global decay fit ({res['n_decays']} decays, {res['components']} lifetime(s))",
-        title_justify="left",
-        header_style="bold",
+    t = _quantity_table(
+        f"global decay fit ({res['n_decays']} decays, {res['components']} lifetime(s))"
     )
-    for name in ("quantity", "value", "95 % interval"):
-        t.add_column(name, justify="right" if name != "quantity" else "left")
     for i, (tau, ci) in enumerate(zip(res["tau_ns"], res["tau_ci95_ns"]), 1):
         t.add_row(f"tau{i} \\[ns]", _fmt(tau, 4), _ci(ci))
     t.add_row("IRF shift \\[ns]", _fmt(res["irf_shift_ns"], 4), "")

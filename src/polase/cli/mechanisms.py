@@ -9,13 +9,13 @@ import click
 
 from ..errors import ConfigError
 from ._options import (
+    INPUT_FILE,
+    cluster_options,
     is_name,
     option,
     output_option,
     overwrite_option,
     quiet_option,
-    scheduler_option,
-    workers_option,
 )
 from .simulate import set_option
 
@@ -72,7 +72,7 @@ def base_config(ds, config_path: Path | None, overrides: dict | None = None):
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     default=None,
     help="TOML configuration of the experiment (material, sample, pump); default: the input's own"
     " (simulations) or the built-in defaults.",
@@ -97,8 +97,7 @@ def base_config(ds, config_path: Path | None, overrides: dict | None = None):
     help="Relative model-error floor added in quadrature to the standard errors (e.g. 0.01 for real data).",
 )
 @set_option()
-@workers_option("Fit the candidates")
-@scheduler_option("Fit the candidates")
+@cluster_options("Fit the candidates")
 @quiet_option("No terminal output.")
 def mechanisms_cmd(
     input_path,

@@ -9,27 +9,25 @@ import click
 
 from .._files import check_writable, write_text_atomic
 from ..errors import ConfigError, PolaseError
-from ._options import option, quiet_option
+from ._options import (
+    INPUT_FILE,
+    input_files_argument,
+    option,
+    output_option,
+    overwrite_option,
+    quiet_option,
+)
 
 
 @click.command("phasor")
-@click.argument(
-    "files",
-    metavar="FILE...",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@input_files_argument("files", "FILE...")
 @click.option(
-    "--irf",
-    "irf_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="IRF histogram: calibrates with lifetime 0.",
+    "--irf", "irf_file", type=INPUT_FILE, help="IRF histogram: calibrates with lifetime 0."
 )
 @click.option(
     "--reference",
     "reference_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=INPUT_FILE,
     help="Histogram of a reference dye of single lifetime --reference-lifetime.",
 )
 @click.option("--reference-lifetime", "reference_lifetime", type=float, help="[ns]")
@@ -52,20 +50,14 @@ from ._options import option, quiet_option
     type=click.IntRange(1, 3),
     help="Also fit each decay (needs --irf) and check the phasor against the fit.",
 )
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON file to write.",
-)
+@output_option("JSON file to write.", required=True)
 @click.option(
     "--plot",
     "plot_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Phasor plot PNG (default: OUTPUT with .png).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@overwrite_option()
 @quiet_option("No summary table.")
 def phasor_cmd(
     files,

@@ -9,9 +9,8 @@ import click
 
 from .._files import check_writable, write_text_atomic
 from ..errors import PolaseError
+from ._options import INPUT_FILE as _FILE
 from ._options import option, output_option, overwrite_option, quiet_option
-
-_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _read(paths: dict[str, Path], irf: Path | None):
@@ -58,7 +57,31 @@ def _write(output: Path, result: dict, overwrite: bool) -> None:
     write_text_atomic(output, text, overwrite)
 
 
+def _read_checked(paths: dict[str, Path], irf: Path | None, common: dict):
+    """`_read` and the pile-up check (`_pileup`) with the `_common` options."""
+    t, counts, irf_counts, files = _read(paths, irf)
+    pile = _pileup(files, common["repetition_rate_hz"], common["allow_pileup"])
+    return t, counts, irf_counts, pile
+
+
+def _fit_options(common: dict) -> dict:
+    """Keyword arguments of the joint fits from the `_common` options."""
+    return {
+        "n_components": common["components"],
+        "separate_shift": common["separate_shift"],
+        "tail_start_ns": common["tail_start_ns"],
+    }
+
+
+def _finish(res: dict, paths: dict[str, Path], irf: Path | None, pile: dict, common: dict):
+    """Add the input files and the pile-up fractions to the result and write it to OUTPUT."""
+    res["files"] = {k: str(p) for k, p in paths.items()} | ({"IRF": str(irf)} if irf else {})
+    res["pileup_fraction"] = pile
+    _write(common["output"], res, common["overwrite"])
+
+
 def _common(f):
+    """The options both commands share; the command receives them as ``**common``."""
     f = quiet_option("No summary.")(f)
     f = overwrite_option("OUTPUT if it exists")(f)
     f = output_option("JSON file to write.", required=True)(f)
@@ -118,14 +141,7 @@ def anisotropy_cmd(
     g_factor,
     irf,
     model,
-    components,
-    separate_shift,
-    tail_start_ns,
-    repetition_rate_hz,
-    allow_pileup,
-    output,
-    overwrite,
-    quiet,
+    **common,
 ):
     """Joint fit of VV and VH decays: G, r0, rotation times (DAS6 text files)."""
     from ..analysis.polarization import (
@@ -134,8 +150,9 @@ def anisotropy_cmd(
         g_factor_from_hv_hh,
     )
 
+    output = common["output"]
     try:
-        check_writable(output, overwrite)
+        check_writable(output, common["overwrite"])
         if not g_files and g_factor is None:
             raise click.UsageError(
                 "no G factor: give --g-files HV HH (the horizontally excited pair) or --g-factor"
@@ -143,8 +160,7 @@ def anisotropy_cmd(
         paths = {"VV": vv, "VH": vh}
         if g_files:
             paths.update({"HV": g_files[0], "HH": g_files[1]})
-        t, c, g_irf, files = _read(paths, irf)
-        pile = _pileup(files, repetition_rate_hz, allow_pileup)
+        t, c, g_irf, pile = _read_checked(paths, irf, common)
         if g_files:
             g_factor, g_ci = g_factor_from_hv_hh(c["HV"], c["HH"])
         else:
@@ -156,9 +172,7 @@ def anisotropy_cmd(
             g_irf,
             g_factor=g_factor,
             model=model,
-            n_components=components,
-            separate_shift=separate_shift,
-            tail_start_ns=tail_start_ns,
+            **_fit_options(common),
         )
         res = dict(fit.summary)
         res["g_factor_ci95"] = g_ci
@@ -166,12 +180,10 @@ def anisotropy_cmd(
         res["division"] = fit_anisotropy_division(
             t, c["VV"], c["VH"], g_factor, model=model, t0_ns=t0
         )
-        res["files"] = {k: str(p) for k, p in paths.items()} | ({"IRF": str(irf)} if irf else {})
-        res["pileup_fraction"] = pile
-        _write(output, res, overwrite)
+        _finish(res, paths, irf, pile, common)
     except PolaseError as exc:
         raise click.ClickException(str(exc)) from None
-    if not quiet:
+    if not common["quiet"]:
         click.echo(
             f"G = {res['g_factor']:.4g}  r0 = {res['r0']:.4g} {_ci(res['r0_ci95'])}  "
             f"tau_r = {', '.join(f'{v:.4g}' for v in res['tau_r_ns'])} ns  "
@@ -193,39 +205,22 @@ def spin_cmd(
     sigma_plus,
     sigma_minus,
     irf,
-    components,
-    separate_shift,
-    tail_start_ns,
-    repetition_rate_hz,
-    allow_pileup,
-    output,
-    overwrite,
-    quiet,
+    **common,
 ):
     """Joint fit of sigma+ and sigma- decays: spin relaxation time tau_s (DAS6 text files)."""
     from ..analysis.polarization import fit_helicity_pair
 
+    output = common["output"]
     try:
-        check_writable(output, overwrite)
+        check_writable(output, common["overwrite"])
         paths = {"sigma_plus": sigma_plus, "sigma_minus": sigma_minus}
-        t, c, g_irf, files = _read(paths, irf)
-        pile = _pileup(files, repetition_rate_hz, allow_pileup)
-        fit = fit_helicity_pair(
-            t,
-            c["sigma_plus"],
-            c["sigma_minus"],
-            g_irf,
-            n_components=components,
-            separate_shift=separate_shift,
-            tail_start_ns=tail_start_ns,
-        )
+        t, c, g_irf, pile = _read_checked(paths, irf, common)
+        fit = fit_helicity_pair(t, c["sigma_plus"], c["sigma_minus"], g_irf, **_fit_options(common))
         res = dict(fit.summary)
-        res["files"] = {k: str(p) for k, p in paths.items()} | ({"IRF": str(irf)} if irf else {})
-        res["pileup_fraction"] = pile
-        _write(output, res, overwrite)
+        _finish(res, paths, irf, pile, common)
     except PolaseError as exc:
         raise click.ClickException(str(exc)) from None
-    if not quiet:
+    if not common["quiet"]:
         if res["resolved"]:
             ts = f"tau_s = {res['tau_s_ns']:.4g} ns {_ci(res['tau_s_ci95_ns'])}"
         elif res["bound"] == "upper":

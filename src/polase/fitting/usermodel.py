@@ -236,29 +236,22 @@ def _fused_normal_source(npar: int) -> str:
             L.append(f"    a{i}_{j} = 0.0")
         L.append("    for k in range(x.size):")
         L.append(f"        v = _fj(x[k], {ps})")
+        # weighted: points of weight 0 add nothing; wr = w r and wd = w d enter the sums
         if unit:
             L.append("        r = y[k] - v[0]")
-            L.append("        cost += r * r")
-            for j in range(npar):
-                L.append(f"        d{j} = v[{j + 1}]")
-            for j in range(npar):
-                L.append(f"        g{j} += r * d{j}")
-            for i, j in pairs:
-                L.append(f"        a{i}_{j} += d{i} * d{j}")
+            wr, wd, use = "r", "d", ""
         else:
             L.append("        wk = w[k]")
             L.append("        use = wk != 0.0")
             L.append("        r = y[k] - v[0] if use else 0.0")
             L.append("        wr = wk * r")
-            L.append("        cost += wr * r")
-            for j in range(npar):
-                L.append(f"        d{j} = v[{j + 1}] if use else 0.0")
-            for j in range(npar):
-                L.append(f"        g{j} += wr * d{j}")
-            for j in range(npar):
-                L.append(f"        wd{j} = wk * d{j}")
-            for i, j in pairs:
-                L.append(f"        a{i}_{j} += wd{i} * d{j}")
+            wr, wd, use = "wr", "wd", " if use else 0.0"
+        L.append(f"        cost += {wr} * r")
+        L += [f"        d{j} = v[{j + 1}]{use}" for j in range(npar)]
+        L += [f"        g{j} += {wr} * d{j}" for j in range(npar)]
+        if not unit:
+            L += [f"        wd{j} = wk * d{j}" for j in range(npar)]
+        L += [f"        a{i}_{j} += {wd}{i} * d{j}" for i, j in pairs]
         outs = ["cost"] + [f"g{j}" for j in range(npar)] + [f"a{i}_{j}" for i, j in pairs]
         L.append("    return (" + ", ".join(outs) + ",)")
         L.append("")
@@ -389,25 +382,26 @@ def eval_batch(x, p, want_jac):
 {_loop_source(fused)}
 
 
-@njit(cache=True)
-def fit_serial(x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-               n_iter, cost, cov):
-    n = y.shape[0]
-    aux = np.zeros(1){rows.replace("RANGE", "range")}
-    for b in range((n + BLOCK - 1) // BLOCK):
-        _generic_rows(b * BLOCK, min(n, (b + 1) * BLOCK), 0, aux, x, y, w, p, lo, hi, fixed,
-                      todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov)
+{_drivers_source(rows)}'''
 
 
-@njit(cache=True, parallel=True)
-def fit_parallel(x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-                 n_iter, cost, cov):
+def _drivers_source(rows: str) -> str:
+    """``fit_serial`` and ``fit_parallel`` (prange over the blocks of fits) of the generated
+    module; `rows` is the fused least-squares shortcut (``RANGE`` for the loop) or ""."""
+    parts = []
+    for name, flags, loop in (("serial", "", "range"), ("parallel", ", parallel=True", "prange")):
+        head = f"def fit_{name}("
+        pad = " " * len(head)
+        parts.append(f"""@njit(cache=True{flags})
+{head}x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
+{pad}n_iter, cost, cov):
     n = y.shape[0]
-    aux = np.zeros(1){rows.replace("RANGE", "prange")}
-    for b in prange((n + BLOCK - 1) // BLOCK):
+    aux = np.zeros(1){rows.replace("RANGE", loop)}
+    for b in {loop}((n + BLOCK - 1) // BLOCK):
         _generic_rows(b * BLOCK, min(n, (b + 1) * BLOCK), 0, aux, x, y, w, p, lo, hi, fixed,
                       todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov)
-'''
+""")
+    return "\n\n".join(parts)
 
 
 def _numba_error_line(exc: Exception, func: Callable) -> str:

@@ -17,17 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputFileError
+from ._optional import import_lifetime_extra
 from .records import DecayFile, MetaValue
 
 
 def _sdtfile():
-    try:
-        import sdtfile
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "reading Becker & Hickl SDT files needs sdtfile: pip install 'polase[lifetime]'"
-        ) from exc
-    return sdtfile
+    return import_lifetime_extra("sdtfile", "reading Becker & Hickl SDT files")
 
 
 def _record_meta(rec, prefix: str, out: dict[str, MetaValue]) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputFileError
+from ._optional import import_lifetime_extra
 from .records import DecayFile, MetaValue
 
 #: Record types whose T2 layout this module decodes: name -> (layout, overflow unit).
@@ -47,13 +48,7 @@ _TOL = 0.01
 
 
 def _ptufile():
-    try:
-        import ptufile
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "reading PicoQuant PTU/PHU files needs ptufile: pip install 'polase[lifetime]'"
-        ) from exc
-    return ptufile
+    return import_lifetime_extra("ptufile", "reading PicoQuant PTU/PHU files")
 
 
 def _meta(tags: dict) -> dict[str, MetaValue]:

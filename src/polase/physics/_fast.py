@@ -63,7 +63,7 @@ def _band_gain(y, prm, gs):
 def _rhs(y, prm, work, dy, pl_rate, ase_rate):
     """dy/dt of the spin densities and the escaping PL and guided-out ASE rates.
 
-    prm: the model constants (built once by `solve_batch`); work: scratch arrays; returns the
+    prm: the model constants (built once by `ase.solve`); work: scratch arrays; returns the
     spontaneous photon rate [photons/s]. With ``prm[20]`` (band filling) the gain of each
     channel is the inversion-limited material gain of the spin subsystems it couples to and
     the stimulated rate is signed; otherwise the cross-section gain of version 1.
@@ -417,26 +417,8 @@ def _solve_one(
 def solve_batch(
     n0_up,
     n0_down,
-    sigma,
-    alpha,
-    lsh,
-    esc,
-    dlam,
-    dx,
-    gamma,
-    area,
-    beta_sp,
-    k_rad,
-    k_nr,
-    k2,
-    k3,
+    prm,
     tau_s,
-    kappa,
-    n_c,
-    n_ch,
-    sel,
-    symmetric,
-    band,
     collect_pl,
     collect_ase,
     det_idx,
@@ -448,8 +430,13 @@ def solve_batch(
     atol_rel,
     max_step,
 ):
+    """Integrate every run (`_solve_one`) in parallel.
+
+    prm: the model constants in the order `_rhs` unpacks them, with 0.5 / tau_s at prm[14]
+    (`ase.solve` builds it); tau_s: the spin relaxation time [s].
+    """
     n_runs, n_x = n0_up.shape
-    n_w = sigma.size
+    n_w = prm[1].size
     pl = np.zeros((n_runs, n_w))
     ase = np.zeros((n_runs, n_w))
     decay = np.zeros((n_runs, det_idx.size, n_bins))
@@ -457,33 +444,6 @@ def solve_batch(
     # a spin relaxation faster than ten largest steps is stiff (see `_solve_one`)
     split = tau_s < 10.0 * max_step
     spin_rate = 1.0 / tau_s if split else 0.0
-    # the model constants, in the order `_rhs` unpacks them (numba: concatenated tuples)
-    prm = (
-        (  # noqa: RUF005
-            n_x,
-            sigma,
-            alpha,
-            lsh,
-            esc,
-            dlam,
-            dx,
-            gamma,
-            area,
-            beta_sp,
-            k_rad,
-            k_nr,
-            k2,
-            k3,
-            0.5 / tau_s,
-            kappa,
-            n_c,
-            n_ch,
-            sel,
-            symmetric,
-            band[0],
-        )
-        + band[1:]
-    )
     # the same constants without the relaxation term, for the split phase
     prm_split = prm[:14] + (0.0,) + prm[15:]  # noqa: RUF005 (numba: concatenated tuples)
     for r in prange(n_runs):

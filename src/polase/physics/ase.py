@@ -225,7 +225,8 @@ def _stimulated_cross_section(nu, nd, m: ModelArrays):
 
 
 def subsystem_gain(nu, nd, m: ModelArrays):
-    """Material gain of the up and down subsystems in every cell, shape (2, X, W). [1/cm]"""
+    """Material gain of the up and down subsystems in every cell, shape (2, ..., X, W) for
+    densities of shape (..., X). [1/cm]"""
     n = nu + nd
     kw = dict(
         alpha0_per_cm=m.alpha0_per_cm,
@@ -414,9 +415,9 @@ def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
     symmetric = bool(
         np.array_equal(n0_up, n0_up[:, ::-1]) and np.array_equal(n0_down, n0_down[:, ::-1])
     )
-    pl, ase, decay, stats = _fast.solve_batch(
-        n0_up,
-        n0_down,
+    # the model constants, in the order `_fast._rhs` unpacks them
+    prm = (
+        n0_up.shape[1],
         np.ascontiguousarray(m.sigma_cm2, dtype=float),
         np.ascontiguousarray(m.alpha_per_cm, dtype=float),
         np.ascontiguousarray(m.lineshape_nm, dtype=float),
@@ -430,13 +431,19 @@ def solve(n0_up, n0_down, m: ModelArrays, solver: str = "fast") -> dict:
         m.k_nr,
         m.k2,
         m.k3,
-        m.tau_s,
+        0.5 / m.tau_s,
         m.kappa,
         m.n_c,
         int(m.n_channels),
         m.selectivity,
         symmetric,
-        _band_constants(m),
+        *_band_constants(m),
+    )
+    pl, ase, decay, stats = _fast.solve_batch(
+        n0_up,
+        n0_down,
+        prm,
+        m.tau_s,
         m.collect_pl,
         m.collect_ase,
         idx,
@@ -483,24 +490,7 @@ def peak_modal_gain(n_up, n_down, m: ModelArrays) -> np.ndarray:
     nu = np.maximum(np.asarray(n_up, dtype=float), 0.0)
     nd = np.maximum(np.asarray(n_down, dtype=float), 0.0)
     if m.gain_model == "band_filling":
-        gs = np.stack(
-            [
-                _bf.material_gain(
-                    m.wavelength_nm,
-                    ns,
-                    nu + nd,
-                    alpha0_per_cm=m.alpha0_per_cm,
-                    edge_ev=m.edge_ev,
-                    urbach_ev=m.urbach_ev,
-                    mass_e=m.mass_e,
-                    mass_h=m.mass_h,
-                    temperature_k=m.temperature_k,
-                    exciton_binding_ev=m.exciton_binding_ev,
-                    exchange_fraction=m.exchange_fraction,
-                )
-                for ns in (nu, nd)
-            ]
-        )  # (2, ..., X, W)
+        gs = subsystem_gain(nu, nd, m)  # (2, ..., X, W)
         wts = channel_weights(m.n_channels, m.selectivity)
         g = np.einsum("cs,s...->c...", wts, gs)
     else:

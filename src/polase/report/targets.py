@@ -77,12 +77,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._files import read_toml
 from ..errors import InputFileError
 
 #: Tolerance on a fluence key when looking up per-fluence results. [mJ/cm2]
@@ -809,12 +809,7 @@ def read_targets(path: str | Path) -> TargetSet:
         The file cannot be read, is not TOML or a target is malformed.
     """
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputFileError(p, f"cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(p, f"not valid TOML: {exc}") from None
+    data = read_toml(p)
     try:
         return parse_targets(data, str(p))
     except ValueError as exc:
