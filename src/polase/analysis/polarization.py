@@ -47,6 +47,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
+from .._json import to_jsonable
 from ..errors import DataValidationError, FitError
 from .decay import PileUpWarning, check_count_rate
 
@@ -469,23 +470,6 @@ class PolarizationFit:
             with np.errstate(divide="ignore", invalid="ignore"):
                 out.append(np.where(s > 0, (a - g * b) / s, np.nan))
         return out[0], out[1]
-
-
-def to_jsonable(obj):
-    """Nested dicts / lists with numpy scalars as Python values, non-finite floats as None."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer, int)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
 
 
 # ---------------------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .._files import check_writable, write_netcdf_atomic, write_text_atomic
+from .._files import check_writable, write_netcdf_atomic
+from .._json import write_json_atomic
 from ..errors import ConfigError, InputFileError, PolaseError
 from ._options import (
     INPUT_FILE,
@@ -289,7 +289,7 @@ def analyze_cmd(
     feats = extract_features(ds, cfg)
     results = to_jsonable(analyze(ds, cfg, features=feats))
     results["input"] = str(input_path)
-    write_text_atomic(output, json.dumps(results, indent=2, allow_nan=False) + "\n", overwrite)
+    write_json_atomic(output, results, overwrite)
     if features_path is not None:
         write_netcdf_atomic(feats, features_path, overwrite)
     if plots_dir is not None:
@@ -320,7 +320,7 @@ def _analyze_folder(folder, outdir, cfg, workers, scheduler, overwrite, quiet) -
     for p, out, res in zip(sweeps, outs, results):
         d = to_jsonable(res)
         d["input"] = str(p)
-        write_text_atomic(out, json.dumps(d, indent=2, allow_nan=False) + "\n", overwrite)
+        write_json_atomic(out, d, overwrite)
     if not quiet:
         Console().print(f"analysed {len(sweeps)} sweeps; wrote {len(outs)} results to {outdir}")
 
@@ -497,7 +497,7 @@ def decay_cmd(
     result["period_source"] = period_source
     result["pileup_corrected"] = bool(pileup_correction)
     result["count_rate_checks"] = [to_jsonable(c) for c in checks]
-    write_text_atomic(output, json.dumps(result, indent=2, allow_nan=False) + "\n", overwrite)
+    write_json_atomic(output, result, overwrite)
     if not quiet:
         console = Console()
         for w in caught:

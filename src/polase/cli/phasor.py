@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from .._files import check_writable, write_text_atomic
+from .._files import check_writable
+from .._json import write_json_atomic
 from ..errors import ConfigError, PolaseError
 from ._options import (
     INPUT_FILE,
@@ -153,7 +153,7 @@ def phasor_cmd(
         res = to_jsonable(res)
         fig = phasor_figure(res, [Path(f).name for f in files], fits=fits)
         write_phasor_plot(plot_path, fig, overwrite)
-        write_text_atomic(output, json.dumps(res, indent=2, allow_nan=False) + "\n", overwrite)
+        write_json_atomic(output, res, overwrite)
     except PolaseError as exc:
         raise click.ClickException(str(exc)) from None
     if not quiet:

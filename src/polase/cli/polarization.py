@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from .._files import check_writable, write_text_atomic
+from .._files import check_writable
+from .._json import write_json_atomic
 from ..errors import PolaseError
 from ._options import INPUT_FILE as _FILE
 from ._options import option, output_option, overwrite_option, quiet_option
@@ -51,10 +51,7 @@ def _pileup(files, repetition_rate_hz, allow_pileup):
 
 
 def _write(output: Path, result: dict, overwrite: bool) -> None:
-    from ..analysis.polarization import to_jsonable
-
-    text = json.dumps(to_jsonable(result), indent=2, allow_nan=False) + "\n"
-    write_text_atomic(output, text, overwrite)
+    write_json_atomic(output, result, overwrite)
 
 
 def _read_checked(paths: dict[str, Path], irf: Path | None, common: dict):

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import write_text_atomic
 from ..errors import FitError
 from . import _lm
 
@@ -447,9 +448,8 @@ def _load(key: str, src: str) -> types.ModuleType:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"polase_model_{key}.py"
     if not path.exists() or path.read_text() != src:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(src)
-        os.replace(tmp, path)  # atomic: concurrent processes see a whole file
+        # atomic: concurrent processes see a whole file, and a failed write leaves none
+        write_text_atomic(path, src, overwrite=True)
     name = f"polase_model_{key}"
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 
 from .._files import check_writable, write_bytes_atomic, write_text_atomic
-from .._json import to_jsonable
+from .._json import to_jsonable, write_json_atomic
 from .compare import BIC_DECISIVE, Comparison, measured_delta
 from .observables import Observations
 
@@ -214,7 +213,5 @@ def write_report(
         + "</body></html>\n"
     )
     write_text_atomic(folder / "mechanisms.html", page, overwrite)
-    write_text_atomic(
-        folder / "mechanisms.json", json.dumps(report, indent=1, allow_nan=False), overwrite
-    )
+    write_json_atomic(folder / "mechanisms.json", report, overwrite, indent=1)
     return report

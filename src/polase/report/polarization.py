@@ -30,11 +30,11 @@ def fit_to_dict(fit) -> dict:
     -------
     dict
         ``kind``, ``ratio_name``, ``g_factor``, ``summary`` (as
-        `polase.analysis.polarization.to_jsonable` gives it), ``time_ns`` [ns], ``weight``
+        `polase._json.to_jsonable` gives it), ``time_ns`` [ns], ``weight``
         [1], ``data`` and ``model`` (channel -> counts) [counts], ``files`` when the fit
         was read from files.
     """
-    from ..analysis.polarization import to_jsonable
+    from .._json import to_jsonable
 
     out = {
         "kind": fit.kind,
