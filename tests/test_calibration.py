@@ -9,7 +9,9 @@ import tomllib
 import numpy as np
 import pytest
 
-from polase.calibration import (
+from polase.config import load_config
+from polase.errors import OutputExistsError
+from polase.paper.photonics2022.calibration import (
     COMMON_FREE,
     MECHANISM_FREE,
     RANGES,
@@ -20,8 +22,6 @@ from polase.calibration import (
     parameters_for,
     residuals,
 )
-from polase.config import load_config
-from polase.errors import OutputExistsError
 
 
 def test_misfits_are_zero_on_target_and_one_a_tolerance_away():
@@ -91,3 +91,33 @@ def test_cli_calibrate_requires_an_output_path():
 
     result = CliRunner().invoke(main, ["calibrate"])
     assert result.exit_code == 2 and "--output" in result.output
+
+
+def test_calibration_targets_are_the_graded_rows_of_the_paper_table():
+    """The twin is calibrated against the intervals it is graded with (targets.toml)."""
+    from polase.paper.photonics2022 import TARGETS as PAPER
+    from polase.paper.photonics2022.calibration import TARGETS
+
+    graded = {t.key: t.tolerance for t in PAPER.targets}
+    shared = {
+        "pl_peak_nm_8.2": "pl_peak",
+        "pl_fwhm_nm_8.2": "pl_fwhm",
+        "ase_peak_nm_17": "ase_peak",
+        "fwhm_nm_17": "fwhm_above",
+        "threshold_mJ_cm2": "threshold_ll",
+        "slope_533_chord": "slope",
+        "delta_ase_pct_15": "delta_ase_15",
+        "delta_ase_pct_17": "delta_ase_17",
+        "delta_533_pct_16": "delta_533_16",
+    }
+    for ckey, pkey in shared.items():
+        t, tol = TARGETS[ckey], graded[pkey]
+        assert t.kind == "value"
+        assert (t.value - t.tolerance, t.value + t.tolerance) == pytest.approx((tol.low, tol.high))
+    for ckey, pkey in {
+        "max_fwhm_below_threshold_nm": "fwhm_below_threshold",
+        "slope_533_local_spread": "slope_curvature",
+        "max_abs_delta_533_pct_below_12": "delta_pl_spontaneous",
+    }.items():
+        t = TARGETS[ckey]
+        assert t.kind == "max" and t.value + t.tolerance == pytest.approx(graded[pkey].high)

@@ -1,6 +1,6 @@
 """`polase.simulate`: the issue-2 acceptance numbers on the default noiseless run, the Dataset
 schema, bad input and the CLI. Observables are computed here with deliberately simple code,
-independent of polase.calibration and polase.analysis.
+independent of polase.paper.photonics2022.calibration and polase.analysis.
 """
 
 from __future__ import annotations

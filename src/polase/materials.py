@@ -2,7 +2,7 @@
 
 Each parameter carries its unit, meaning and source. Parameters whose source is
 "calibrated" take their value from the package data file written by
-`polase.calibration.calibrate` (src/polase/data/<name>_calibrated.toml); the value typed here
+`polase.paper.photonics2022.calibration.calibrate` (src/polase/data/<name>_calibrated.toml); the value typed here
 for them is only the starting point and the bounds of that calibration.
 """
 

@@ -184,12 +184,12 @@ def test_old_option_spellings_still_work(tmp_path):
 
 
 def test_calibrate_needs_an_explicit_output(monkeypatch):
-    import polase.calibration
+    import polase.paper.photonics2022.calibration as calibration
 
     def boom(**kw):
         raise AssertionError("calibrate ran without -o (it would replace the package data)")
 
-    monkeypatch.setattr(polase.calibration, "calibrate", boom)
+    monkeypatch.setattr(calibration, "calibrate", boom)
     res = run("calibrate")
     assert res.exit_code == 2 and "--output" in res.output
 

@@ -205,7 +205,7 @@ def calibrate_cmd(output, overwrite, mechanism, gain_model, max_nfev, quiet):
     """Fit a mechanism's parameters to the paper's observables; report the conflicts."""
     from rich.console import Console
 
-    from ..calibration import calibrate, conflict_table
+    from ..paper.photonics2022.calibration import calibrate, conflict_table
 
     console = Console(stderr=True, quiet=quiet)
     result = calibrate(
