@@ -12,6 +12,7 @@ from polase.fitting import (
     FitStatus,
     Model,
     band_sum_model,
+    channel_irf,
     curve_fit_batch,
     fwhm_from_params,
     get_model,
@@ -82,7 +83,7 @@ def test_reconvolution_is_the_channel_integrated_convolution():
     """Recursion == direct discrete convolution with the channel-integrated exponential;
     periodic == explicit sum over earlier pulses; the weights == brute-force quadrature."""
     tau, a, dt = 1.7, 50.0, T[1] - T[0]
-    irf_n = IRF / IRF.sum()
+    irf_n = channel_irf(IRF)
     w = _channel_lag_weights(dt, tau, T.size)
     # the weights are what a histogram counts: excitation uniform over a channel, emission
     # integrated over whole channels (midpoint quadrature over both times)
@@ -113,6 +114,27 @@ def test_reconvolution_is_the_channel_integrated_convolution():
     np.testing.assert_allclose(
         m1(T, [a, tau, 0.0, 2.0, 0.1]), single + 2.0 + 0.1 * F * irf_n, rtol=1e-12
     )
+
+
+def test_channel_irf_removes_the_spread_variance_and_keeps_sum_and_mean():
+    """Channel integrals of a Gaussian spread uniformly over each channel have w^2 / 6 more
+    variance than the Gaussian; channel_irf takes it off and keeps the sum and the mean."""
+    from scipy.stats import norm
+
+    w, sigma, t0 = 0.05, 0.085, 3.013
+    edges = np.arange(201) * w
+    hist = np.diff(norm.cdf(edges, t0, sigma))
+    centres = edges[:-1] + w / 2
+    g = channel_irf(hist)
+    assert g.sum() == pytest.approx(1.0, rel=1e-12)
+    assert g.min() >= 0.0
+    mean = np.sum(g * centres)
+    assert mean == pytest.approx(t0, abs=1e-6 * w)
+    # variance of the uniform-in-channel density = point variance + w^2 / 12
+    var = np.sum(g * (centres - mean) ** 2) + w**2 / 12
+    var_hist = np.sum(hist * (centres - t0) ** 2) + w**2 / 12
+    assert var_hist == pytest.approx(sigma**2 + w**2 / 6, rel=1e-3)
+    assert var == pytest.approx(sigma**2, rel=1e-3)
 
 
 def test_reconvolution_rejects_bad_setup():
