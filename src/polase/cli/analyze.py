@@ -11,6 +11,7 @@ import click
 from .._files import check_writable, write_netcdf_atomic, write_text_atomic
 from ..errors import ConfigError, InputFileError, PolaseError
 from ._options import (
+    fluence_axis_option,
     option,
     output_option,
     overwrite_option,
@@ -212,6 +213,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
     aliases=("--decay-components",),
     help="Exponentials in decay fits (ASE + spontaneous decays are rarely single-exponential).",
 )
+@fluence_axis_option()
 @click.option("--no-band-fits", is_flag=True, help="Skip the Gaussian and two-band fits (faster).")
 @workers_option("Folder of sweeps: analyse them")
 @scheduler_option("Folder of sweeps: analyse them")
@@ -227,6 +229,7 @@ def analyze_cmd(
     pl_fluence,
     ase_fluence,
     components,
+    fluence_axis,
     no_band_fits,
     workers,
     scheduler,
@@ -250,6 +253,7 @@ def analyze_cmd(
         pl_reference_fluence=pl_fluence,
         ase_reference_fluence=ase_fluence,
         decay_components=components,
+        fluence_axis=fluence_axis,
         band_fits=not no_band_fits,
     )
     many = (
