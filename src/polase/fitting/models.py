@@ -377,7 +377,10 @@ def reconvolution_model(
     over its width (what a histogram counts: the excitation channel itself gets about half
     a channel of emission, w0 ~ 1/2, not a full one). irf_s is `channel_irf` of the IRF
     (unit sum, the w^2 / 6 variance excess of that spread removed) delayed by ``shift_ns``
-    (linear interpolation between channels, so sub-channel shifts are continuous). An IRF
+    (the difference of its cumulative at the shifted channel edges, the cumulative a
+    monotone cubic through the edges: non-negative, exact at whole channels, and smooth in
+    the shift, with no kink at whole channels where the fitted shift of an IRF recorded on
+    the histogram's channels sits). An IRF
     on the histogram's own channels needs no shift. With ``period_ns`` the decay
     left over from all earlier pulses is added in closed form (geometric sum
     1 / (1 - exp(-T / tau))), which requires period_ns >= the histogram span. The convolution
