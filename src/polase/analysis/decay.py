@@ -147,7 +147,7 @@ def fit_decays(
     method: str = "reconvolution",
     tail_start_ns: float | None = None,
     fit_scatter: bool = False,
-    max_iter: int = 200,
+    max_iter: int = 1000,
     max_polish: int = 4,
 ) -> list[dict[str, Any]]:
     """Fit many decays that share a time grid and an IRF (one batched fit).
