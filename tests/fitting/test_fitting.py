@@ -12,6 +12,7 @@ from polase.fitting import (
     FitStatus,
     Model,
     band_sum_model,
+    channel_irf,
     curve_fit_batch,
     fwhm_from_params,
     get_model,
@@ -68,30 +69,72 @@ def test_analytic_jacobian_matches_finite_differences(case):
     np.testing.assert_array_less(np.abs(J - Jn).max(axis=0) / scale, 1e-6)
 
 
-def test_reconvolution_matches_direct_convolution():
-    """Recursion == direct discrete convolution; periodic == explicit sum over earlier pulses."""
+def _channel_lag_weights(dt, tau, m):
+    """Counts in the channel l = 0, 1, .. after an excitation spread uniformly over channel 0,
+    for the emission exp(-t / tau) of onset height 1 per channel (the exact double integral)."""
+    r = tau / dt
+    em = -np.expm1(-dt / tau)
+    w = r**2 * em**2 * np.exp(-(np.arange(m) - 1) * dt / tau)
+    w[0] = r - r**2 * em
+    return w
+
+
+def test_reconvolution_is_the_channel_integrated_convolution():
+    """Recursion == direct discrete convolution with the channel-integrated exponential;
+    periodic == explicit sum over earlier pulses; the weights == brute-force quadrature."""
     tau, a, dt = 1.7, 50.0, T[1] - T[0]
-    irf_n = IRF / IRF.sum()
-    k = np.arange(T.size)
-    single = a * np.convolve(irf_n, np.exp(-k * dt / tau))[: T.size]
+    irf_n = channel_irf(IRF)
+    w = _channel_lag_weights(dt, tau, T.size)
+    # the weights are what a histogram counts: excitation uniform over a channel, emission
+    # integrated over whole channels (midpoint quadrature over both times)
+    u = (np.arange(2000) + 0.5) / 2000 * dt
+    for lag in (0, 1, 5):
+        d = lag * dt + u[:, None] - u[None, :]  # emission minus excitation time
+        inside = np.where(d > 0, 1.0, np.where(d == 0, 0.5, 0.0))  # the diagonal: half
+        quad = np.mean(inside * np.exp(-np.clip(d, 0, None) / tau)) * a
+        assert a * w[lag] == pytest.approx(quad, rel=1e-5)
+    # all the emission is counted, F = a tau / dt per pulse
+    assert a * _channel_lag_weights(dt, tau, 20000).sum() == pytest.approx(a * tau / dt, rel=1e-9)
+    single = a * np.convolve(irf_n, w)[: T.size]
     m1 = reconvolution_model(IRF, T, 1)
     np.testing.assert_allclose(m1(T, [a, tau, 0.0, 0.0, 0.0]), single, rtol=1e-12, atol=1e-12)
     # integer shift by 3 channels = IRF moved by 3 channels
-    shifted = (
-        a * np.convolve(np.concatenate([np.zeros(3), irf_n[:-3]]), np.exp(-k * dt / tau))[: T.size]
-    )
+    shifted = a * np.convolve(np.concatenate([np.zeros(3), irf_n[:-3]]), w)[: T.size]
     np.testing.assert_allclose(m1(T, [a, tau, 3 * dt, 0.0, 0.0]), shifted, rtol=1e-9, atol=1e-12)
     # periodic: every earlier pulse n contributes its full IRF, delayed by n * period
     period = 15.0
+    k = np.arange(T.size)
     lag = (k[:, None] - k[None, :]) * dt  # t_k - t_j, all j
-    earlier = sum(np.exp(-(lag + n * period) / tau) @ irf_n for n in range(1, 80))
+    b = w[1]
+    earlier = sum(b * np.exp(-(lag + n * period - dt) / tau) @ irf_n for n in range(1, 80))
     mp = reconvolution_model(IRF, T, 1, period_ns=period)
     np.testing.assert_allclose(mp(T, [a, tau, 0.0, 0.0, 0.0]), single + a * earlier, rtol=1e-10)
-    # background and scatter
-    F = a / (1 - np.exp(-dt / tau))
+    # background and scatter (F: the total fluorescence count per pulse)
+    F = a * tau / dt
     np.testing.assert_allclose(
         m1(T, [a, tau, 0.0, 2.0, 0.1]), single + 2.0 + 0.1 * F * irf_n, rtol=1e-12
     )
+
+
+def test_channel_irf_removes_the_spread_variance_and_keeps_sum_and_mean():
+    """Channel integrals of a Gaussian spread uniformly over each channel have w^2 / 6 more
+    variance than the Gaussian; channel_irf takes it off and keeps the sum and the mean."""
+    from scipy.stats import norm
+
+    w, sigma, t0 = 0.05, 0.085, 3.013
+    edges = np.arange(201) * w
+    hist = np.diff(norm.cdf(edges, t0, sigma))
+    centres = edges[:-1] + w / 2
+    g = channel_irf(hist)
+    assert g.sum() == pytest.approx(1.0, rel=1e-12)
+    assert g.min() >= 0.0
+    mean = np.sum(g * centres)
+    assert mean == pytest.approx(t0, abs=1e-6 * w)
+    # variance of the uniform-in-channel density = point variance + w^2 / 12
+    var = np.sum(g * (centres - mean) ** 2) + w**2 / 12
+    var_hist = np.sum(hist * (centres - t0) ** 2) + w**2 / 12
+    assert var_hist == pytest.approx(sigma**2 + w**2 / 6, rel=1e-3)
+    assert var == pytest.approx(sigma**2, rel=1e-3)
 
 
 def test_reconvolution_rejects_bad_setup():

@@ -147,7 +147,7 @@ def fit_decays(
     method: str = "reconvolution",
     tail_start_ns: float | None = None,
     fit_scatter: bool = False,
-    max_iter: int = 200,
+    max_iter: int = 1000,
     max_polish: int = 4,
 ) -> list[dict[str, Any]]:
     """Fit many decays that share a time grid and an IRF (one batched fit).
@@ -703,35 +703,49 @@ def decay_kernel(model: str, lag_ns, params) -> np.ndarray:
 
 
 def _shifted_irf(irf_n, shift_ch):
-    """IRF (unit sum) delayed by `shift_ch` channels (linear interpolation), (N, M)."""
-    m = irf_n.size
-    idx = np.arange(m, dtype=float)[None, :] - np.asarray(shift_ch, float)[:, None]
-    lo = np.floor(idx).astype(np.int64)
-    fr = idx - lo
-    g = np.concatenate([irf_n, [0.0]])
-    lo_c = np.where((lo >= 0) & (lo < m), lo, m)
-    hi_c = np.where((lo + 1 >= 0) & (lo + 1 < m), lo + 1, m)
-    return (1 - fr) * g[lo_c] + fr * g[hi_c]
+    """IRF (unit sum) delayed by `shift_ch` channels, (N, M), as `reconvolution_model` does
+    (monotone cubic of the cumulative through the channel edges)."""
+    from ..fitting._kernels import _shift_irf
+
+    shifts = np.atleast_1d(np.asarray(shift_ch, float))
+    out = np.empty((shifts.size, irf_n.size))
+    dout = np.empty(irf_n.size)
+    for i, s in enumerate(shifts):
+        _shift_irf(np.ascontiguousarray(irf_n, dtype=float), float(s), out[i], dout)
+    return out
 
 
 def _model_callable(model, time_ns, irf, period_ns):
     from scipy.signal import fftconvolve
 
+    from ..fitting import channel_irf
+
     t = np.asarray(time_ns, float)
     dt = float(t[1] - t[0])
     m = t.size
     lag = np.arange(m) * dt
-    irf_n = np.clip(np.asarray(irf, float), 0, None)
-    irf_n = irf_n / irf_n.sum()
+    irf_n = channel_irf(np.clip(np.asarray(irf, float), 0, None))
     n_rep = 0
     if period_ns is not None:
         n_rep = int(min(200, max(1, math.ceil(20 * m * dt / period_ns))))
+    # channel-integrated kernel (as `reconvolution_model`): excitation spread over an IRF
+    # channel, emission counted over whole channels, so lag l gets the triangle-weighted
+    # mean int_0^1 (1 - u) [K((l + u) dt) + K((l - u) dt)] du (Gauss-Legendre, 4 nodes)
+    gl_u, gl_w = np.polynomial.legendre.leggauss(4)
+    gl_u, gl_w = (gl_u + 1) / 2, gl_w / 2
+
+    def kern(lags, p3):
+        k = decay_kernel(model, np.maximum(lags, 0.0), p3) * (lags > 0)
+        for r in range(1, n_rep + 1):  # tails of earlier pulses (incomplete decay)
+            k = k + decay_kernel(model, lags + r * period_ns, p3)
+        return k
 
     def f(x, params):
         p = np.atleast_2d(params)
-        k = decay_kernel(model, lag, p[:, :3])
-        for r in range(1, n_rep + 1):  # tails of earlier pulses (incomplete decay)
-            k = k + decay_kernel(model, lag + r * period_ns, p[:, :3])
+        k = sum(
+            wq * (1 - uq) * (kern(lag + uq * dt, p[:, :3]) + kern(lag - uq * dt, p[:, :3]))
+            for uq, wq in zip(gl_u, gl_w)
+        )
         g = _shifted_irf(irf_n, p[:, 3] / dt)
         conv = fftconvolve(g, k, axes=-1)[:, :m]
         return p[:, [4]] + conv
@@ -761,7 +775,7 @@ def fit_decay_model(
     irf : array_like, shape (M,)
         Instrument response. [counts]
     model : {"stretched", "lognormal", "rise"}
-        See `decay_kernel`. The kernel is sampled at the lags ``j dt`` and convolved with the
+        See `decay_kernel`. The kernel is integrated over the channels and convolved with the
         shifted IRF as in `polase.fitting.reconvolution_model` (``stretched`` with
         ``beta = 1`` is its single exponential), plus a background.
     period_ns : float, optional

@@ -22,6 +22,10 @@ import click
 
 from ..errors import OutputExistsError, PolaseError
 
+#: `polase.analysis.AnalysisConfig.fluence_axis` choices (kept here so that the command line
+#: starts without importing the analysis; tests/cli checks they agree with FLUENCE_AXES).
+FLUENCE_AXES = ("auto", "nominal", "fluence_measured", "pump_fluence_actual")
+
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -136,6 +140,21 @@ def cluster_options(what: str):
 def quiet_option(what: str = "No progress display and no summary table."):
     """``-q/--quiet``."""
     return click.option("-q", "--quiet", is_flag=True, help=what)
+
+
+def fluence_axis_option():
+    """``--fluence-axis``: the fluences the threshold and power-law fits use
+    (`polase.analysis.AnalysisConfig.fluence_axis`)."""
+    return click.option(
+        "--fluence-axis",
+        type=click.Choice(FLUENCE_AXES),
+        default="auto",
+        show_default=True,
+        help="Fluences of the threshold and power-law fits [mJ/cm2]: the power meter's "
+        "(fluence_measured, a manifest's fluence_measured_mJ_cm2 column), the simulation's "
+        "(pump_fluence_actual) or the set points (nominal); auto: the first of the two "
+        "variables the data have, else nominal.",
+    )
 
 
 def seed_option(default: int | None = None):

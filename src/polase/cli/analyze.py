@@ -13,6 +13,7 @@ from ..errors import ConfigError, InputFileError, PolaseError
 from ._options import (
     INPUT_FILE,
     cluster_options,
+    fluence_axis_option,
     input_files_argument,
     option,
     output_option,
@@ -215,6 +216,7 @@ def _load(input_path: Path, manifest: Path | None, pattern: str | None):
     aliases=("--decay-components",),
     help="Exponentials in decay fits (ASE + spontaneous decays are rarely single-exponential).",
 )
+@fluence_axis_option()
 @click.option("--no-band-fits", is_flag=True, help="Skip the Gaussian and two-band fits (faster).")
 @cluster_options("Folder of sweeps: analyse them")
 @overwrite_option()
@@ -229,6 +231,7 @@ def analyze_cmd(
     pl_fluence,
     ase_fluence,
     components,
+    fluence_axis,
     no_band_fits,
     workers,
     scheduler,
@@ -252,6 +255,7 @@ def analyze_cmd(
         pl_reference_fluence=pl_fluence,
         ase_reference_fluence=ase_fluence,
         decay_components=components,
+        fluence_axis=fluence_axis,
         band_fits=not no_band_fits,
     )
     many = (

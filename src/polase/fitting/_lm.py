@@ -39,6 +39,11 @@ from numba import njit, prange
 
 from ._kernels import eval_model, gauss_normal
 
+# numba's on-disk cache (cache=True) checks only this file's own timestamp, not that of
+# _kernels.py whose models it inlines: a change to a model kernel must come with a change
+# here, or the cached drivers keep evaluating the old model. Bump with every kernel change.
+KERNELS_REVISION = 3  # 2: channel-integrated reconvolution; 3: smooth IRF shift (issue #14)
+
 # status codes, mirrored by polase.fitting.FitStatus
 CONVERGED = 0
 MAX_ITER = 1

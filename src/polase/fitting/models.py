@@ -333,6 +333,34 @@ def band_sum_model(bands: Sequence[str], baseline: str = "none") -> Model:
     return model
 
 
+def channel_irf(irf: np.ndarray) -> np.ndarray:
+    """IRF histogram as the excitation density of a channel-integrated reconvolution.
+
+    The reconvolution spreads each IRF channel's excitation uniformly over the channel. A
+    histogram's channel integrals placed that way carry w^2 / 6 more variance than the
+    response itself (w^2 / 12 from grouping, Sheppard's correction, and w^2 / 12 from the
+    uniform spread; w the channel width), enough to pull a lifetime of a few IRF widths
+    short by a standard error at 50 ps channels. Subtracting a twelfth of the second
+    difference, irf - (irf[k+1] - 2 irf[k] + irf[k-1]) / 12, removes that excess and keeps
+    the sum and the mean; the few slightly negative values at the foot are clipped.
+
+    Parameters
+    ----------
+    irf
+        Instrument response per channel, (M,) [counts].
+
+    Returns
+    -------
+    ndarray
+        The corrected response, non-negative, unit sum, (M,) [1].
+    """
+    g = np.asarray(irf, dtype=float)
+    g = g / g.sum()
+    pad = np.concatenate([[0.0], g, [0.0]])
+    out = np.clip(g - (pad[2:] - 2.0 * g + pad[:-2]) / 12.0, 0.0, None)
+    return out / out.sum()
+
+
 def reconvolution_model(
     irf: np.ndarray, time_ns: np.ndarray, n_exp: int = 1, period_ns: float | None = None
 ) -> Model:
@@ -341,15 +369,24 @@ def reconvolution_model(
     The model for channel k (time t_k = time_ns[k], uniform width dt) is::
 
         f_k = background + sum_i a_i c_ik + scatter * F * irf_s[k]
-        c_ik = sum_{j <= k} irf_s[j] exp(-(t_k - t_j) / tau_i)   (+ earlier pulses)
-        F = sum_i a_i / (1 - exp(-dt / tau_i))
+        c_ik = w0_i irf_s[k] + b_i sum_{j < k} irf_s[j] q_i^(k-1-j)   (+ earlier pulses)
+        F = sum_i a_i tau_i / dt
 
-    irf_s is the IRF normalized to unit sum and delayed by ``shift_ns`` (linear interpolation
-    between channels, so sub-channel shifts are continuous). With ``period_ns`` the decay
+    with q = exp(-x), x = dt / tau, w0 = (x - 1 + q) / x^2 and b = ((1 - q) / x)^2: the
+    exponential integrated over whole channels, with each IRF channel's excitation spread
+    over its width (what a histogram counts: the excitation channel itself gets about half
+    a channel of emission, w0 ~ 1/2, not a full one). irf_s is `channel_irf` of the IRF
+    (unit sum, the w^2 / 6 variance excess of that spread removed) delayed by ``shift_ns``
+    (the difference of its cumulative at the shifted channel edges, the cumulative a
+    monotone cubic through the edges: non-negative, exact at whole channels, and smooth in
+    the shift, with no kink at whole channels where the fitted shift of an IRF recorded on
+    the histogram's channels sits). An IRF
+    on the histogram's own channels needs no shift. With ``period_ns`` the decay
     left over from all earlier pulses is added in closed form (geometric sum
     1 / (1 - exp(-T / tau))), which requires period_ns >= the histogram span. The convolution
-    is the exact recursion c_k = q c_{k-1} + irf_s[k] with q = exp(-dt / tau): O(M) per
-    component, no FFT.
+    is the exact recursion S_k+1 = q S_k + irf_s[k]: O(M) per component, no FFT. Issue #14:
+    the former full-weight lag 0 (and the IRF's within-channel spread) biased a 0.9 ns
+    lifetime 0.6 % short at 50 ps channels (95 % coverage 0.78).
 
     Parameters
     ----------
@@ -397,7 +434,7 @@ def reconvolution_model(
                 f"period_ns={period_ns:g} must be >= the histogram span {span:g} ns "
                 "(M channels x channel width)"
             )
-    aux = np.concatenate([[n_exp, period_ns or 0.0, dtm], irf / irf.sum()])
+    aux = np.concatenate([[n_exp, period_ns or 0.0, dtm], channel_irf(irf)])
     names = [*_exp_names(n_exp), "shift_ns", "background", "scatter"]
     model = Model(
         param_names=names,
