@@ -711,7 +711,7 @@ def make_generic_loop(evaluate):
 
     @njit(inline="always")
     def start(prob, ws, p):
-        code, aux, x, y, w, loss, accel = prob
+        code, aux, x, y, w, loss, _accel = prob
         ws.buf[:] = 0.0
         evaluate(code, aux, x, p, ws.f, ws.J, True)
         cost = objective(ws.f, y, w, loss)
@@ -721,24 +721,29 @@ def make_generic_loop(evaluate):
 
     @njit(inline="always")
     def at_trial(prob, ws, trial):
-        code, aux, x, y, w, loss, accel = prob
+        code, aux, x, y, w, loss, _accel = prob
         evaluate(code, aux, x, trial, ws.ft, ws.Jt, True)
         return objective(ws.ft, y, w, loss), True
 
     @njit(inline="always")
     def take(prob, ws, ok):
-        code, aux, x, y, w, loss, accel = prob
+        _code, _aux, _x, y, w, loss, accel = prob
         ok = normal_eq(ws.ft, ws.Jt, y, w, loss, ws.A, ws.g, ws.wv, ws.r)
         if accel:
             # the trial's values become the current ones (ft, Jt are overwritten by the
             # next trial or probe; f, J are read again only by the acceleration)
-            ws.f[:] = ws.ft
-            ws.J[:] = ws.Jt
+            # (element loops: numba's slice assignment costs more than the copy itself)
+            f, ft, J, Jt = ws.f, ws.ft, ws.J, ws.Jt
+            for k in range(f.size):
+                f[k] = ft[k]
+            for a in range(J.shape[0]):
+                for k in range(J.shape[1]):
+                    J[a, k] = Jt[a, k]
         return ok
 
     @njit(inline="always")
     def accelerate(prob, ws, p, nf):
-        code, aux, x, y, w, loss, accel = prob
+        code, aux, x, y, w, loss, _accel = prob
         _probe_point(p, ws.D, ws.idx, nf, ws.z, ACCEL_H, ws.trial)
         evaluate(code, aux, x, ws.trial, ws.ft, ws.Jt, False)
         geodesic(
