@@ -199,6 +199,7 @@ def _codegen(syms, expr, grads) -> str | None:
 
 # ---- the generated module ---------------------------------------------------------------
 
+
 def _loop_source(fused: bool) -> str:
     """The LM loops of the generated module, made by `_lm`'s loop factories from the model's
     own functions: `fit_one` (any loss, geodesic acceleration) from its ``eval_model`` and,
