@@ -1,16 +1,23 @@
-"""Levenberg-Marquardt in numba: the per-fit pieces and the two drivers that use them.
+"""Levenberg-Marquardt in numba: the per-fit steps, the one LM loop made of them, and the
+batched versions of the steps.
 
-One algorithm, two drivers:
+* `make_lm_loop` writes the trust-region loop once, closed over how the model is evaluated;
+  `make_generic_loop` (stored f and J from ``eval_model``, any loss, optional geodesic
+  acceleration) and `make_fused_loop` (one-pass normal equations such as `gauss_normal`,
+  least squares) make the two loops from it: `fit_one` for compiled built-in models and
+  `fit_gauss` for Gaussian(+offset) least squares, run by `fit_generic_serial` /
+  `fit_generic_parallel` and `fit_gauss_serial` / `fit_gauss_parallel` (whole fits, no
+  Python in the loop). `polase.fitting.usermodel` makes the same two loops from a compiled
+  user model's functions. The loop and every step are inlined (numba ``inline="always"``)
+  into the row functions: a call with a dozen array arguments costs reference counting of
+  each, as much as the 4 x 4 arithmetic.
+* `velocity_batch` / `finish_batch` / `normal_batch` ... apply the same steps to a batch, for
+  models that are Python callables evaluated on the whole batch at once: `core._fit_python`
+  drives them step by step from Python, one model call per step for every active fit (a
+  numba loop cannot call back into Python at that rate), in the order of `make_lm_loop`.
 
-* `fit_generic_serial` / `fit_generic_parallel` run whole fits of a compiled built-in model
-  (no Python in the loop) with `fit_one`; `fit_gauss_serial` / `fit_gauss_parallel` with
-  `fit_gauss` (the same steps with the fused Gaussian normal equations, every step inlined)
-  for Gaussian(+offset) least squares;
-* `velocity_batch` / `finish_batch` / `normal_batch` ... are the same per-fit steps applied
-  to a batch, for models that are Python callables evaluated on the whole batch at once.
-
-The per-fit steps are inlined (numba ``inline="always"``) into their callers: a call with
-a dozen array arguments costs reference counting of each, as much as the 4 x 4 arithmetic.
+The long argument lists travel as named tuples (`Options`, `Bounds`, `Outputs`, and the work
+arrays `FusedWork` / `GenericWork`), which numba passes by value and unpacks at compile time.
 
 Algorithm (per fit): the objective is chi-square ``sum w (y - f)^2`` (loss 0) or the Poisson
 deviance ``2 sum w (f - y - y ln(f/y))`` (loss 1, Fisher scoring: normal equations with
@@ -33,6 +40,7 @@ alone never ends a fit.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
@@ -521,123 +529,13 @@ def _tri_inverse(L, n):
             L[i, j] = -s * d
 
 
-@njit(cache=True)
-def work_size(m, npar):
-    """Length of the float work array `fit_one` needs for M points and P parameters."""
-    return 4 * m + 2 * npar * m + 2 * npar * npar + 6 * npar
-
-
-@njit(cache=True)
-def fit_one(code, aux, x, y, w, p, lo, hi, fixed, loss, max_iter, xtol, ftol, accel, cov, buf, idx):
-    """Fit one problem of compiled model `code` in place; returns (status, n_iter, cost).
-
-    buf (`work_size(M, P)`,) and idx (P,) int are work arrays, reused across fits: at
-    1e5 fits/s an allocation per fit is a measurable share of the time.
-    """
-    m = y.size
-    npar = p.size
-    pm = npar * m
-    pp = npar * npar
-    f = buf[0:m]
-    ft = buf[m : 2 * m]
-    wv = buf[2 * m : 3 * m]
-    r = buf[3 * m : 4 * m]
-    o = 4 * m
-    J = buf[o : o + pm].reshape((npar, m))
-    Jt = buf[o + pm : o + 2 * pm].reshape((npar, m))
-    o += 2 * pm
-    A = buf[o : o + pp].reshape((npar, npar))
-    work = buf[o + pp : o + 2 * pp].reshape((npar, npar))
-    o += 2 * pp
-    g = buf[o : o + npar]
-    D = buf[o + npar : o + 2 * npar]
-    trial = buf[o + 2 * npar : o + 3 * npar]
-    z = buf[o + 3 * npar : o + 4 * npar]
-    vec = buf[o + 4 * npar : o + 5 * npar]
-    sD = buf[o + 5 * npar : o + 6 * npar]
-    buf[:] = 0.0
-
-    eval_model(code, aux, x, p, f, J, True)
-    cost = objective(f, y, w, loss)
-    if not math.isfinite(cost):
-        return INVALID_INPUT, 0, cost
-    if not normal_eq(f, J, y, w, loss, A, g, wv, r):
-        return SINGULAR, 0, cost
-    rescale(A, D, sD)
-    delta = initial_radius(p, sD)
-    lam = 0.0
-    status = MAX_ITER
-    it = 0
-    while it < max_iter:
-        if cost == 0.0:
-            status = CONVERGED
-            break
-        res, nf, lam, nz = velocity(A, g, sD, delta, lam, p, lo, hi, fixed, work, idx, z, trial)
-        if res == 2:
-            status = CONVERGED
-            break
-        it += 1
-        if res == 1 and accel:
-            probe_point(p, D, idx, nf, z, ACCEL_H, trial)
-            eval_model(code, aux, x, trial, ft, Jt, False)
-            # a rejected correction (2|a|/|v| > alpha) leaves the plain step: near the
-            # minimum the finite-difference curvature is rounding noise, and shrinking the
-            # radius there would stop the fit on the xtol test short of the minimum
-            geodesic(J, f, ft, y, w, loss, ACCEL_H, D, work, idx, nf, z, ACCEL_ALPHA)
-        if it == 1:
-            delta = min(delta, nz)
-        if res == 0:
-            # no step (failed factorization or curvature too large for the radius)
-            delta *= 0.25
-            if delta < DELTA_MIN:
-                status = SINGULAR
-                break
-            continue
-        pred = finish(A, g, sD, p, lo, hi, idx, nf, z, trial)
-        small = step_small(p, trial, xtol)
-        # the damped step's predicted reduction never exceeds the Newton decrement, so
-        # the decrement test can only pass when pred <= ftol * cost (not so with accel)
-        if small or (
-            (accel or pred <= ftol * cost)
-            and not clipped(p, trial, lo, hi, idx, nf)
-            and predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, vec)
-        ):
-            # below xtol, or an undamped model that predicts less than ftol of further
-            # reduction: done whatever the trial gives, so save its evaluation
-            status = CONVERGED
-            break
-        # the Jacobian costs little next to the exponentials, so take it with the trial
-        eval_model(code, aux, x, trial, ft, Jt, True)
-        ct = objective(ft, y, w, loss)
-        accepted, conv, delta = judge(cost, ct, pred, small, delta, nz, lam)
-        if accepted:
-            for i in range(npar):
-                p[i] = trial[i]
-            cost = ct
-            f, ft = ft, f
-            J, Jt = Jt, J
-            if not normal_eq(f, J, y, w, loss, A, g, wv, r):
-                status = SINGULAR
-                break
-            rescale(A, D, sD)
-        if conv:
-            status = CONVERGED
-            break
-        if delta < DELTA_MIN:
-            status = CONVERGED if small else MAX_ITER
-            break
-    if not covariance(A, fixed, cov, work, idx, vec):
-        if status == CONVERGED:
-            status = SINGULAR
-    return status, it, cost
-
-
 def _inlined(f):
     """A twin of the njit function f that numba inlines into its callers (same source)."""
     return njit(cache=True, inline="always")(f.py_func)
 
 
 _velocity = _inlined(velocity)
+_probe_point = _inlined(probe_point)
 _finish = _inlined(finish)
 _step_small = _inlined(step_small)
 _clipped = _inlined(clipped)
@@ -648,141 +546,301 @@ _rescale = _inlined(rescale)
 _covariance = _inlined(covariance)
 
 
-@njit(cache=True, inline="always")
-def fit_gauss(
-    off, x, y, w, unit_w, p, lo, hi, fixed, max_iter, xtol, ftol, cov, e, A, At, work, g, gt, D,
-    sD, trial, z, vec, idx,
-):  # fmt: skip
-    """`fit_one` for the Gaussian (off: + offset) by least squares, without geodesic
-    acceleration: the same algorithm, with the fused normal equations (`gauss_normal`).
+# ---- the LM loop, generated for each way of evaluating the normal equations --------------
 
-    Every step is inlined into the caller (`_gauss_rows`), which runs whole blocks of fits:
-    no call per fit or per step, so no reference counting of array arguments, which cost
-    as much as the LM arithmetic itself. The work arrays (A, At, work (P, P); g, gt, D, sD,
-    trial, z, vec (P,); idx (P,) int; e (M,)) are reused across fits.
+#: options shared by every fit of a batch (loss: LSQ or POISSON; accel: geodesic acceleration)
+Options = namedtuple("Options", ["max_iter", "xtol", "ftol", "loss", "accel"])
+#: box bounds and fixed flags [units of the parameters], arrays (1 or N, P); one fit's: (P,)
+Bounds = namedtuple("Bounds", ["lo", "hi", "fixed"])
+#: per-fit outputs written in place: status (N,), n_iter (N,), cost (N,), cov (N, P, P)
+Outputs = namedtuple("Outputs", ["status", "n_iter", "cost", "cov"])
+#: work arrays of one fit, reused across fits (the fields every loop uses come first): A,
+#: work (P, P); g, D, sD, trial, z, vec (P,); idx (P,) int; then the evaluation's own arrays
+_COMMON = ["A", "work", "g", "D", "sD", "trial", "z", "vec", "idx"]
+#: fused normal equations: At (P, P), gt (P,) at the trial; e (M,) scratch
+FusedWork = namedtuple("FusedWork", [*_COMMON, "At", "gt", "e"])
+#: stored model values: f, ft, wv, r (M,); J, Jt (P, M); buf, the one array they all view
+GenericWork = namedtuple("GenericWork", [*_COMMON, "f", "ft", "J", "Jt", "wv", "r", "buf"])
+
+
+def make_lm_loop(start, at_trial, take, accelerate=None):
+    """The trust-region LM loop (one fit, in place) for one way of evaluating the model.
+
+    The loop is written once; each path supplies numba-inlined functions of its problem
+    tuple ``prob`` and work arrays ``ws`` (a `FusedWork` or `GenericWork`):
+
+    * ``start(prob, ws, p) -> (cost, ok)``: cost and normal equations (ws.A, ws.g) at p
+      (ok False: not finite; a cost that is not finite need not fill them);
+    * ``at_trial(prob, ws, trial) -> (cost, ok)``: the cost at the trial (and whatever
+      ``take`` needs of it);
+    * ``take(prob, ws, ok) -> ok``: the trial was accepted: make ws.A, ws.g its normal
+      equations;
+    * ``accelerate(prob, ws, p, nf)``: the geodesic correction of the step ws.z (None: the
+      path has none, and the branch is compiled out).
+
+    Returns an ``@njit(inline="always")`` function ``lm_loop(prob, bnd, opts, ws, p, cov) ->
+    (status, n_iter, cost)`` (bnd: `Bounds` of this fit, opts: `Options`) that numba inlines
+    into the row functions (`_gauss_rows`, `_generic_rows`): no call per fit or per step, so
+    no reference counting of a dozen array arguments, which costs as much as the 4 x 4
+    arithmetic. The loop is a closure over the path's functions, compiled into (and cached
+    with) the functions that call it.
     """
-    npar = p.size
-    for i in range(npar):
-        D[i] = 0.0
-    cost, ok = gauss_normal(off, x, y, w, unit_w, p, e, A, g)
-    if not math.isfinite(cost):
-        return INVALID_INPUT, 0, cost
-    if not ok:
-        return SINGULAR, 0, cost
-    _rescale(A, D, sD)
-    delta = _initial_radius(p, sD)
-    lam = 0.0
-    status = MAX_ITER
-    it = 0
-    while it < max_iter:
-        if cost == 0.0:
-            status = CONVERGED
-            break
-        res, nf, lam, nz = _velocity(A, g, sD, delta, lam, p, lo, hi, fixed, work, idx, z, trial)
-        if res == 2:
-            status = CONVERGED
-            break
-        it += 1
-        if it == 1:
-            delta = min(delta, nz)
-        if res == 0:
-            # no step (failed factorization or curvature too large for the radius)
-            delta *= 0.25
+    has_accel = accelerate is not None
+    if accelerate is None:
+        accelerate = _no_accel
+
+    @njit(inline="always")
+    def lm_loop(prob, bnd, opts, ws, p, cov):
+        lo, hi, fixed = bnd.lo, bnd.hi, bnd.fixed
+        A, g, D, sD, work, trial, z, vec, idx = (
+            ws.A, ws.g, ws.D, ws.sD, ws.work, ws.trial, ws.z, ws.vec, ws.idx
+        )  # fmt: skip
+        max_iter, xtol, ftol = opts.max_iter, opts.xtol, opts.ftol
+        accel = has_accel and opts.accel
+        npar = p.size
+        for i in range(npar):
+            D[i] = 0.0
+        cost, ok = start(prob, ws, p)
+        if not math.isfinite(cost):
+            return INVALID_INPUT, 0, cost
+        if not ok:
+            return SINGULAR, 0, cost
+        _rescale(A, D, sD)
+        delta = _initial_radius(p, sD)
+        lam = 0.0
+        status = MAX_ITER
+        it = 0
+        while it < max_iter:
+            if cost == 0.0:
+                status = CONVERGED
+                break
+            res, nf, lam, nz = _velocity(
+                A, g, sD, delta, lam, p, lo, hi, fixed, work, idx, z, trial
+            )  # fmt: skip
+            if res == 2:
+                status = CONVERGED
+                break
+            it += 1
+            if res == 1 and accel:
+                # a rejected correction (2|a|/|v| > alpha) leaves the plain step: near the
+                # minimum the finite-difference curvature is rounding noise, and shrinking
+                # the radius there would stop the fit on the xtol test short of the minimum
+                accelerate(prob, ws, p, nf)
+            if it == 1:
+                delta = min(delta, nz)
+            if res == 0:
+                # no step (failed factorization or curvature too large for the radius)
+                delta *= 0.25
+                if delta < DELTA_MIN:
+                    status = SINGULAR
+                    break
+                continue
+            pred = _finish(A, g, sD, p, lo, hi, idx, nf, z, trial)
+            small = _step_small(p, trial, xtol)
+            # the damped step's predicted reduction never exceeds the Newton decrement, so
+            # the decrement test can only pass when pred <= ftol * cost (not so with accel)
+            if small or (
+                (accel or pred <= ftol * cost)
+                and not _clipped(p, trial, lo, hi, idx, nf)
+                and _predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, vec)
+            ):
+                # below xtol, or an undamped model that predicts less than ftol of further
+                # reduction: done whatever the trial gives, so save its evaluation
+                status = CONVERGED
+                break
+            ct, okt = at_trial(prob, ws, trial)
+            accepted, conv, delta = _judge(cost, ct, pred, small, delta, nz, lam)
+            if accepted:
+                for i in range(npar):
+                    p[i] = trial[i]
+                cost = ct
+                if not take(prob, ws, okt):
+                    status = SINGULAR
+                    break
+                _rescale(A, D, sD)
+            if conv:
+                status = CONVERGED
+                break
             if delta < DELTA_MIN:
-                status = SINGULAR
+                status = CONVERGED if small else MAX_ITER
                 break
-            continue
-        pred = _finish(A, g, sD, p, lo, hi, idx, nf, z, trial)
-        small = _step_small(p, trial, xtol)
-        if small or (
-            pred <= ftol * cost
-            and not _clipped(p, trial, lo, hi, idx, nf)
-            and _predicts_converged(A, g, D, p, trial, idx, nf, work, cost, ftol, vec)
-        ):
-            status = CONVERGED
-            break
-        # normal equations at the trial come with its cost (wasted only on rejection)
-        ct, okt = gauss_normal(off, x, y, w, unit_w, trial, e, At, gt)
-        accepted, conv, delta = _judge(cost, ct, pred, small, delta, nz, lam)
-        if accepted:
-            for i in range(npar):
-                p[i] = trial[i]
-                g[i] = gt[i]
-                for j in range(npar):
-                    A[i, j] = At[i, j]
-            cost = ct
-            if not okt:
+        if not _covariance(A, fixed, cov, work, idx, vec):
+            if status == CONVERGED:
                 status = SINGULAR
-                break
-            _rescale(A, D, sD)
-        if conv:
-            status = CONVERGED
-            break
-        if delta < DELTA_MIN:
-            status = CONVERGED if small else MAX_ITER
-            break
-    if not _covariance(A, fixed, cov, work, idx, vec):
-        if status == CONVERGED:
-            status = SINGULAR
-    return status, it, cost
+        return status, it, cost
+
+    return lm_loop
+
+
+@njit(inline="always")
+def _no_accel(prob, ws, p, nf):
+    pass
+
+
+def make_fused_loop(normal):
+    """`make_lm_loop` for a model whose cost and normal equations come from one pass over the
+    points, ``normal(off, x, y, w, unit_w, p, e, A, g) -> (cost, ok)`` (`gauss_normal`, or a
+    compiled user model's): least squares, no geodesic acceleration, prob = (off, x, y, w,
+    unit_w) and ws a `FusedWork`. The normal equations at the trial come with its cost (wasted
+    only on rejection)."""
+
+    @njit(inline="always")
+    def start(prob, ws, p):
+        off, x, y, w, unit_w = prob
+        return normal(off, x, y, w, unit_w, p, ws.e, ws.A, ws.g)
+
+    @njit(inline="always")
+    def at_trial(prob, ws, trial):
+        off, x, y, w, unit_w = prob
+        return normal(off, x, y, w, unit_w, trial, ws.e, ws.At, ws.gt)
+
+    return make_lm_loop(start, at_trial, _take_fused)
+
+
+@njit(inline="always")
+def _take_fused(prob, ws, ok):
+    A, At, g, gt = ws.A, ws.At, ws.g, ws.gt
+    for i in range(g.size):
+        g[i] = gt[i]
+        for j in range(g.size):
+            A[i, j] = At[i, j]
+    return ok
+
+
+def make_generic_loop(evaluate):
+    """`make_lm_loop` for a model evaluated into stored values and Jacobian, ``evaluate(code,
+    aux, x, p, f, J, want_jac)`` (`eval_model`, or a compiled user model's): any loss,
+    optional geodesic acceleration, prob = (code, aux, x, y, w, loss, accel) and ws a `GenericWork`.
+    The Jacobian costs little next to the exponentials, so it comes with the trial; the normal
+    equations only on acceptance."""
+
+    @njit(inline="always")
+    def start(prob, ws, p):
+        code, aux, x, y, w, loss, _accel = prob
+        ws.buf[:] = 0.0
+        evaluate(code, aux, x, p, ws.f, ws.J, True)
+        cost = objective(ws.f, y, w, loss)
+        if not math.isfinite(cost):
+            return cost, False
+        return cost, normal_eq(ws.f, ws.J, y, w, loss, ws.A, ws.g, ws.wv, ws.r)
+
+    @njit(inline="always")
+    def at_trial(prob, ws, trial):
+        code, aux, x, y, w, loss, _accel = prob
+        evaluate(code, aux, x, trial, ws.ft, ws.Jt, True)
+        return objective(ws.ft, y, w, loss), True
+
+    @njit(inline="always")
+    def take(prob, ws, ok):
+        _code, _aux, _x, y, w, loss, accel = prob
+        ok = normal_eq(ws.ft, ws.Jt, y, w, loss, ws.A, ws.g, ws.wv, ws.r)
+        if accel:
+            # the trial's values become the current ones (ft, Jt are overwritten by the
+            # next trial or probe; f, J are read again only by the acceleration)
+            # (element loops: numba's slice assignment costs more than the copy itself)
+            f, ft, J, Jt = ws.f, ws.ft, ws.J, ws.Jt
+            for k in range(f.size):
+                f[k] = ft[k]
+            for a in range(J.shape[0]):
+                for k in range(J.shape[1]):
+                    J[a, k] = Jt[a, k]
+        return ok
+
+    @njit(inline="always")
+    def accelerate(prob, ws, p, nf):
+        code, aux, x, y, w, loss, _accel = prob
+        _probe_point(p, ws.D, ws.idx, nf, ws.z, ACCEL_H, ws.trial)
+        evaluate(code, aux, x, ws.trial, ws.ft, ws.Jt, False)
+        geodesic(
+            ws.J, ws.f, ws.ft, y, w, loss, ACCEL_H, ws.D, ws.work, ws.idx, nf, ws.z, ACCEL_ALPHA
+        )  # fmt: skip
+
+    return make_lm_loop(start, at_trial, take, accelerate)
 
 
 @njit(cache=True)
-def _gauss_rows(
-    r0, r1, off, x, y, w, wunit, p, lo, hi, fixed, todo, max_iter, xtol, ftol, status, n_iter,
-    cost, cov,
-):  # fmt: skip
-    """`fit_gauss` for rows r0 <= i < r1 with todo[i]; one set of work arrays."""
-    npar = p.shape[1]
-    e = np.empty(y.shape[1])
-    A = np.zeros((npar, npar))
-    At = np.zeros((npar, npar))
-    work = np.zeros((npar, npar))
+def work_size(m, npar):
+    """Length of the float work array of a `GenericWork` for M points and P parameters."""
+    return 4 * m + 2 * npar * m + 2 * npar * npar + 6 * npar
+
+
+@njit(cache=True, inline="always")
+def generic_work(m, npar):
+    """A `GenericWork` for M points and P parameters: views of one zeroed array."""
+    buf = np.zeros(work_size(m, npar))
+    pm = npar * m
+    pp = npar * npar
+    o = 4 * m
+    J = buf[o : o + pm].reshape((npar, m))
+    Jt = buf[o + pm : o + 2 * pm].reshape((npar, m))
+    o += 2 * pm
+    A = buf[o : o + pp].reshape((npar, npar))
+    work = buf[o + pp : o + 2 * pp].reshape((npar, npar))
+    o += 2 * pp
+    return GenericWork(
+        A, work, buf[o : o + npar], buf[o + npar : o + 2 * npar],
+        buf[o + 5 * npar : o + 6 * npar], buf[o + 2 * npar : o + 3 * npar],
+        buf[o + 3 * npar : o + 4 * npar], buf[o + 4 * npar : o + 5 * npar],
+        np.zeros(npar, dtype=np.int64), buf[0:m], buf[m : 2 * m], J, Jt, buf[2 * m : 3 * m],
+        buf[3 * m : 4 * m], buf,
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def fused_work(m, npar):
+    """A `FusedWork` for M points and P parameters."""
     vecs = np.zeros((7, npar))
-    idx = np.zeros(npar, dtype=np.int64)
-    g, gt, D, sD, trial, z, vec = vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5], vecs[6]
-    for i in range(r0, r1):
-        if not todo[i]:
-            continue
-        xi = x[i] if x.shape[0] > 1 else x[0]
-        wi = w[i] if w.shape[0] > 1 else w[0]
-        ui = wunit[i] if wunit.shape[0] > 1 else wunit[0]
-        loi = lo[i] if lo.shape[0] > 1 else lo[0]
-        hii = hi[i] if hi.shape[0] > 1 else hi[0]
-        fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
-        s, it, c = fit_gauss(
-            off, xi, y[i], wi, ui, p[i], loi, hii, fxi, max_iter, xtol, ftol, cov[i], e, A, At,
-            work, g, gt, D, sD, trial, z, vec, idx,
-        )  # fmt: skip
-        status[i] = s
-        n_iter[i] = it
-        cost[i] = c
+    return FusedWork(
+        np.zeros((npar, npar)), np.zeros((npar, npar)), vecs[0], vecs[2], vecs[3], vecs[4],
+        vecs[5], vecs[6], np.zeros(npar, dtype=np.int64), np.zeros((npar, npar)), vecs[1],
+        np.empty(m),
+    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def _row(a, i):
+    """Row i of a per-fit array with 1 (shared) or N rows."""
+    return a[i] if a.shape[0] > 1 else a[0]
+
+
+@njit(cache=True, inline="always")
+def row_bounds(bnd, i):
+    """The `Bounds` of fit i."""
+    return Bounds(_row(bnd.lo, i), _row(bnd.hi, i), _row(bnd.fixed, i))
+
+
+#: one fit of a compiled built-in model (`eval_model`)
+fit_one = make_generic_loop(eval_model)
+#: one Gaussian(+offset) least-squares fit with the fused normal equations (`gauss_normal`)
+fit_gauss = make_fused_loop(gauss_normal)
 
 
 @njit(cache=True)
-def _generic_rows(
-    r0, r1, code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel,
-    status, n_iter, cost, cov,
-):  # fmt: skip
-    """`fit_one` for rows r0 <= i < r1 with todo[i]; one work array."""
-    npar = p.shape[1]
-    buf = np.empty(work_size(y.shape[1], npar))
-    idx = np.empty(npar, dtype=np.int64)
+def _gauss_rows(r0, r1, off, x, y, w, wunit, p, bnd, todo, opts, out):
+    """`fit_gauss` for rows r0 <= i < r1 with todo[i]; one set of work arrays."""
+    ws = fused_work(y.shape[1], p.shape[1])
     for i in range(r0, r1):
         if not todo[i]:
             continue
-        xi = x[i] if x.shape[0] > 1 else x[0]
-        wi = w[i] if w.shape[0] > 1 else w[0]
-        loi = lo[i] if lo.shape[0] > 1 else lo[0]
-        hii = hi[i] if hi.shape[0] > 1 else hi[0]
-        fxi = fixed[i] if fixed.shape[0] > 1 else fixed[0]
-        s, it, c = fit_one(
-            code, aux, xi, y[i], wi, p[i], loi, hii, fxi, loss, max_iter, xtol, ftol, accel,
-            cov[i], buf, idx,
-        )  # fmt: skip
-        status[i] = s
-        n_iter[i] = it
-        cost[i] = c
+        prob = (off, _row(x, i), y[i], _row(w, i), _row(wunit, i))
+        s, it, c = fit_gauss(prob, row_bounds(bnd, i), opts, ws, p[i], out.cov[i])
+        out.status[i] = s
+        out.n_iter[i] = it
+        out.cost[i] = c
+
+
+@njit(cache=True)
+def _generic_rows(r0, r1, code, aux, x, y, w, p, bnd, todo, opts, out):
+    """`fit_one` for rows r0 <= i < r1 with todo[i]; one set of work arrays."""
+    ws = generic_work(y.shape[1], p.shape[1])
+    for i in range(r0, r1):
+        if not todo[i]:
+            continue
+        prob = (code, aux, _row(x, i), y[i], _row(w, i), opts.loss, opts.accel)
+        s, it, c = fit_one(prob, row_bounds(bnd, i), opts, ws, p[i], out.cov[i])
+        out.status[i] = s
+        out.n_iter[i] = it
+        out.cost[i] = c
 
 
 @njit(cache=True)
@@ -807,59 +865,45 @@ BLOCK = 64
 
 
 @njit(cache=True, parallel=True)
-def fit_gauss_parallel(
-    off, x, y, w, p, lo, hi, fixed, todo, max_iter, xtol, ftol, status, n_iter, cost, cov
-):  # fmt: skip
+def fit_gauss_parallel(off, x, y, w, p, bnd, todo, opts, out):
     """`fit_gauss` (Gaussian, off: + offset, least squares) for every row i with todo[i]
-    (x, w, lo, hi, fixed have 1 or N rows); prange over blocks of `BLOCK` fits."""
+    (x, w and the `Bounds` bnd have 1 or N rows); prange over blocks of `BLOCK` fits."""
     n = y.shape[0]
     wunit = unit_rows(w)
     for b in prange((n + BLOCK - 1) // BLOCK):
         _gauss_rows(
-            b * BLOCK, min(n, (b + 1) * BLOCK), off, x, y, w, wunit, p, lo, hi, fixed, todo,
-            max_iter, xtol, ftol, status, n_iter, cost, cov,
+            b * BLOCK, min(n, (b + 1) * BLOCK), off, x, y, w, wunit, p, bnd, todo, opts, out
         )  # fmt: skip
 
 
 @njit(cache=True)
-def fit_gauss_serial(
-    off, x, y, w, p, lo, hi, fixed, todo, max_iter, xtol, ftol, status, n_iter, cost, cov
-):  # fmt: skip
+def fit_gauss_serial(off, x, y, w, p, bnd, todo, opts, out):
     """`fit_gauss_parallel` on one thread."""
     n = y.shape[0]
     wunit = unit_rows(w)
     for b in range((n + BLOCK - 1) // BLOCK):
         _gauss_rows(
-            b * BLOCK, min(n, (b + 1) * BLOCK), off, x, y, w, wunit, p, lo, hi, fixed, todo,
-            max_iter, xtol, ftol, status, n_iter, cost, cov,
+            b * BLOCK, min(n, (b + 1) * BLOCK), off, x, y, w, wunit, p, bnd, todo, opts, out
         )  # fmt: skip
 
 
 @njit(cache=True, parallel=True)
-def fit_generic_parallel(
-    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-    n_iter, cost, cov,
-):  # fmt: skip
+def fit_generic_parallel(code, aux, x, y, w, p, bnd, todo, opts, out):
     """`fit_one` of compiled model `code` for every row i with todo[i], in parallel."""
     n = y.shape[0]
     for b in prange((n + BLOCK - 1) // BLOCK):
         _generic_rows(
-            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, p, lo, hi, fixed, todo, loss,
-            max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, p, bnd, todo, opts, out
         )  # fmt: skip
 
 
 @njit(cache=True)
-def fit_generic_serial(
-    code, aux, x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-    n_iter, cost, cov,
-):  # fmt: skip
+def fit_generic_serial(code, aux, x, y, w, p, bnd, todo, opts, out):
     """`fit_generic_parallel` on one thread."""
     n = y.shape[0]
     for b in range((n + BLOCK - 1) // BLOCK):
         _generic_rows(
-            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, p, lo, hi, fixed, todo, loss,
-            max_iter, xtol, ftol, accel, status, n_iter, cost, cov,
+            b * BLOCK, min(n, (b + 1) * BLOCK), code, aux, x, y, w, p, bnd, todo, opts, out
         )  # fmt: skip
 
 

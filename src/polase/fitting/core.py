@@ -462,24 +462,18 @@ def _fit_chunk(
         if mdl.compiled:
             work = int(todo.sum()) * yc.shape[1] * pc.shape[1]
             parallel = work >= _PARALLEL_MIN_WORK
+            bnd = _lm.Bounds(loc, hic, fxr)
+            opts = _lm.Options(int(max_iter), float(xtol), float(ftol), int(loss), bool(accel))
+            out = _lm.Outputs(stc, itc, cc, covc)
             if mdl.kernels is not None:  # a user model compiled by `compile_model`
                 kernel = mdl.kernels[1] if parallel else mdl.kernels[0]
-                kernel(
-                    xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol, accel, stc,
-                    itc, cc, covc,
-                )  # fmt: skip
+                kernel(xc, yc, wc, pc, bnd, todo, opts, out)
             elif mdl.code in (K.GAUSSIAN, K.GAUSSIAN_OFFSET) and loss == _lm.LSQ and not accel:
                 kernel = _lm.fit_gauss_parallel if parallel else _lm.fit_gauss_serial
-                kernel(
-                    mdl.code == K.GAUSSIAN_OFFSET, xc, yc, wc, pc, loc, hic, fxr, todo, max_iter,
-                    xtol, ftol, stc, itc, cc, covc,
-                )  # fmt: skip
+                kernel(mdl.code == K.GAUSSIAN_OFFSET, xc, yc, wc, pc, bnd, todo, opts, out)
             else:
                 kernel = _lm.fit_generic_parallel if parallel else _lm.fit_generic_serial
-                kernel(
-                    mdl.code, mdl.aux, xc, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol,
-                    ftol, accel, stc, itc, cc, covc,
-                )  # fmt: skip
+                kernel(mdl.code, mdl.aux, xc, yc, wc, pc, bnd, todo, opts, out)
         else:
             _fit_python(
                 mdl, xc, x_shared, yc, wc, pc, loc, hic, fxr, todo, loss, max_iter, xtol, ftol, accel,

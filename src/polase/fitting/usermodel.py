@@ -2,8 +2,8 @@
 
 A user writes the model for one point, ``f(x, a, b, c) -> float`` (``math`` or ``numpy``
 functions, arithmetic, constants). `compile_model` turns it into a `Model` that runs inside
-the same numba LM loop as the built-in models (`polase.fitting._lm.fit_one`, its source is
-reused verbatim), with an analytic Jacobian:
+the same numba LM loop as the built-in models (`polase.fitting._lm.make_generic_loop` and
+`make_fused_loop` build it from the model's own functions), with an analytic Jacobian:
 
 * ``jacobian="auto"`` (default): the function is traced with sympy symbols and
   differentiated symbolically; value and derivatives become one straight-line function with
@@ -40,7 +40,7 @@ from ..errors import FitError
 from . import _lm
 
 #: bump when the generated code changes (part of the cache key)
-_GENERATOR_VERSION = "6"
+_GENERATOR_VERSION = "7"
 
 #: user functions handed to generated modules (key -> tuple of njit functions)
 _REGISTRY: dict[str, tuple] = {}
@@ -200,20 +200,20 @@ def _codegen(syms, expr, grads) -> str | None:
 
 # ---- the generated module ---------------------------------------------------------------
 
-_LOOP_FUNCS = ("fit_one", "_generic_rows")
-_FUSED_FUNCS = ("fit_gauss", "_gauss_rows")
-
 
 def _loop_source(fused: bool) -> str:
-    """Source of the LM loops shared with the built-in models (taken from `_lm`): `fit_one`
-    (any loss, geodesic acceleration) and, for a symbolic model, the fused least-squares loop
-    `fit_gauss` with its normal equations `gauss_normal` replaced by the model's own."""
-    parts = []
-    for name in _LOOP_FUNCS + (_FUSED_FUNCS if fused else ()):
-        src = textwrap.dedent(inspect.getsource(getattr(_lm, name).py_func))
-        if name == "fit_gauss":
-            src = src.replace("gauss_normal(", "user_normal(")
-        parts.append(src)
+    """The LM loops of the generated module, made by `_lm`'s loop factories from the model's
+    own functions: `fit_one` (any loss, geodesic acceleration) from its ``eval_model`` and,
+    for a symbolic model, the fused least-squares loop `fit_gauss` from its one-pass normal
+    equations ``user_normal``; with the row functions of `_lm` (their source, verbatim), so
+    that they inline the module's loops."""
+    parts = ["fit_one = make_generic_loop(eval_model)"]
+    names = ["_generic_rows"]
+    if fused:
+        parts.append("fit_gauss = make_fused_loop(user_normal)")
+        names.append("_gauss_rows")
+    for name in names:
+        parts.append(textwrap.dedent(inspect.getsource(getattr(_lm, name).py_func)))
     return "\n\n".join(parts)
 
 
@@ -324,11 +324,11 @@ def _module_source(key: str, npar: int, fj_src: str | None, kind: str) -> str:
     fused_src = _fused_normal_source(npar) if fused else ""
     if fused:
         rows = """
-    if loss == LSQ and not accel:
+    if opts.loss == LSQ and not opts.accel:
         wunit = unit_rows(w)
         for b in RANGE((n + BLOCK - 1) // BLOCK):
-            _gauss_rows(b * BLOCK, min(n, (b + 1) * BLOCK), False, x, y, w, wunit, p, lo, hi,
-                        fixed, todo, max_iter, xtol, ftol, status, n_iter, cost, cov)
+            _gauss_rows(b * BLOCK, min(n, (b + 1) * BLOCK), False, x, y, w, wunit, p, bnd,
+                        todo, opts, out)
         return"""
     else:
         rows = ""
@@ -339,9 +339,8 @@ import numpy as np
 from numba import njit, prange
 
 from polase.fitting._kernels import _exp_neg
-from polase.fitting._lm import *  # noqa: F403 (the LM primitives fit_one calls)
-from polase.fitting._lm import (BLOCK, _velocity, _finish, _step_small, _clipped,
-    _predicts_converged, _judge, _rescale, _covariance, _initial_radius)
+from polase.fitting._lm import *  # noqa: F403 (the LM loop factories and primitives)
+from polase.fitting._lm import BLOCK, _row
 from polase.fitting.usermodel import _REGISTRY  # noqa: F401
 
 FD_STEP = {np.finfo(float).eps ** (1 / 3)!r}
@@ -391,16 +390,13 @@ def _drivers_source(rows: str) -> str:
     module; `rows` is the fused least-squares shortcut (``RANGE`` for the loop) or ""."""
     parts = []
     for name, flags, loop in (("serial", "", "range"), ("parallel", ", parallel=True", "prange")):
-        head = f"def fit_{name}("
-        pad = " " * len(head)
         parts.append(f"""@njit(cache=True{flags})
-{head}x, y, w, p, lo, hi, fixed, todo, loss, max_iter, xtol, ftol, accel, status,
-{pad}n_iter, cost, cov):
+def fit_{name}(x, y, w, p, bnd, todo, opts, out):
     n = y.shape[0]
     aux = np.zeros(1){rows.replace("RANGE", loop)}
     for b in {loop}((n + BLOCK - 1) // BLOCK):
-        _generic_rows(b * BLOCK, min(n, (b + 1) * BLOCK), 0, aux, x, y, w, p, lo, hi, fixed,
-                      todo, loss, max_iter, xtol, ftol, accel, status, n_iter, cost, cov)
+        _generic_rows(b * BLOCK, min(n, (b + 1) * BLOCK), 0, aux, x, y, w, p, bnd, todo, opts,
+                      out)
 """)
     return "\n\n".join(parts)
 
