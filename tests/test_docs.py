@@ -130,10 +130,17 @@ def test_quick_start_is_the_documented_commands():
             p, id=str(p.relative_to(ROOT)), marks=[pytest.mark.slow] if p.name in SLOW else []
         )
         for p in PAGES
-        if _runnable(p)
+        # README.md runs in test_readme.py: its own file, so that `--dist loadfile` gives
+        # the longest page a worker of its own
+        if _runnable(p) and p.name != "README.md"
     ],
 )
 def test_page_blocks_run_as_written(page, tmp_path, monkeypatch):
+    run_page(page, tmp_path, monkeypatch)
+
+
+def run_page(page: Path, tmp_path: Path, monkeypatch) -> None:
+    """Run every bash and python block of `page`, in order, in a scratch repository."""
     if any("../shared/" in code for _, code, _ in _runnable(page)) and not SHARED.exists():
         pytest.skip("the page's examples read ../shared/external (absent)")
     cwd = _workdir(tmp_path)
