@@ -125,7 +125,8 @@ def test_killed_twenty_times_and_resumed_equals_an_uninterrupted_run(tmp_path):
 
 def test_ctrl_c_stops_cleanly_and_resume_completes(tmp_path):
     protocol = tmp_path / "p.toml"
-    protocol.write_text(PROTOCOL.replace("time_scale = 0.002", "time_scale = 0.01"))
+    # slow enough that the run is still going when the interrupt comes, on a quiet machine too
+    protocol.write_text(PROTOCOL.replace("time_scale = 0.002", "time_scale = 0.05"))
     run = tmp_path / "run"
     proc = subprocess.Popen(
         _cmd(protocol, run, False), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -133,6 +134,7 @@ def test_ctrl_c_stops_cleanly_and_resume_completes(tmp_path):
     t_end = time.monotonic() + 120
     while _rows(run) < 5 and proc.poll() is None and time.monotonic() < t_end:
         time.sleep(0.005)
+    assert proc.poll() is None, "the run ended before the interrupt: slow the protocol down"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
