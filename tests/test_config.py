@@ -11,6 +11,7 @@ import pytest
 from polase.config import (
     ExcitationSection,
     NumericsConfig,
+    PumpConfig,
     SimulationConfig,
     SweepConfig,
     default_config,
@@ -54,6 +55,33 @@ def test_section_table_conversion_is_one_function_pair():
     assert section_from_table(SpectrometerConfig, table) == spc
     exc = section_to_table(ExcitationSection())
     assert {"wavelength_step_nm", "emission_wavelength_nm"} <= set(exc)  # embedded: flattened
+
+
+def test_strict_section_from_table_checks_keys_and_types():
+    """strict=True reads user input: unknown keys and wrong types name the dotted key."""
+    pump = section_from_table(PumpConfig, {"repetition_rate_hz": 1000}, "pump.", strict=True)
+    assert pump.repetition_rate_hz == 1000.0 and isinstance(pump.repetition_rate_hz, float)
+    with pytest.raises(ConfigError) as err:
+        section_from_table(PumpConfig, {"spot_diameter": 80.0}, "pump.", strict=True)
+    assert err.value.key == "pump.spot_diameter"
+    assert "did you mean 'spot_diameter_um'" in str(err.value) and "'profile'" in str(err.value)
+    for table, kind in [
+        ({"depletion": 1}, "true or false"),
+        ({"profile": 3}, "a string"),
+        ({"wavelength_nm": "1030"}, "a number"),
+        ({"pulse_fwhm_fs": True}, "a number"),
+    ]:
+        with pytest.raises(ConfigError, match=kind):
+            section_from_table(PumpConfig, table, "pump.", strict=True)
+    sweep = section_from_table(SweepConfig, {"qwp_angle": [0, 45]}, "sweep.", strict=True)
+    assert sweep.qwp_angle == (0.0, 45.0)
+    with pytest.raises(ConfigError, match="must be a list of numbers") as err:
+        section_from_table(SweepConfig, {"qwp_angle": [0, "x"]}, "sweep.", strict=True)
+    with pytest.raises(ConfigError, match="must be an integer"):
+        section_from_table(SweepConfig, {"repeats": 2.0}, "sweep.", strict=True)
+    # embedded dataclasses: their keys are the section's keys
+    exc = section_from_table(ExcitationSection, {"integration_time_s": 2}, strict=True)
+    assert exc.instrument.integration_time_s == 2.0
 
 
 def test_todays_toml_files_still_load():

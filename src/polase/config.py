@@ -28,6 +28,7 @@ import functools
 import json
 import math
 import tomllib
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,22 +301,76 @@ def section_to_table(obj) -> dict:
     return out
 
 
-def section_from_table(cls, table: Mapping, prefix: str = "", default=None):
+def section_from_table(cls, table: Mapping, prefix: str = "", default=None, *, strict=False):
     """Build the section dataclass `cls` from a TOML table (the inverse of `section_to_table`).
 
     Lists become tuples; keys the table lacks keep the value of `default` (an instance of
     `cls`, default ``cls()``); embedded dataclasses take their keys from the same table.
     An instrument's own validation error is re-raised naming the dotted key.
+
+    With ``strict=True`` the table is read as user input: a key that is no field is a
+    `ConfigError` naming ``prefix + key`` and the allowed keys, and every value must have
+    its field's annotated type (true/false for a bool, an integer for an int, a number for
+    a float, which it becomes, a string for a str, a list of those for a tuple).
     """
     default = default if default is not None else cls()
+    if strict:
+        allowed = _table_keys(default)
+        for key in table:
+            if key not in allowed:
+                raise _unknown(f"{prefix}{key}", "key", allowed)
+    return _section_from_table(cls, table, prefix, default, strict)
+
+
+def _table_keys(obj) -> set[str]:
+    """The TOML keys of a section dataclass instance (embedded dataclasses flattened)."""
+    out: set[str] = set()
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        out |= _table_keys(v) if dataclasses.is_dataclass(v) else {f.name}
+    return out
+
+
+#: what a strictly read value of each annotated type must be: (one, a list of them)
+_KINDS: dict[type, tuple[str, str]] = {
+    bool: ("true or false", "booleans"),
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    str: ("a string", "strings"),
+}
+
+
+def _typed(key: str, value, hint):
+    """`value` checked against the annotation `hint` (ints to float for a float field)."""
+    if typing.get_origin(hint) is tuple:
+        item = (typing.get_args(hint) or (Any,))[0]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(key, f"must be a list, got {value!r}")
+        try:
+            return tuple(_typed(key, x, item) for x in value)
+        except ConfigError:
+            raise ConfigError(key, f"must be a list of {_KINDS[item][1]}, got {value!r}") from None
+    if hint not in _KINDS:
+        return value
+    kind = int | float if hint is float else hint
+    if isinstance(value, bool) != (hint is bool) or not isinstance(value, kind):
+        raise ConfigError(key, f"must be {_KINDS[hint][0]}, got {value!r}")
+    return float(value) if hint is float else value
+
+
+def _section_from_table(cls, table: Mapping, prefix: str, default, strict: bool):
+    hints = typing.get_type_hints(cls) if strict else {}
     kw = {}
     for f in dataclasses.fields(cls):
         current = getattr(default, f.name)
         if dataclasses.is_dataclass(current):
-            kw[f.name] = section_from_table(type(current), table, prefix, current)
+            kw[f.name] = _section_from_table(type(current), table, prefix, current, strict)
         elif f.name in table:
             v = table[f.name]
-            kw[f.name] = tuple(v) if isinstance(v, list) else v
+            if strict:
+                kw[f.name] = _typed(f"{prefix}{f.name}", v, hints.get(f.name, Any))
+            else:
+                kw[f.name] = tuple(v) if isinstance(v, list) else v
         else:
             kw[f.name] = current
     try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from polase.acquire import AcquisitionProtocol, ProtocolError, build_plan, read_protocol
+from polase.acquire.protocol import SECTIONS, LaserSection
+from polase.config import PumpConfig
 from polase.errors import InputFileError
 from polase.paper.photonics2022.acquisition import paper_protocol_path
 
@@ -98,3 +101,41 @@ def test_fingerprint_ignores_time_scale_only():
     p = AcquisitionProtocol(fluence_mJ_cm2=(5.0,))
     assert p.fingerprint() == p.replace(time_scale=0.0).fingerprint()
     assert p.fingerprint() != p.replace(repeats=4).fingerprint()
+
+
+def test_every_field_is_one_toml_key_and_the_toml_round_trips(tmp_path):
+    p = read_protocol(ROOT / "examples" / "paper.toml")
+    sections = p.sections()
+    assert list(sections) == list(SECTIONS)
+    n_keys = sum(len(dataclasses.fields(cls)) for cls in SECTIONS.values())
+    assert n_keys == len(dataclasses.fields(AcquisitionProtocol)) - 1  # all but `source`
+    assert sections["darks"].every == p.dark_every and sections["simulation"].config == ""
+    path = tmp_path / "p.toml"
+    path.write_text(p.to_toml())
+    assert read_protocol(path) == p.replace(source=str(path))
+
+
+def test_unknown_keys_and_bad_types_name_section_key_and_allowed(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text("[sweep]\nfluence_mJ_cm2 = [1.0]\n[power]\naverage = 3\n")
+    with pytest.raises(ProtocolError) as err:
+        read_protocol(path)
+    assert err.value.key == "power.average" and "did you mean 'averages'" in str(err.value)
+    assert "'max_adjust'" in str(err.value) and str(path) in str(err.value)
+    path.write_text("[sweep]\nfluence_mJ_cm2 = [1.0]\nrepeats = 2.5\n")
+    with pytest.raises(ProtocolError, match="must be an integer") as err:
+        read_protocol(path)
+    assert err.value.key == "sweep.repeats"
+
+
+def test_the_laser_section_is_the_pumps_keys():
+    """[laser] shares its pump keys (names, defaults) with the twin's [pump] and sets them."""
+    assert LaserSection().pump_table() == {
+        "repetition_rate_hz": PumpConfig().repetition_rate_hz,
+        "spot_diameter_um": PumpConfig().spot_diameter_um,
+    }
+    p = AcquisitionProtocol(fluence_mJ_cm2=(5.0,), repetition_rate_hz=1000.0)
+    assert p.sections()["laser"].pump_table() == {
+        "repetition_rate_hz": 1000.0,
+        "spot_diameter_um": 100.0,
+    }

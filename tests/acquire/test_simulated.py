@@ -217,3 +217,20 @@ def test_auto_ranging_keeps_to_the_device_limits(bench, bench_protocol):
     ins.spectrometer.integration_time_limits_s = (1.0, 65.0)
     with pytest.raises(DeviceError, match="ladder"):
         acquire_autoranged(ins.spectrometer, 0.08, p)
+
+
+def test_the_protocols_laser_overrides_the_twins_pump(tmp_path):
+    """[laser] wins over the twin configuration's [pump]; its other pump keys stay."""
+    from polase.acquire import read_protocol
+
+    (tmp_path / "twin.toml").write_text(
+        "[pump]\nrepetition_rate_hz = 5000.0\nspot_diameter_um = 60.0\npulse_fwhm_fs = 200.0\n"
+    )
+    (tmp_path / "p.toml").write_text(
+        "[sweep]\nfluence_mJ_cm2 = [8.0]\n[laser]\nspot_diameter_um = 90.0\n"
+        '[simulation]\nconfig = "twin.toml"\ntime_scale = 0.0\n'
+    )
+    bench = SimulatedBench(read_protocol(tmp_path / "p.toml"), seed=0)
+    assert bench.config.pump.repetition_rate_hz == 25000.0  # the protocol's default
+    assert bench.config.pump.spot_diameter_um == 90.0
+    assert bench.config.pump.pulse_fwhm_fs == 200.0

@@ -1,6 +1,7 @@
 """Acquisition protocols: the TOML file that says what to measure, and the step plan.
 
-A protocol file has the sections below (every key optional except ``sweep.fluence_mJ_cm2``;
+A protocol file has the sections below, each a section dataclass of `SECTIONS` read with
+`polase.config.section_from_table` (every key optional except ``sweep.fluence_mJ_cm2``;
 see docs/acquisition.md for the full table and examples/paper.toml for a complete file)::
 
     [sweep]        fluence_mJ_cm2, qwp_angle_deg, repeats, order, fluence_order
@@ -25,6 +26,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from .._files import read_toml
+from ..config import PumpConfig, section_from_table, section_to_table
+from ..errors import ConfigError
 from ..experiment import polarization_labels
 from .errors import ProtocolError
 
@@ -39,9 +43,123 @@ ORDERS = ("alternating", "randomized_blocks", "blocked")
 FLUENCE_ORDERS = ("ascending", "descending", "as_given", "random")
 
 
+def _as(default, field_name: str):
+    """A section key whose `AcquisitionProtocol` field is `field_name` (not the key itself)."""
+    return dataclasses.field(default=default, metadata={"protocol_field": field_name})
+
+
+@dataclass(frozen=True)
+class SweepSection:
+    """``[sweep]``: fluences, plate angles, repeats and their order (`AcquisitionProtocol`)."""
+
+    fluence_mJ_cm2: tuple[float, ...] = ()
+    qwp_angle_deg: tuple[float, ...] = (0.0, 45.0)
+    repeats: int = 3
+    order: str = "alternating"
+    fluence_order: str = "ascending"
+
+
+@dataclass(frozen=True)
+class SpectrometerSection:
+    """``[spectrometer]``: integration times, averaging and auto-ranging."""
+
+    integration_time_s: float = 0.01
+    min_integration_time_s: float = 1e-4
+    averages: int = 1
+    auto_range: bool = True
+    target_fraction: float = 0.7
+    low_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class DarksSection:
+    """``[darks]``: ``every`` is the protocol's ``dark_every``."""
+
+    every: int = _as(20, "dark_every")
+
+
+@dataclass(frozen=True)
+class PowerSection:
+    """``[power]``: the power meter (protocol fields ``power_<key>``)."""
+
+    averages: int = _as(5, "power_averages")
+    wavelength_nm: float = _as(1030.0, "power_wavelength_nm")
+    tolerance: float = _as(0.02, "power_tolerance")
+    max_adjust: int = _as(3, "power_max_adjust")
+
+
+@dataclass(frozen=True)
+class LaserSection:
+    """``[laser]``: the pump laser on the bench and the attenuator calibration.
+
+    ``repetition_rate_hz`` and ``spot_diameter_um`` are `polase.config.PumpConfig` keys
+    (same names, units and defaults): on the simulated bench they override the twin's
+    ``[pump]`` (`pump_table`), so that the twin is pumped by the laser the runner converts
+    power to fluence with.
+    """
+
+    repetition_rate_hz: float = PumpConfig.repetition_rate_hz
+    spot_diameter_um: float = PumpConfig.spot_diameter_um
+    full_fluence_mJ_cm2: float = 25.0
+
+    def pump_table(self) -> dict[str, Any]:
+        """The twin's ``[pump]`` keys this laser sets (those named like a `PumpConfig` field)."""
+        pump = {f.name for f in dataclasses.fields(PumpConfig)}
+        return {k: v for k, v in section_to_table(self).items() if k in pump}
+
+
+@dataclass(frozen=True)
+class SettleSection:
+    """``[settle]``: waits after a move (protocol fields ``settle_<key>``)."""
+
+    mount_s: float = _as(0.2, "settle_mount_s")
+    attenuator_s: float = _as(0.2, "settle_attenuator_s")
+    shutter_s: float = _as(0.05, "settle_shutter_s")
+
+
+@dataclass(frozen=True)
+class TcspcSection:
+    """``[tcspc]``: the decays recorded after the spectra (protocol fields ``tcspc_<key>``)."""
+
+    fluence_mJ_cm2: tuple[float, ...] = _as((), "tcspc_fluence_mJ_cm2")
+    detection_wavelength_nm: tuple[float, ...] = _as(
+        (533.0, 543.0), "tcspc_detection_wavelength_nm"
+    )
+    qwp_angle_deg: tuple[float, ...] = _as((0.0,), "tcspc_qwp_angle_deg")
+    acquisition_time_s: float = _as(30.0, "tcspc_acquisition_time_s")
+    irf_acquisition_time_s: float = _as(30.0, "tcspc_irf_acquisition_time_s")
+
+
+@dataclass(frozen=True)
+class SimulationSection:
+    """``[simulation]``: the twin of ``--simulated`` (``config`` is ``simulation_config``)."""
+
+    config: str = _as("", "simulation_config")
+    time_scale: float = 1.0
+
+
+#: The sections of a protocol file, in TOML order: each key is one `AcquisitionProtocol`
+#: field, the key itself unless the section dataclass names another (``darks.every`` is
+#: ``dark_every``).
+SECTIONS: dict[str, type] = {
+    "sweep": SweepSection,
+    "spectrometer": SpectrometerSection,
+    "darks": DarksSection,
+    "power": PowerSection,
+    "laser": LaserSection,
+    "settle": SettleSection,
+    "tcspc": TcspcSection,
+    "simulation": SimulationSection,
+}
+
+
+def _protocol_field(f: dataclasses.Field) -> str:
+    return f.metadata.get("protocol_field", f.name)
+
+
 @dataclass(frozen=True)
 class AcquisitionProtocol:
-    """A validated protocol (field names are the TOML keys, ``section_key``).
+    """A validated protocol: one field per TOML key of `SECTIONS` (defaults from there).
 
     Attributes
     ----------
@@ -100,34 +218,34 @@ class AcquisitionProtocol:
     """
 
     fluence_mJ_cm2: tuple[float, ...]
-    qwp_angle_deg: tuple[float, ...] = (0.0, 45.0)
-    repeats: int = 3
-    order: str = "alternating"
-    fluence_order: str = "ascending"
-    integration_time_s: float = 0.01
-    min_integration_time_s: float = 1e-4
-    averages: int = 1
-    auto_range: bool = True
-    target_fraction: float = 0.7
-    low_fraction: float = 0.2
-    dark_every: int = 20
-    power_averages: int = 5
-    power_wavelength_nm: float = 1030.0
-    power_tolerance: float = 0.02
-    power_max_adjust: int = 3
-    repetition_rate_hz: float = 25000.0
-    spot_diameter_um: float = 100.0
-    full_fluence_mJ_cm2: float = 25.0
-    settle_mount_s: float = 0.2
-    settle_attenuator_s: float = 0.2
-    settle_shutter_s: float = 0.05
-    tcspc_fluence_mJ_cm2: tuple[float, ...] = ()
-    tcspc_detection_wavelength_nm: tuple[float, ...] = (533.0, 543.0)
-    tcspc_qwp_angle_deg: tuple[float, ...] = (0.0,)
-    tcspc_acquisition_time_s: float = 30.0
-    tcspc_irf_acquisition_time_s: float = 30.0
-    simulation_config: str = ""
-    time_scale: float = 1.0
+    qwp_angle_deg: tuple[float, ...] = SweepSection.qwp_angle_deg
+    repeats: int = SweepSection.repeats
+    order: str = SweepSection.order
+    fluence_order: str = SweepSection.fluence_order
+    integration_time_s: float = SpectrometerSection.integration_time_s
+    min_integration_time_s: float = SpectrometerSection.min_integration_time_s
+    averages: int = SpectrometerSection.averages
+    auto_range: bool = SpectrometerSection.auto_range
+    target_fraction: float = SpectrometerSection.target_fraction
+    low_fraction: float = SpectrometerSection.low_fraction
+    dark_every: int = DarksSection.every
+    power_averages: int = PowerSection.averages
+    power_wavelength_nm: float = PowerSection.wavelength_nm
+    power_tolerance: float = PowerSection.tolerance
+    power_max_adjust: int = PowerSection.max_adjust
+    repetition_rate_hz: float = LaserSection.repetition_rate_hz
+    spot_diameter_um: float = LaserSection.spot_diameter_um
+    full_fluence_mJ_cm2: float = LaserSection.full_fluence_mJ_cm2
+    settle_mount_s: float = SettleSection.mount_s
+    settle_attenuator_s: float = SettleSection.attenuator_s
+    settle_shutter_s: float = SettleSection.shutter_s
+    tcspc_fluence_mJ_cm2: tuple[float, ...] = TcspcSection.fluence_mJ_cm2
+    tcspc_detection_wavelength_nm: tuple[float, ...] = TcspcSection.detection_wavelength_nm
+    tcspc_qwp_angle_deg: tuple[float, ...] = TcspcSection.qwp_angle_deg
+    tcspc_acquisition_time_s: float = TcspcSection.acquisition_time_s
+    tcspc_irf_acquisition_time_s: float = TcspcSection.irf_acquisition_time_s
+    simulation_config: str = SimulationSection.config
+    time_scale: float = SimulationSection.time_scale
     source: str = ""
 
     def __post_init__(self):
@@ -148,66 +266,41 @@ class AcquisitionProtocol:
         """A copy with fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
+    def sections(self) -> dict[str, Any]:
+        """The protocol as its typed TOML sections (`SECTIONS`)."""
+        return {
+            name: cls(
+                **{f.name: getattr(self, _protocol_field(f)) for f in dataclasses.fields(cls)}
+            )
+            for name, cls in SECTIONS.items()
+        }
+
+    def to_toml(self) -> str:
+        """The protocol as TOML text; `read_protocol` reads it back to an equal protocol."""
+        import tomli_w
+
+        return tomli_w.dumps({k: section_to_table(v) for k, v in self.sections().items()})
+
     @property
     def labels(self) -> list[str]:
         """Polarization label per angle ("linear", "circular", "qwp_<a>deg")."""
         return polarization_labels(self.qwp_angle_deg)
 
 
-# TOML (section, key) -> field
-_KEYS: dict[tuple[str, str], str] = {
-    ("sweep", "fluence_mJ_cm2"): "fluence_mJ_cm2",
-    ("sweep", "qwp_angle_deg"): "qwp_angle_deg",
-    ("sweep", "repeats"): "repeats",
-    ("sweep", "order"): "order",
-    ("sweep", "fluence_order"): "fluence_order",
-    ("spectrometer", "integration_time_s"): "integration_time_s",
-    ("spectrometer", "min_integration_time_s"): "min_integration_time_s",
-    ("spectrometer", "averages"): "averages",
-    ("spectrometer", "auto_range"): "auto_range",
-    ("spectrometer", "target_fraction"): "target_fraction",
-    ("spectrometer", "low_fraction"): "low_fraction",
-    ("darks", "every"): "dark_every",
-    ("power", "averages"): "power_averages",
-    ("power", "wavelength_nm"): "power_wavelength_nm",
-    ("power", "tolerance"): "power_tolerance",
-    ("power", "max_adjust"): "power_max_adjust",
-    ("laser", "repetition_rate_hz"): "repetition_rate_hz",
-    ("laser", "spot_diameter_um"): "spot_diameter_um",
-    ("laser", "full_fluence_mJ_cm2"): "full_fluence_mJ_cm2",
-    ("settle", "mount_s"): "settle_mount_s",
-    ("settle", "attenuator_s"): "settle_attenuator_s",
-    ("settle", "shutter_s"): "settle_shutter_s",
-    ("tcspc", "fluence_mJ_cm2"): "tcspc_fluence_mJ_cm2",
-    ("tcspc", "detection_wavelength_nm"): "tcspc_detection_wavelength_nm",
-    ("tcspc", "qwp_angle_deg"): "tcspc_qwp_angle_deg",
-    ("tcspc", "acquisition_time_s"): "tcspc_acquisition_time_s",
-    ("tcspc", "irf_acquisition_time_s"): "tcspc_irf_acquisition_time_s",
-    ("simulation", "config"): "simulation_config",
-    ("simulation", "time_scale"): "time_scale",
+#: AcquisitionProtocol field -> its dotted TOML key
+_TOML_KEYS: dict[str, str] = {
+    _protocol_field(f): f"{name}.{f.name}"
+    for name, cls in SECTIONS.items()
+    for f in dataclasses.fields(cls)
 }
-_TUPLES = {
-    "fluence_mJ_cm2",
-    "qwp_angle_deg",
-    "tcspc_fluence_mJ_cm2",
-    "tcspc_detection_wavelength_nm",
-    "tcspc_qwp_angle_deg",
-}
-_INTS = {"repeats", "averages", "dark_every", "power_averages", "power_max_adjust"}
-_BOOLS = {"auto_range"}
-_STRS = {"order", "fluence_order", "simulation_config", "source"}
-
-
-def _key_of(name: str) -> str:
-    for (sec, key), f in _KEYS.items():
-        if f == name:
-            return f"{sec}.{key}"
-    return name
+_HINTS = typing.get_type_hints(AcquisitionProtocol)
+_TUPLES = {name for name, hint in _HINTS.items() if typing.get_origin(hint) is tuple}
+_INTS = {name for name, hint in _HINTS.items() if hint is int}
 
 
 def _check(p: AcquisitionProtocol) -> None:
     def bad(name: str, msg: str):
-        raise ProtocolError(_key_of(name), msg)
+        raise ProtocolError(_TOML_KEYS.get(name, name), msg)
 
     for name in _TUPLES:
         v = getattr(p, name)
@@ -272,42 +365,27 @@ def _check(p: AcquisitionProtocol) -> None:
 def protocol_from_dict(data: dict[str, Any], source: str | Path = "") -> AcquisitionProtocol:
     """Build a protocol from the nested dict of a TOML file.
 
+    Each table is read into its section dataclass of `SECTIONS` by
+    `polase.config.section_from_table` (strict: unknown keys and wrong types are errors).
+
     Raises
     ------
     ProtocolError
         Unknown sections or keys (naming the allowed ones), wrong types or values.
     """
-    sections = sorted({s for s, _ in _KEYS})
-    kw: dict[str, Any] = {"source": str(source)}
     for sec, body in data.items():
-        if sec not in sections:
-            raise ProtocolError(sec, f"unknown section; allowed: {', '.join(sections)}")
+        if sec not in SECTIONS:
+            raise ProtocolError(sec, f"unknown section; allowed: {', '.join(sorted(SECTIONS))}")
         if not isinstance(body, dict):
             raise ProtocolError(sec, "must be a table ([section])")
-        for key, value in body.items():
-            name = _KEYS.get((sec, key))
-            if name is None:
-                allowed = sorted(k for s, k in _KEYS if s == sec)
-                raise ProtocolError(f"{sec}.{key}", f"unknown key; allowed: {', '.join(allowed)}")
-            if name in _TUPLES:
-                if not isinstance(value, list):
-                    raise ProtocolError(f"{sec}.{key}", f"must be a list, got {value!r}")
-                try:
-                    value = tuple(float(x) for x in value)
-                except (TypeError, ValueError):
-                    raise ProtocolError(f"{sec}.{key}", f"must be numbers, got {value!r}") from None
-            elif name in _BOOLS:
-                if not isinstance(value, bool):
-                    raise ProtocolError(f"{sec}.{key}", f"must be true or false, got {value!r}")
-            elif name in _STRS:
-                if not isinstance(value, str):
-                    raise ProtocolError(f"{sec}.{key}", f"must be a string, got {value!r}")
-            elif name not in _INTS:
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise ProtocolError(f"{sec}.{key}", f"must be a number, got {value!r}")
-                value = float(value)
-            kw[name] = value
-    if "fluence_mJ_cm2" not in kw:
+    kw: dict[str, Any] = {"source": str(source)}
+    for sec, cls in SECTIONS.items():
+        try:
+            section = section_from_table(cls, data.get(sec, {}), f"{sec}.", strict=True)
+        except ConfigError as exc:
+            raise ProtocolError(exc.key, exc.message) from None
+        kw |= {_protocol_field(f): getattr(section, f.name) for f in dataclasses.fields(cls)}
+    if "fluence_mJ_cm2" not in data.get("sweep", {}):
         raise ProtocolError("sweep.fluence_mJ_cm2", "missing; list the fluences [mJ/cm2]")
     return AcquisitionProtocol(**kw)
 
