@@ -242,5 +242,7 @@ def test_target_kind_must_be_known(tmp_path):
         "field = 'g'\nkind = 'guess'\n",
         encoding="utf-8",
     )
-    with pytest.raises(InputFileError, match="kind must be 'measured', 'model', 'recovery' or 'input'"):
+    with pytest.raises(
+        InputFileError, match="kind must be 'measured', 'model', 'recovery' or 'input'"
+    ):
         read_targets(f)

@@ -768,9 +768,7 @@ def parse_targets(data: Mapping[str, Any], source: str = "") -> TargetSet:
         ref = None if ref is None else float(ref)
         kind = spec.get("kind", "measured")
         if kind not in (*GRADED_KINDS, "input"):
-            raise ValueError(
-                f"{where}: kind must be 'measured', 'model', 'recovery' or 'input'"
-            )
+            raise ValueError(f"{where}: kind must be 'measured', 'model', 'recovery' or 'input'")
         params = tuple((k, v) for k, v in spec.items() if k not in _TARGET_KEYS)
         targets.append(
             Target(
