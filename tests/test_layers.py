@@ -107,6 +107,23 @@ def test_the_table_names_only_existing_modules():
         assert exists, f"{name} in the table but not in src/"
 
 
+def test_analysis_does_not_simulate():
+    """analysis/ turns a measurement into results: it never imports the twin (experiment).
+
+    What simulates and then fits (e.g. `measure_twin_tau_s`) composes the two layers and
+    lives above both, in paper/.
+    """
+    found = []
+    for path in sorted((SRC / "analysis").rglob("*.py")):
+        mod = module_name(path, SRC)
+        for target, line in imports(
+            path.read_text(encoding="utf-8"), mod, path.name == "__init__.py", SRC
+        ):
+            if target == "polase.experiment" or target.startswith("polase.experiment."):
+                found.append(f"{path.relative_to(SRC.parent)}:{line}: imports {target}")
+    assert not found, "analysis imports the twin:\n" + "\n".join(found)
+
+
 def test_the_checker_finds_an_upward_import(tmp_path):
     pkg = tmp_path / "polase"
     (pkg / "physics").mkdir(parents=True)

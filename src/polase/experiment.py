@@ -3,6 +3,8 @@
 `forward` runs the physics only (noiseless emission at the detector, model grids) and is
 what global fits call many times; `simulate` adds the pump sweep order and laser drift,
 the spectrometer, the TCSPC and the excitation spectrum, and assembles the Dataset.
+`spin_populations` and `simulate_helicity_pair` are the twin below threshold: the spin
+populations and the helicity-resolved TCSPC pair they emit (docs/polarization.md).
 """
 
 from __future__ import annotations
@@ -348,6 +350,86 @@ def spin_populations(config, fluence, qwp_angle, time_ns) -> dict:
         "docp": docp,
         "k_rad": float(mat["k_rad"]),
         "tau_s_ns": float(mat["tau_s"]) * 1e9,
+    }
+
+
+def simulate_helicity_pair(
+    config=None,
+    fluence: float = 8.0,
+    *,
+    qwp_angle: float = 45.0,
+    eps: float = 1.0,
+    retardance_error_deg: float = 0.0,
+    tcspc: dict | None = None,
+    seed: int = 12,
+    noise: bool = True,
+) -> dict:
+    """Simulate a helicity-resolved TCSPC pair below the ASE threshold with the twin.
+
+    The spin populations N_up(t), N_down(t) come from `spin_populations`
+    (recombination kinetics and spin relaxation, no stimulated emission: valid below
+    threshold); they emit I_+- = k_rad [(1 +- eps) N_up + (1 -+ eps) N_down] / 2, pass a
+    circular analyzer and are recorded as a pair with one scale (`measure_helicity_decays`).
+
+    Parameters
+    ----------
+    config
+        Anything `polase.config.load_config` accepts (tau_s, kinetics, pump, TCSPC).
+    fluence
+        Peak pump fluence (keep it below the ASE threshold). [mJ/cm2]
+    qwp_angle
+        Pump quarter-wave-plate angle (45: circular). [deg]
+    eps
+        Helicity of one spin state's emission. [1]
+    retardance_error_deg
+        Retardance error of the detection plate. [deg]
+    tcspc
+        Overrides of the config's TCSPC settings (`TCSPCConfig` fields).
+    seed
+        Random seed of the counting noise.
+    noise
+        False: expected counts.
+
+    Returns
+    -------
+    dict
+        ``time`` (M,) [ns], ``sigma_plus``, ``sigma_minus``, ``irf`` (M,) [counts],
+        ``truth``: {``tau_s_ns``, ``dcp0`` (eta x DOCP x eps x analyzer contrast),
+        ``fluence``}.
+    """
+    from .instruments.analyzer import circular_analyzer_matrix
+    from .instruments.tcspc import TCSPCConfig, measure_helicity_decays
+
+    cfg = load_config(config)
+    tc = dict(cfg["tcspc"])
+    tc.update(tcspc or {})
+    tc_cfg = TCSPCConfig(**tc)
+    t_model = np.linspace(0.0, 1.2 * tc_cfg.window_ns, 4001)
+    pops = spin_populations(cfg, [fluence], [qwp_angle], t_model)
+    up, down = pops["n_up"][0, 0], pops["n_down"][0, 0]
+    dec = measure_helicity_decays(
+        t_model,
+        up,
+        down,
+        tc_cfg,
+        k_rad=pops["k_rad"],
+        eps=eps,
+        retardance_error_deg=retardance_error_deg,
+        rng=np.random.default_rng(seed),
+        noise=noise,
+    )
+    w = circular_analyzer_matrix(retardance_error_deg)
+    p0 = float((up[0] - down[0]) / (up[0] + down[0]))
+    return {
+        "time": dec["time"],
+        "sigma_plus": dec["counts"]["sigma_plus"],
+        "sigma_minus": dec["counts"]["sigma_minus"],
+        "irf": dec["irf"],
+        "truth": {
+            "tau_s_ns": pops["tau_s_ns"],
+            "dcp0": p0 * eps * float(w[0, 0] - w[0, 1]),
+            "fluence": float(fluence),
+        },
     }
 
 

@@ -26,9 +26,9 @@ from polase.analysis.polarization import (
     g_factor_from_hv_hh,
     pileup_fraction,
     rebin,
-    simulate_helicity_pair,
     tau_s_from_integrated_dcp,
 )
+from polase.experiment import simulate_helicity_pair
 from polase.instruments.analyzer import (
     anisotropy_channels,
     circular_analyzer_matrix,
@@ -259,7 +259,7 @@ def test_tail_fit_without_irf():
 
 
 def test_twin_pair_below_threshold_measures_input_tau_s():
-    from polase.analysis.polarization import measure_twin_tau_s
+    from polase.paper.photonics2022.reproduce import measure_twin_tau_s
 
     sim = simulate_helicity_pair(None, 8.0, seed=3)
     s = fit_helicity_pair(

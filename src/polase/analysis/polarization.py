@@ -66,11 +66,9 @@ __all__ = [
     "fit_helicity_manifest",
     "fit_helicity_pair",
     "g_factor_from_hv_hh",
-    "measure_twin_tau_s",
     "pileup_fraction",
     "polarization_channels",
     "rebin",
-    "simulate_helicity_pair",
     "tau_s_from_integrated_dcp",
     "to_jsonable",
 ]
@@ -1640,92 +1638,6 @@ def fit_hanle(
 
 
 # ---------------------------------------------------------------------------------------
-# the twin's helicity-resolved TCSPC pair (for reproduce)
-
-
-def simulate_helicity_pair(
-    config=None,
-    fluence: float = 8.0,
-    *,
-    qwp_angle: float = 45.0,
-    eps: float = 1.0,
-    retardance_error_deg: float = 0.0,
-    tcspc: dict | None = None,
-    seed: int = 12,
-    noise: bool = True,
-) -> dict[str, Any]:
-    """Simulate a helicity-resolved TCSPC pair below the ASE threshold with the twin.
-
-    The spin populations N_up(t), N_down(t) come from `polase.experiment.spin_populations`
-    (recombination kinetics and spin relaxation, no stimulated emission: valid below
-    threshold); they emit I_+- = k_rad [(1 +- eps) N_up + (1 -+ eps) N_down] / 2, pass a
-    circular analyzer and are recorded as a pair with one scale (`measure_helicity_decays`).
-
-    Parameters
-    ----------
-    config
-        Anything `polase.config.load_config` accepts (tau_s, kinetics, pump, TCSPC).
-    fluence
-        Peak pump fluence (keep it below the ASE threshold). [mJ/cm2]
-    qwp_angle
-        Pump quarter-wave-plate angle (45: circular). [deg]
-    eps
-        Helicity of one spin state's emission. [1]
-    retardance_error_deg
-        Retardance error of the detection plate. [deg]
-    tcspc
-        Overrides of the config's TCSPC settings (`TCSPCConfig` fields).
-    seed
-        Random seed of the counting noise.
-    noise
-        False: expected counts.
-
-    Returns
-    -------
-    dict
-        ``time`` (M,) [ns], ``sigma_plus``, ``sigma_minus``, ``irf`` (M,) [counts],
-        ``truth``: {``tau_s_ns``, ``dcp0`` (eta x DOCP x eps x analyzer contrast),
-        ``fluence``}.
-    """
-    from ..config import load_config
-    from ..experiment import spin_populations
-    from ..instruments.analyzer import circular_analyzer_matrix
-    from ..instruments.tcspc import TCSPCConfig, measure_helicity_decays
-
-    cfg = load_config(config)
-    tc = dict(cfg["tcspc"])
-    tc.update(tcspc or {})
-    tc_cfg = TCSPCConfig(**tc)
-    t_model = np.linspace(0.0, 1.2 * tc_cfg.window_ns, 4001)
-    pops = spin_populations(cfg, [fluence], [qwp_angle], t_model)
-    up, down = pops["n_up"][0, 0], pops["n_down"][0, 0]
-    dec = measure_helicity_decays(
-        t_model,
-        up,
-        down,
-        tc_cfg,
-        k_rad=pops["k_rad"],
-        eps=eps,
-        retardance_error_deg=retardance_error_deg,
-        rng=np.random.default_rng(seed),
-        noise=noise,
-    )
-    w = circular_analyzer_matrix(retardance_error_deg)
-    p0 = float((up[0] - down[0]) / (up[0] + down[0]))
-    return {
-        "time": dec["time"],
-        "sigma_plus": dec["counts"]["sigma_plus"],
-        "sigma_minus": dec["counts"]["sigma_minus"],
-        "irf": dec["irf"],
-        "truth": {
-            "tau_s_ns": pops["tau_s_ns"],
-            "dcp0": p0 * eps * float(w[0, 0] - w[0, 1]),
-            "fluence": float(fluence),
-        },
-    }
-
-
-# ---------------------------------------------------------------------------------------
 # polarization-tagged decay files from a manifest
 
 
@@ -1861,49 +1773,3 @@ def fit_helicity_manifest(
     )
     fit.extra["files"] = {k: str(v) for k, v in files.items()}
     return fit
-
-
-def measure_twin_tau_s(
-    config=None, fluence: float = 8.0, *, seed: int = 12, n_components: int = 2, **kwargs
-) -> dict[str, Any]:
-    """tau_s as an experiment would measure it from the twin: simulate, then fit.
-
-    `simulate_helicity_pair` (below threshold) followed by `fit_helicity_pair` with
-    `n_components` population exponentials (2: the annihilation-shaped decay).
-
-    Parameters
-    ----------
-    config
-        Simulation config (anything `load_config` accepts).
-    fluence
-        Peak pump fluence, below the ASE threshold. [mJ/cm2]
-    seed
-        Counting-noise seed.
-    n_components
-        Population exponentials of the fit.
-    **kwargs
-        Passed to `simulate_helicity_pair` (``eps``, ``retardance_error_deg``, ``tcspc``).
-
-    Returns
-    -------
-    dict
-        ``tau_s_ns`` (None unless resolved), ``tau_s_ci95_ns``, ``resolved``, ``bound``,
-        ``tau_s_mle_ns``, ``dcp0``, ``reduced_chi2``, ``input_tau_s_ns`` (the config's value)
-        [ns], ``fluence_mJ_cm2``, ``seed``.
-    """
-    sim = simulate_helicity_pair(config, fluence, seed=seed, **kwargs)
-    s = fit_helicity_pair(
-        sim["time"], sim["sigma_plus"], sim["sigma_minus"], sim["irf"], n_components=n_components
-    ).summary
-    return {
-        "tau_s_ns": s["tau_s_ns"],
-        "tau_s_ci95_ns": s["tau_s_ci95_ns"],
-        "resolved": s["resolved"],
-        "bound": s["bound"],
-        "tau_s_mle_ns": s["tau_s_mle_ns"],
-        "dcp0": s["dcp0"],
-        "reduced_chi2": s["reduced_chi2"],
-        "input_tau_s_ns": sim["truth"]["tau_s_ns"],
-        "fluence_mJ_cm2": float(fluence),
-        "seed": int(seed),
-    }

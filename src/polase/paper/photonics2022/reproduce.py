@@ -219,7 +219,7 @@ def measure_spin_relaxation(
     """tau_s the way a lab would measure it: a sigma+ / sigma- TCSPC pair, files, joint fit.
 
     The twin (with the config of `sim`, so the same tau_s and kinetics) simulates a
-    helicity-resolved pair below threshold (`polase.analysis.polarization.simulate_helicity_pair`:
+    helicity-resolved pair below threshold (`polase.experiment.simulate_helicity_pair`:
     circular pump, circular analyzer in detection, one scale for both channels); the two
     channels and their IRF are written as DAS6 exports with a manifest tagged
     ``emission_analyzer`` sigma+ / sigma- (`polase.io.raw.write_polarized_decays`, into
@@ -249,7 +249,8 @@ def measure_spin_relaxation(
     """
     import json
 
-    from ...analysis.polarization import fit_helicity_manifest, simulate_helicity_pair
+    from ...analysis.polarization import fit_helicity_manifest
+    from ...experiment import simulate_helicity_pair
     from ...io.raw import write_polarized_decays
 
     cfg = json.loads(sim.attrs["config"]) if "config" in sim.attrs else None
@@ -288,6 +289,59 @@ def measure_spin_relaxation(
         }
     )
     return spin, fit
+
+
+def measure_twin_tau_s(
+    config=None, fluence: float = 8.0, *, seed: int = 12, n_components: int = 2, **kwargs
+) -> dict[str, Any]:
+    """tau_s as an experiment would measure it from the twin: simulate, then fit in memory.
+
+    `polase.experiment.simulate_helicity_pair` (below threshold) followed by
+    `polase.analysis.polarization.fit_helicity_pair` with `n_components` population
+    exponentials (2: the annihilation-shaped decay); `measure_spin_relaxation` is the same
+    measurement through files. It composes the experiment and analysis layers, so it lives
+    here, above both.
+
+    Parameters
+    ----------
+    config
+        Simulation config (anything `load_config` accepts).
+    fluence
+        Peak pump fluence, below the ASE threshold. [mJ/cm2]
+    seed
+        Counting-noise seed.
+    n_components
+        Population exponentials of the fit.
+    **kwargs
+        Passed to `polase.experiment.simulate_helicity_pair` (``eps``,
+        ``retardance_error_deg``, ``tcspc``).
+
+    Returns
+    -------
+    dict
+        ``tau_s_ns`` (None unless resolved), ``tau_s_ci95_ns``, ``resolved``, ``bound``,
+        ``tau_s_mle_ns``, ``dcp0``, ``reduced_chi2``, ``input_tau_s_ns`` (the config's value)
+        [ns], ``fluence_mJ_cm2``, ``seed``.
+    """
+    from ...analysis.polarization import fit_helicity_pair
+    from ...experiment import simulate_helicity_pair
+
+    sim = simulate_helicity_pair(config, fluence, seed=seed, **kwargs)
+    s = fit_helicity_pair(
+        sim["time"], sim["sigma_plus"], sim["sigma_minus"], sim["irf"], n_components=n_components
+    ).summary
+    return {
+        "tau_s_ns": s["tau_s_ns"],
+        "tau_s_ci95_ns": s["tau_s_ci95_ns"],
+        "resolved": s["resolved"],
+        "bound": s["bound"],
+        "tau_s_mle_ns": s["tau_s_mle_ns"],
+        "dcp0": s["dcp0"],
+        "reduced_chi2": s["reduced_chi2"],
+        "input_tau_s_ns": sim["truth"]["tau_s_ns"],
+        "fluence_mJ_cm2": float(fluence),
+        "seed": int(seed),
+    }
 
 
 # ----------------------------------------------------------------------------- analyze
