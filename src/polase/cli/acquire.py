@@ -9,6 +9,7 @@ import click
 
 from ..errors import PolaseError
 from ._options import INPUT_FILE, output_option, quiet_option
+from ._progress import Counter, stderr_console
 
 
 @click.command("acquire")
@@ -39,20 +40,10 @@ def acquire_cmd(
     The folder is what `polase analyze FOLDER --manifest FOLDER/manifest.csv` reads.
     An interrupted run (Ctrl-C, device error, power loss) continues with --resume.
     """
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from ..acquire import read_protocol, run_protocol, run_simulated
     from ..acquire.live import LiveServer, LiveView
 
-    console = Console(stderr=True)
+    console = stderr_console()
     try:
         if simulated == (devices_path is not None):
             raise click.UsageError("give exactly one of --simulated and --devices DEVICES.toml")
@@ -69,24 +60,13 @@ def acquire_cmd(
         server = LiveServer(view, port) if live else None
         if server is not None:
             console.print(f"live view: {server.url}")
-        progress = Progress(
-            TextColumn("[bold]acquire"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[last]}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=quiet,
+        progress = Counter(
+            "[bold]acquire", quiet=quiet, console=console, detail=True, remaining=True
         )
-        task = progress.add_task("acquire", total=None, last="")
 
         def on_step(event):
             view.on_step(event)
-            progress.update(
-                task, completed=event.done, total=event.total, last=Path(event.row["file"]).name
-            )
+            progress.update(event.done, event.total, detail=Path(event.row["file"]).name)
 
         try:
             with progress:

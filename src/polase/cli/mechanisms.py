@@ -17,6 +17,7 @@ from ._options import (
     overwrite_option,
     quiet_option,
 )
+from ._progress import Status
 from .simulate import set_option
 
 
@@ -129,7 +130,6 @@ def mechanisms_cmd(
         write_report,
     )
 
-    console = Console(stderr=True, quiet=quiet)
     names = [c.strip() for text in candidates for c in text.split(",") if c.strip()]
     names = names or DEFAULT_CANDIDATES
     for f in ("mechanisms.json", "mechanisms.html", "best_fit.nc"):
@@ -141,7 +141,7 @@ def mechanisms_cmd(
     model = TwinModel(
         base_config(ds, config_path, assignments), windows=obs.windows, fast=not full_numerics
     )
-    with console.status("fitting") as status:
+    with Status("fitting", quiet=quiet) as status:
         cmp = compare_mechanisms(
             model,
             obs,

@@ -12,6 +12,7 @@ import click
 from ..paper.photonics2022.reproduce import DEFAULT_REPEATS, DEFAULT_SEED
 from ..report.targets import SCORED_KINDS
 from ._options import output_option, overwrite_option, quiet_option, seed_option
+from ._progress import Stages, stderr_console
 
 #: Stages of `polase reproduce`, in order, as shown by the progress bars.
 STAGES = ("simulate", "write raw files", "analyze spectra", "fit decays", "figures")
@@ -54,44 +55,6 @@ def summary_table(rows: Sequence[Mapping[str, Any]], title: str = "paper vs pola
             str(r.get("tolerance", "")),
         )
     return table
-
-
-class _Bars:
-    """Rich progress bars, one per stage; `update` is the pipeline's progress callback."""
-
-    def __init__(self, console, enabled: bool):
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.enabled = enabled
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description:<16}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not enabled,
-            transient=False,
-        )
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if exc[0] is None:
-            for tid in self.tasks.values():
-                self.progress.update(tid, completed=1.0)
-        return self.progress.__exit__(*exc)
-
-    def update(self, stage: str, fraction: float) -> None:
-        if stage not in self.tasks:
-            # a new stage means every earlier one is complete
-            for tid in self.tasks.values():
-                self.progress.update(tid, completed=1.0)
-            self.tasks[stage] = self.progress.add_task(stage, total=1.0)
-        self.progress.update(self.tasks[stage], completed=max(0.0, min(1.0, fraction)))
 
 
 @click.command("reproduce")
@@ -142,10 +105,10 @@ def reproduce_cmd(
 
     from ..paper.photonics2022.reproduce import reproduce
 
-    err = Console(stderr=True)
+    err = stderr_console()
     out = Console()
     out_dir = output
-    with _Bars(err, enabled=not quiet) as bars:
+    with Stages(quiet=quiet, console=err) as bars:
         summary = reproduce(
             out_dir,
             seed=seed,

@@ -15,6 +15,7 @@ from ._options import (
     seed_option,
     values_option,
 )
+from ._progress import Counter, stderr_console
 
 _FLUENCE_TOKEN = re.compile(r"^[-+.\deE:,]+$")
 
@@ -133,13 +134,10 @@ def simulate_cmd(
     quiet,
 ):
     """Simulate the polarization-switched up-conversion ASE experiment and write NetCDF."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from .._files import check_writable, write_netcdf_atomic
     from ..config import load_config
 
-    console = Console(stderr=True, quiet=quiet)
+    console = stderr_console(quiet)
     overrides = {
         "fluence": fluence,
         "qwp_angle": list(qwp_angle) if qwp_angle else None,
@@ -159,17 +157,15 @@ def simulate_cmd(
     check_writable(output, overwrite)
     from ..experiment import simulate
 
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} fluences"),
-        TimeElapsedColumn(),
+    with Counter(
+        "simulating",
+        quiet=quiet,
         console=console,
+        unit="fluences",
         transient=True,
-        disable=quiet,
+        total=len(cfg["sweep"]["fluence"]),
     ) as bar:
-        task = bar.add_task("sweep", total=len(cfg["sweep"]["fluence"]))
-        ds = simulate(cfg, progress=lambda done, total: bar.update(task, completed=done))
+        ds = simulate(cfg, progress=lambda done, total: bar.update(done))
     write_netcdf_atomic(ds, output, overwrite)
     console.print(
         f"wrote {output}: {ds.sizes['fluence']} fluences x {ds.sizes['polarization']} polarizations"
@@ -203,11 +199,9 @@ def simulate_cmd(
 @quiet_option("No progress messages.")
 def calibrate_cmd(output, overwrite, mechanism, gain_model, max_nfev, quiet):
     """Fit a mechanism's parameters to the paper's observables; report the conflicts."""
-    from rich.console import Console
-
     from ..paper.photonics2022.calibration import calibrate, conflict_table
 
-    console = Console(stderr=True, quiet=quiet)
+    console = stderr_console(quiet)
     result = calibrate(
         output,
         mechanism,
