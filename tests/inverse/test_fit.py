@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,47 @@ def test_profiled_drift_nuisance_recovers_a_fluence_drift():
     # the linearized drift removes > 95 % of the drift error (one-sided slope at the ends)
     err_uncorrected = np.max(np.abs(mu * coef[:, :1, None] / drifted - 1))
     assert np.max(np.abs(full / drifted - 1)) < 0.05 * err_uncorrected
+
+
+def test_least_squares_fit_recovers_a_line_with_its_covariance():
+    from polase.inverse import Parameter, Parameters, least_squares_fit
+
+    x = np.linspace(0.0, 1.0, 11)
+    y = 2.0 + 3.0 * x
+    sigma = 0.1
+
+    def resid(v):
+        return (v["a"] + v["b"] * x - y) / sigma
+
+    p = Parameters([Parameter("a", 0.5, -10, 10), Parameter("b", 1.0, 0.01, 100.0)])
+    r = least_squares_fit(resid, p)
+    assert r.values["a"] == pytest.approx(2.0, abs=1e-6)
+    assert r.values["b"] == pytest.approx(3.0, rel=1e-6)
+    assert r.success and r.cost < 1e-10 and r.at_bound == []
+    # linear model: the standard errors are the textbook ones
+    design = np.stack([np.ones_like(x), x], axis=1) / sigma
+    cov = np.linalg.inv(design.T @ design)
+    assert r.stderr["a"] == pytest.approx(math.sqrt(cov[0, 0]), rel=1e-3)
+    assert r.stderr["b"] == pytest.approx(math.sqrt(cov[1, 1]), rel=1e-3)
+    lo, hi = r.ci95["b"]  # b is fitted in log10 (bounds span 4 decades): asymmetric interval
+    assert lo < 3.0 < hi and hi - 3.0 > 3.0 - lo
+
+
+def test_least_squares_fit_reports_bounds_fixed_parameters_and_best_evaluation():
+    from polase.inverse import Parameter, Parameters, least_squares_fit
+
+    def resid(v):
+        return np.array([v["a"] - 5.0, v["c"] - 1.0])
+
+    p = Parameters([Parameter("a", 0.5, 0.0, 1.0), Parameter("c", 2.0, vary=False)])
+    r = least_squares_fit(resid, p, final_jacobian=False)
+    assert r.values["a"] == pytest.approx(1.0, abs=1e-4) and r.values["c"] == 2.0
+    assert r.at_bound == ["a"]
+    seen = []
+    r2 = least_squares_fit(
+        lambda v: seen.append(v["a"]) or resid(v), p, max_nfev=2, best_evaluated=True
+    )
+    assert r2.cost == pytest.approx(min((a - 5.0) ** 2 + 1.0 for a in seen[:-2]))
+    assert r2.nfev == len(seen)  # the central-difference Jacobian (2 calls) included
+    with pytest.raises(FitError, match="my fit failed"):
+        least_squares_fit(lambda v: np.array([np.nan]), p, label="my fit")

@@ -20,7 +20,7 @@ from .compare import (
     predict_signatures,
 )
 from .design import recommend_measurement, separation_map
-from .fit import FitResult, fit, profile_likelihood
+from .fit import FitResult, LeastSquaresResult, fit, least_squares_fit, profile_likelihood
 from .models import DEFAULT_CANDIDATES, MECHANISMS, ForwardModel, ToyModel, TwinModel
 from .observables import Observations, observations_from_samples, reduce_measurement
 from .parameters import Parameter, Parameters
@@ -33,6 +33,7 @@ __all__ = [
     "Comparison",
     "FitResult",
     "ForwardModel",
+    "LeastSquaresResult",
     "Observations",
     "Parameter",
     "Parameters",
@@ -41,6 +42,7 @@ __all__ = [
     "TwinModel",
     "compare_mechanisms",
     "fit",
+    "least_squares_fit",
     "measured_delta",
     "observations_from_samples",
     "predict_signatures",

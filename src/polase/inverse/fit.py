@@ -1,4 +1,10 @@
-"""Global fit of a forward model to band-intensity observations.
+"""Global fit of a forward model to band-intensity observations, and the bounded
+least-squares core every fit of polase.inverse-style `Parameters` goes through.
+
+`least_squares_fit` minimises the squared residuals of any function of a values dict over
+the free parameters of a `Parameters` set (trust-region reflective, bounded, internal
+coordinates, multi-start, central-difference final Jacobian, covariance, at-bound report);
+`fit` and `polase.paper.photonics2022.calibration.calibrate` are both built on it.
 
 The likelihood is Gaussian in the band intensities (means over repeats, standard errors
 from the pooled noise model of `observables`). Each band has an unknown detection scale
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,6 +161,199 @@ class FitResult:
         return ds
 
 
+@dataclass
+class LeastSquaresResult:
+    """Outcome of `least_squares_fit`.
+
+    Attributes
+    ----------
+    params : Parameters
+        The input set with the best values (free ones fitted, fixed ones as given).
+    u : ndarray, shape (P,)
+        The free parameters at the best point in internal coordinates (log10 for log
+        parameters).
+    cost : float
+        Sum of squared residuals at the best point. [1]
+    jac : ndarray, shape (N, P)
+        Jacobian of the residuals in internal coordinates used for the covariance.
+    success : bool
+        The optimizer's convergence flag (of the winning start).
+    message : str
+    nfev : int
+        Residual evaluations spent (all starts, finite-difference columns and the final
+        Jacobian included).
+    covariance : ndarray, shape (P, P)
+        (J^T J)^-1 in internal coordinates (no rescaling by the residual variance).
+    stderr : dict
+        Standard error of each free parameter (delta method). [parameter unit]
+    ci95 : dict
+        95 % interval (low, high) of each free parameter, mapped from internal coordinates
+        (asymmetric for log parameters).
+    at_bound : list
+        Free parameters within ``bound_tol`` of their internal span from a bound.
+    """
+
+    params: Parameters
+    u: np.ndarray
+    cost: float
+    jac: np.ndarray
+    success: bool
+    message: str
+    nfev: int
+    covariance: np.ndarray
+    stderr: dict
+    ci95: dict
+    at_bound: list
+
+    @property
+    def values(self) -> dict:
+        return self.params.values()
+
+
+def least_squares_fit(
+    residual_fn: Callable[[dict], np.ndarray],
+    params: Parameters,
+    *,
+    starts: list[Mapping[str, float]] | None = None,
+    max_nfev: int = 200,
+    diff_step: float = 1e-3,
+    final_jacobian: bool = True,
+    best_evaluated: bool = False,
+    bound_tol: float = 1e-4,
+    label: str = "least-squares fit",
+) -> LeastSquaresResult:
+    """Minimise ``sum(residual_fn(values)**2)`` over the free parameters of `params`.
+
+    The optimizer (scipy ``least_squares``, trust-region reflective, ``x_scale="jac"``,
+    forward differences, xtol = ftol = 1e-8) works in the internal coordinates of
+    `Parameters` (log10 for log parameters), inside their bounds; each start is first moved
+    1e-6 of the span inside the bounds (trf needs a strictly interior start).
+
+    Parameters
+    ----------
+    residual_fn
+        Residual vector (N,) of a dict of all parameter values (free and fixed). It should
+        return finite numbers: map a failed model evaluation to a large residual.
+    params
+        Starting values, bounds and which parameters are free.
+    starts
+        Extra starting points (dicts of values, clipped into the bounds) tried besides
+        `params`; the start with the lowest cost wins.
+    max_nfev
+        Residual evaluations of the optimizer's steps allowed per start (scipy's
+        ``max_nfev``: the forward-difference Jacobian columns, one per free parameter and
+        iteration, come on top; `LeastSquaresResult.nfev` counts everything).
+    diff_step
+        Relative finite-difference step of the optimizer in internal coordinates.
+    final_jacobian
+        Recompute the Jacobian at the best point by central differences with steps of 1 %
+        (0.01 for log parameters, one-sided at a bound) for the uncertainties: a model that
+        is piecewise smooth at the 1e-3 level (an adaptive ODE solver) can give a spuriously
+        steep forward-difference column. Costs 2 evaluations per free parameter. Otherwise
+        the optimizer's last Jacobian is used.
+    best_evaluated
+        Return the lowest-cost point among all evaluations of each start (finite-difference
+        columns included) instead of the optimizer's final iterate: for short, budget-limited
+        searches of an expensive model, where the optimizer may stop on ``max_nfev`` with a
+        better point among its trial steps.
+    bound_tol
+        A free parameter is reported at a bound when it lies within this fraction of its
+        internal span (log10 span for log parameters) of a finite bound.
+    label
+        Names the fit in the `FitError` raised when the optimizer fails.
+
+    Returns
+    -------
+    LeastSquaresResult
+
+    Raises
+    ------
+    FitError
+        The optimizer rejected the problem (e.g. residuals not finite at the start).
+    """
+    lo, hi = params.internal_bounds()
+    n_free = lo.size
+    nfev = 0
+    tracked: list = [math.inf, None]
+
+    def fun(u):
+        nonlocal nfev
+        r = np.asarray(residual_fn(params.from_internal(u)), dtype=float)
+        nfev += 1
+        if best_evaluated:
+            c = float(r @ r)
+            if c < tracked[0]:
+                tracked[0], tracked[1] = c, np.array(u, dtype=float)
+        return r
+
+    best = None
+    for start in [None, *(starts or [])]:
+        p0 = params if start is None else params.with_values(start)
+        u0 = p0.to_internal()
+        tracked[0], tracked[1] = math.inf, None
+        if n_free == 0:
+            r = fun(u0)
+            cand = (float(r @ r), u0, np.zeros((r.size, 0)), True, "no free parameters")
+        else:
+            # keep the start strictly inside the bounds (trf requires it)
+            span = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
+            u0 = np.clip(u0, lo + 1e-6 * span, hi - 1e-6 * span)
+            try:
+                sol = least_squares(
+                    fun,
+                    u0,
+                    bounds=(lo, hi),
+                    method="trf",
+                    x_scale="jac",
+                    diff_step=diff_step,
+                    max_nfev=max_nfev,
+                    xtol=1e-8,
+                    ftol=1e-8,
+                )
+            except (ValueError, FloatingPointError) as exc:
+                raise FitError(f"{label} failed: {exc}") from exc
+            cand = (float(2 * sol.cost), sol.x, sol.jac, bool(sol.success), str(sol.message))
+        if best_evaluated and tracked[1] is not None:
+            cand = (tracked[0], tracked[1], *cand[2:])
+        if best is None or cand[0] < best[0]:
+            best = cand
+    cost, u, jac, success, message = best
+    if n_free and final_jacobian:
+        jac = _central_jacobian(fun, u, lo, hi, params)
+    fitted = params.with_values(params.from_internal(u))
+    stderr, ci95, at_bound = {}, {}, []
+    cov = np.full((n_free, n_free), np.nan)
+    if n_free:
+        jtj = jac.T @ jac
+        try:
+            cov = np.linalg.pinv(jtj, rcond=1e-12)
+        except np.linalg.LinAlgError:
+            pass
+        su = np.sqrt(np.clip(np.diag(cov), 0, None))
+        span = hi - lo
+        for i, n in enumerate(fitted.free_names):
+            p = fitted[n]
+            ui = p.to_internal(p.value)
+            deriv = p.value * math.log(10.0) if p.is_log else 1.0
+            stderr[n] = float(su[i] * deriv)
+            ci95[n] = (p.from_internal(ui - Z95 * su[i]), p.from_internal(ui + Z95 * su[i]))
+            if np.isfinite(span[i]) and min(ui - lo[i], hi[i] - ui) < bound_tol * span[i]:
+                at_bound.append(n)
+    return LeastSquaresResult(
+        params=fitted,
+        u=np.asarray(u, dtype=float),
+        cost=float(cost),
+        jac=jac,
+        success=success,
+        message=message,
+        nfev=nfev,
+        covariance=cov,
+        stderr=stderr,
+        ci95=ci95,
+        at_bound=at_bound,
+    )
+
+
 def _finite(x) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
@@ -204,8 +404,8 @@ def profiled_nuisance(pred, obs: Observations):
 
 
 class _Objective:
-    def __init__(self, model: ForwardModel, mechanism: str, obs: Observations, params: Parameters):
-        self.model, self.mechanism, self.obs, self.params = model, mechanism, obs, params
+    def __init__(self, model: ForwardModel, mechanism: str, obs: Observations):
+        self.model, self.mechanism, self.obs = model, mechanism, obs
         self.mask = obs.mask
         self.nfev = 0
 
@@ -224,9 +424,6 @@ class _Objective:
         # a non-finite prediction (solver failure) must push the optimizer away, not crash it
         return np.where(np.isfinite(r), r, 1e6), full, s
 
-    def __call__(self, u):
-        return self.residuals_for(self.params.from_internal(u))[0]
-
 
 def fit(
     model: ForwardModel,
@@ -239,6 +436,9 @@ def fit(
     final_jacobian: bool = True,
 ) -> FitResult:
     """Fit `model` with `mechanism` to `obs` (global over fluences, angles and bands).
+
+    The physics parameters go through `least_squares_fit` on the residuals with the band
+    nuisances profiled out; at-bound means within 1e-4 of the internal span.
 
     Parameters
     ----------
@@ -253,7 +453,8 @@ def fit(
     starts
         Extra starting points (dicts of values) tried besides ``params``; the best fit wins.
     max_nfev
-        Forward evaluations allowed per start (Jacobian columns included).
+        Forward evaluations of the optimizer's steps allowed per start (the
+        finite-difference Jacobian columns come on top; see `least_squares_fit`).
     diff_step
         Relative finite-difference step in the optimizer's coordinates.
     final_jacobian
@@ -282,42 +483,18 @@ def fit(
             f"{n_data} data points for {n_par} parameters ({n_free} physics +"
             f" {n_par - n_free} band nuisances): measure more fluences or polarizations"
         )
-    obj = _Objective(model, mechanism, obs, params)
-    lo, hi = params.internal_bounds()
-    best = None
-    for start in [None, *(starts or [])]:
-        p0 = params if start is None else params.with_values(start)
-        u0 = p0.to_internal()
-        if n_free == 0:
-            r = obj(u0)
-            cand = (float(r @ r), u0, np.zeros((r.size, 0)), True, "no free parameters")
-        else:
-            # keep the start strictly inside the bounds (trf requires it)
-            span = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
-            u0 = np.clip(u0, lo + 1e-6 * span, hi - 1e-6 * span)
-            try:
-                sol = least_squares(
-                    obj,
-                    u0,
-                    bounds=(lo, hi),
-                    method="trf",
-                    x_scale="jac",
-                    diff_step=diff_step,
-                    max_nfev=max_nfev,
-                    xtol=1e-8,
-                    ftol=1e-8,
-                )
-            except (ValueError, FloatingPointError) as exc:
-                raise FitError(f"fit of mechanism {mechanism!r} failed: {exc}") from exc
-            cand = (float(2 * sol.cost), sol.x, sol.jac, bool(sol.success), str(sol.message))
-        if best is None or cand[0] < best[0]:
-            best = cand
-    _, u, jac, success, message = best
-    if n_free and final_jacobian:
-        jac = _central_jacobian(obj, u, lo, hi, params)
-    values = params.from_internal(u)
-    _, full, coef = obj.residuals_for(values)
-    fitted = params.with_values(values)
+    obj = _Objective(model, mechanism, obs)
+    core = least_squares_fit(
+        lambda values: obj.residuals_for(values)[0],
+        params,
+        starts=starts,
+        max_nfev=max_nfev,
+        diff_step=diff_step,
+        final_jacobian=final_jacobian,
+        label=f"fit of mechanism {mechanism!r}",
+    )
+    fitted = core.params
+    _, full, coef = obj.residuals_for(fitted.values())
     r_final = (obs.y - full)[obs.mask] / obs.sigma[obs.mask]
     chi2 = float(np.sum(r_final**2))
     loglik = (
@@ -325,30 +502,12 @@ def fit(
         - float(np.sum(np.log(obs.sigma[obs.mask])))
         - 0.5 * n_data * math.log(2 * math.pi)
     )
-    stderr, ci95, at_bound = {}, {}, []
-    cov = np.full((n_free, n_free), np.nan)
-    if n_free:
-        jtj = jac.T @ jac
-        try:
-            cov = np.linalg.pinv(jtj, rcond=1e-12)
-        except np.linalg.LinAlgError:
-            pass
-        su = np.sqrt(np.clip(np.diag(cov), 0, None))
-        span = hi - lo
-        for i, n in enumerate(fitted.free_names):
-            p = fitted[n]
-            ui = p.to_internal(p.value)
-            deriv = p.value * math.log(10.0) if p.is_log else 1.0
-            stderr[n] = float(su[i] * deriv)
-            ci95[n] = (p.from_internal(ui - Z95 * su[i]), p.from_internal(ui + Z95 * su[i]))
-            if np.isfinite(span[i]) and min(ui - lo[i], hi[i] - ui) < 1e-4 * span[i]:
-                at_bound.append(n)
     return FitResult(
         mechanism=mechanism,
         params=fitted,
-        stderr=stderr,
-        ci95=ci95,
-        covariance=cov,
+        stderr=core.stderr,
+        ci95=core.ci95,
+        covariance=core.covariance,
         scales=coef[:, 0],
         drift=np.where(coef[:, 0] != 0, coef[:, -1] / np.where(coef[:, 0] != 0, coef[:, 0], 1), 0.0)
         if coef.shape[1] > 1
@@ -358,14 +517,14 @@ def fit(
         chi2=chi2,
         n_data=n_data,
         n_params=n_par,
-        success=success,
-        message=message,
+        success=core.success,
+        message=core.message,
         nfev=obj.nfev,
-        at_bound=at_bound,
+        at_bound=core.at_bound,
     )
 
 
-def _central_jacobian(obj, u, lo, hi, params: Parameters) -> np.ndarray:
+def _central_jacobian(fun, u, lo, hi, params: Parameters) -> np.ndarray:
     """Jacobian of the residuals by central differences (one-sided at a bound)."""
     cols = []
     for i, n in enumerate(params.free_names):
@@ -379,7 +538,7 @@ def _central_jacobian(obj, u, lo, hi, params: Parameters) -> np.ndarray:
         up, dn = u.copy(), u.copy()
         up[i] = min(u[i] + h, hi[i])
         dn[i] = max(u[i] - h, lo[i])
-        cols.append((obj(up) - obj(dn)) / (up[i] - dn[i]))
+        cols.append((fun(up) - fun(dn)) / (up[i] - dn[i]))
     return np.stack(cols, axis=1)
 
 

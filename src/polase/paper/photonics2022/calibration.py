@@ -5,9 +5,10 @@ Fig. 3) on the noiseless spectra of a configuration, with the analysis package's
 (`polase.analysis.spectra.peak_and_fwhm` and `window_mean`, `polase.analysis.threshold.
 hinge_threshold`, `polase.analysis.power_law.loglog_slope`), the same ones that grade a
 measurement. `calibrate` fits the free parameters of one mechanism (an
-`polase.inverse.Parameters` set, bounded by each parameter's literature range) by trust-region
-least squares on the tolerance-scaled misfits, and writes the values with provenance to an
-explicit output path (never to the package data unless that path is given). Its result lists,
+`polase.inverse.Parameters` set, bounded by each parameter's literature range) with
+`polase.inverse.least_squares_fit`, the bounded trust-region least squares that
+`polase.inverse.fit` uses, on the tolerance-scaled misfits, and writes the values with
+provenance to an explicit output path (never to the package data unless that path is given). Its result lists,
 for every target, the model value and whether it is met, and every parameter that ends at a
 bound: when no physical parameter set meets all observables, that list is the result.
 
@@ -30,6 +31,7 @@ from ...analysis.spectra import peak_and_fwhm, window_mean
 from ...analysis.threshold import hinge_threshold
 from ...config import load_config
 from ...errors import ConfigError
+from ...inverse.fit import least_squares_fit
 from ...inverse.parameters import Parameter, Parameters
 
 
@@ -322,19 +324,21 @@ def calibrate(
     overwrite
         Replace `output` if it exists.
     max_nfev
-        Model evaluations allowed to the least-squares solver (Jacobian columns included).
+        Model evaluations of the least-squares solver's steps (the finite-difference
+        Jacobian columns, one per free parameter and iteration, come on top); the best point
+        among all evaluations is kept (`polase.inverse.least_squares_fit` with
+        ``best_evaluated=True``).
     log
         Progress messages (None: silent).
 
     Returns
     -------
     dict
-        ``path``; ``parameters`` (key -> value); ``at_bound`` (keys within 0.1 % of the
-        span of a bound); ``targets`` (name -> {model, target, tolerance, kind, met});
+        ``path``; ``parameters`` (key -> value) of the best evaluated point; ``at_bound``
+        (keys within 0.1 % of their span from a bound, in the fit's coordinates: log10 for
+        log parameters); ``targets`` (name -> {model, target, tolerance, kind, met});
         ``conflicts`` (names of targets not met); ``cost`` (sum of squared misfits).
     """
-    from scipy.optimize import least_squares
-
     from ..._files import atomic_path
 
     log = log or (lambda _msg: None)
@@ -348,37 +352,35 @@ def calibrate(
     base_d["mechanism"]["name"] = mechanism
     params = parameters_for(mechanism, base_d, free)
     keys = list(TARGETS)
+    observed: dict = {}  # observables of every evaluated point, by its values
     n_eval = [0]
-    best: dict = {"cost": math.inf}
 
-    def evaluate(values: dict) -> tuple[np.ndarray, dict]:
+    def misfits(values: dict) -> np.ndarray:
         cfg = _nested(values)
         trial = load_config({**base_d, **_merge_sections(base_d, cfg)})
         obs = paper_observables(trial)
         r = residuals(obs, keys)
         over = max(obs["max_counts"] - _MAX_COUNTS, 0.0) / 1000.0
         r = np.append(r, over)
+        observed[tuple(values.values())] = obs
         n_eval[0] += 1
-        cost = float(r @ r)
-        if cost < best["cost"]:
-            best.update(cost=cost, values=dict(values), obs=obs)
-        log(f"  eval {n_eval[0]}: cost {cost:.4g}")
-        return r, obs
+        log(f"  eval {n_eval[0]}: cost {float(r @ r):.4g}")
+        return r
 
-    def fun(u):
-        return evaluate(params.from_internal(u))[0]
-
-    lo, hi = params.internal_bounds()
-    u0 = np.clip(params.to_internal(), lo + 1e-6 * (hi - lo), hi - 1e-6 * (hi - lo))
     log(f"calibrating {mechanism}: {len(params.free_names)} parameters, {len(keys)} targets")
-    least_squares(fun, u0, bounds=(lo, hi), x_scale="jac", diff_step=2e-2, max_nfev=max_nfev)
-    values, obs = best["values"], best["obs"]
-    at_bound = [
-        k
-        for k in params.free_names
-        if min(values[k] - params[k].min, params[k].max - values[k])
-        <= 1e-3 * (params[k].max - params[k].min)
-    ]
+    fitted = least_squares_fit(
+        misfits,
+        params,
+        max_nfev=max_nfev,
+        diff_step=2e-2,
+        final_jacobian=False,
+        best_evaluated=True,
+        bound_tol=1e-3,
+        label=f"calibration of {mechanism!r}",
+    )
+    values = fitted.values
+    obs = observed[tuple(values.values())]
+    at_bound = fitted.at_bound
     table = {
         k: {
             "model": float(obs.get(k, math.nan)),
@@ -390,7 +392,7 @@ def calibrate(
         for k, t in TARGETS.items()
     }
     conflicts = [k for k, v in table.items() if not v["met"]]
-    text = _render(values, obs, table, conflicts, at_bound, mechanism, base, n_eval[0])
+    text = _render(values, obs, table, conflicts, at_bound, mechanism, base, fitted.nfev)
     with atomic_path(out_path, overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return {
@@ -399,7 +401,7 @@ def calibrate(
         "at_bound": at_bound,
         "targets": table,
         "conflicts": conflicts,
-        "cost": best["cost"],
+        "cost": fitted.cost,
     }
 
 
@@ -442,9 +444,10 @@ def _render(values, obs, table, conflicts, at_bound, mechanism, base, n_evals) -
         "date_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "mechanism": mechanism,
         "method": (
-            "trust-region least squares (scipy least_squares) of the tolerance-scaled misfits"
-            " of polase.paper.photonics2022.calibration.TARGETS, observables measured with polase.analysis on the"
-            " noiseless spectra; parameters bounded by their literature ranges"
+            "trust-region least squares (polase.inverse.least_squares_fit) of the"
+            " tolerance-scaled misfits of polase.paper.photonics2022.calibration.TARGETS,"
+            " observables measured with polase.analysis on the noiseless spectra; parameters"
+            " bounded by their literature ranges"
         ),
         "evaluations": n_evals,
         "conflicts": conflicts,
