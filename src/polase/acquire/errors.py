@@ -37,6 +37,21 @@ class MountPositionError(DeviceError):
     """A rotation mount did not reach the commanded angle within its tolerance."""
 
 
+def check_reached(
+    device: str, reached: float, commanded: float, tolerance_deg: float, decimals: int = 4
+) -> None:
+    """Raise `MountPositionError` if a mount stopped more than `tolerance_deg` off `commanded`.
+
+    The message gives both angles with `decimals` decimals. [deg]
+    """
+    if abs(reached - commanded) > tolerance_deg:
+        raise MountPositionError(
+            device,
+            f"stopped at {reached:.{decimals}f} deg, commanded {commanded:.{decimals}f} deg "
+            f"(tolerance {tolerance_deg} deg)",
+        )
+
+
 class ProtocolError(ConfigError):
     """A protocol file (TOML) has an unknown, missing or inconsistent key."""
 

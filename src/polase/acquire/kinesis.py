@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from .devices import VendorHandle
-from .errors import DeviceError, DeviceTimeoutError, MountPositionError
+from .errors import DeviceError, DeviceTimeoutError, check_reached
 
 
 def _is_timeout(exc: BaseException) -> bool:
@@ -88,12 +88,7 @@ class KinesisRotationMount(VendorHandle):
             reached = float(self._dev.get_position())
         except Exception as exc:
             raise self._error(exc, f"moving to {angle_deg} deg") from exc
-        if abs(reached - angle_deg) > self.tolerance_deg:
-            raise MountPositionError(
-                self.name,
-                f"stopped at {reached:.4f} deg, commanded {angle_deg:.4f} deg "
-                f"(tolerance {self.tolerance_deg} deg)",
-            )
+        check_reached(self.name, reached, angle_deg, self.tolerance_deg)
         return reached
 
     def position(self) -> float:

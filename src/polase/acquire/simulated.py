@@ -41,7 +41,7 @@ from ..instruments.spectrometer import SpectrometerConfig, measure_spectrum
 from ..instruments.tcspc import TCSPCConfig, measure_decay
 from ..optics.pump import fluence_from_pulse_energy
 from .devices import Histogram, Instruments, Spectrum
-from .errors import DeviceError, DeviceTimeoutError, MountPositionError
+from .errors import DeviceError, DeviceTimeoutError, check_reached
 from .protocol import AcquisitionProtocol
 
 # random streams (one per device)
@@ -415,12 +415,7 @@ class SimulatedRotationMount(_SimDevice):
             reached = self._pos + 0.6 * (angle_deg - self._pos)
         self._pos = reached
         b.angle = float(angle_deg) if abs(reached - angle_deg) <= self.tolerance_deg else reached
-        if abs(reached - angle_deg) > self.tolerance_deg:
-            raise MountPositionError(
-                self.name,
-                f"stopped at {reached:.3f} deg, commanded {angle_deg:.3f} deg "
-                f"(tolerance {self.tolerance_deg} deg)",
-            )
+        check_reached(self.name, reached, angle_deg, self.tolerance_deg, decimals=3)
         return reached
 
     def position(self) -> float:

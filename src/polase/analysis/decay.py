@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -263,17 +264,18 @@ def fit_decays(
         p_all[s_i * nb : (s_i + 1) * nb, tau_cols] *= np.asarray(factors)[None, :]
     p_all[:, tau_cols] = np.clip(p_all[:, tau_cols], 2 * dt / 10, hi_b[tau_cols] / 2)
     y_all = np.concatenate([y] * len(starts), axis=0)
-    res = curve_fit_batch(
+    # the start fits and the polishing ones are the same fit of other data and starts
+    poisson_fit = partial(
+        curve_fit_batch,
         model,
         x,
-        y_all,
-        p_all,
         loss="poisson",
         bounds=(lo_b, hi_b),
         fixed=fixed,
         max_iter=max_iter,
         nan_policy="omit",
     )
+    res = poisson_fit(y_all, p_all)
     cost = np.where(np.isfinite(res.cost), res.cost, np.inf).reshape(len(starts), nb)
     best = np.argmin(cost, axis=0) * nb + np.arange(nb)
     # polish: restart LM from the best point until the deviance stops falling (a fresh
@@ -284,17 +286,7 @@ def fit_decays(
         if not ok.any():
             break
         p_next = np.where(ok[:, None], res.params, p0)
-        new = curve_fit_batch(
-            model,
-            x,
-            y,
-            p_next,
-            loss="poisson",
-            bounds=(lo_b, hi_b),
-            fixed=fixed,
-            max_iter=max_iter,
-            nan_policy="omit",
-        )
+        new = poisson_fit(y, p_next)
         better = np.isfinite(new.cost) & (
             new.cost < np.where(np.isfinite(res.cost), res.cost, np.inf)
         )

@@ -20,6 +20,16 @@ def _save(fig, path: Path, overwrite: bool) -> Path:
     return path
 
 
+def _finish(fig, path: Path, overwrite: bool) -> Path:
+    """Lay the figure out, save it as `path` (`_save`) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    _save(fig, path, overwrite)
+    plt.close(fig)
+    return path
+
+
 def diagnostic_plots(
     ds: xr.Dataset, features: xr.Dataset, results: dict, folder: str | Path, overwrite: bool = False
 ) -> list[Path]:
@@ -81,9 +91,7 @@ def diagnostic_plots(
     ax.set_xlabel("wavelength [nm]")
     ax.set_ylabel(f"mean spectrum ({ref_pol}) [{ds['spectrum'].attrs.get('units', '')}]")
     ax.legend(title="mJ/cm2", fontsize=6, ncol=2)
-    fig.tight_layout()
-    written.append(_save(fig, out / "spectra.png", overwrite))
-    plt.close(fig)
+    written.append(_finish(fig, out / "spectra.png", overwrite))
 
     fig, ax = plt.subplots(figsize=(5, 4))
     i_ase = features["intensity_ase"].sel(polarization=ref_pol)
@@ -98,9 +106,7 @@ def diagnostic_plots(
     ax.set_xlabel("fluence [mJ/cm2]")
     ax.set_ylabel(f"band intensity [{i_ase.attrs.get('units', '')}]")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    written.append(_save(fig, out / "threshold.png", overwrite))
-    plt.close(fig)
+    written.append(_finish(fig, out / "threshold.png", overwrite))
 
     fig, ax = plt.subplots(figsize=(5, 4))
     w = features["fwhm_nm"].sel(polarization=ref_pol)
@@ -118,9 +124,7 @@ def diagnostic_plots(
     ax.set_xlabel("fluence [mJ/cm2]")
     ax.set_ylabel("FWHM [nm]")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    written.append(_save(fig, out / "fwhm.png", overwrite))
-    plt.close(fig)
+    written.append(_finish(fig, out / "fwhm.png", overwrite))
 
     fig, ax = plt.subplots(figsize=(5, 4))
     for key, color, label in (("delta_ase", "C3", "Delta ASE"), ("delta_pl", "C0", "Delta PL")):
@@ -138,7 +142,5 @@ def diagnostic_plots(
     ax.set_xlabel("fluence [mJ/cm2]")
     ax.set_ylabel("(I_circ - I_lin) / I_lin [%]")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    written.append(_save(fig, out / "delta.png", overwrite))
-    plt.close(fig)
+    written.append(_finish(fig, out / "delta.png", overwrite))
     return written

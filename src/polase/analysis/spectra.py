@@ -165,19 +165,28 @@ def _crossings(ys: np.ndarray, imax: np.ndarray, level: np.ndarray):
     Returns (left, right, ok): NaN positions (ok False) when the search meets a NaN pixel
     or the array edge before crossing.
     """
-    lead = np.shape(imax)
-    w = ys.shape[-1]
+    return _over_rows(_crossing_rows, ys, imax, level, np.float64)
+
+
+def _over_rows(kernel, y, index, arg, arg_dtype):
+    """Run a compiled row kernel over the rows of `y` (..., W) picked out by `index` (...).
+
+    The kernel is ``kernel(y (N, W), index (N,) int64, arg (N,), a, b, flag)`` and fills the
+    float outputs `a`, `b` and the bool output `flag` row by row; `arg` is broadcast to the
+    shape of `index` as `arg_dtype`. Returns ``(a, b, flag)``, each of the shape of `index`.
+    """
+    lead = np.shape(index)
     m = int(np.prod(lead))
-    left, right, ok = np.empty(m), np.empty(m), np.empty(m, dtype=np.bool_)
-    _crossing_rows(
-        np.ascontiguousarray(ys).reshape(-1, w),
-        np.asarray(imax, np.int64).reshape(-1),
-        np.broadcast_to(np.asarray(level, float), lead).reshape(-1),
-        left,
-        right,
-        ok,
+    a, b, flag = np.empty(m), np.empty(m), np.empty(m, dtype=np.bool_)
+    kernel(
+        np.ascontiguousarray(y).reshape(-1, y.shape[-1]),
+        np.asarray(index, np.int64).reshape(-1),
+        np.broadcast_to(np.asarray(arg, arg_dtype), lead).reshape(-1),
+        a,
+        b,
+        flag,
     )
-    return left.reshape(lead), right.reshape(lead), ok.reshape(lead)
+    return a.reshape(lead), b.reshape(lead), flag.reshape(lead)
 
 
 @njit(cache=True, error_model="numpy")
@@ -301,19 +310,7 @@ def _poly_peak(y, center, k):
     maximum of a noisy curve, var(f') / 2|f''| at the peak, from the fit residuals) and
     whether a NaN pixel lies in the window.
     """
-    lead = np.shape(center)
-    w = y.shape[-1]
-    m = int(np.prod(lead))
-    du, zpk, nan_in = np.empty(m), np.empty(m), np.empty(m, dtype=np.bool_)
-    _poly_peak_rows(
-        np.ascontiguousarray(y).reshape(-1, w),
-        np.asarray(center, np.int64).reshape(-1),
-        np.broadcast_to(np.asarray(k, np.int64), lead).reshape(-1),
-        du,
-        zpk,
-        nan_in,
-    )
-    return du.reshape(lead), zpk.reshape(lead), nan_in.reshape(lead)
+    return _over_rows(_poly_peak_rows, y, center, k, np.int64)
 
 
 @njit(cache=True)

@@ -79,3 +79,30 @@ def check_batch(name: str, values, n_last: int, axis_name: str) -> np.ndarray:
 def as_tuple(arr) -> tuple[float, ...]:
     """Return the values as a tuple of floats: configs stay frozen, hashable and comparable."""
     return tuple(float(v) for v in np.asarray(arr, dtype=float).ravel())
+
+
+def check_table(
+    key: str, table, axis_name: str, value_name: str, *, min_points: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return a config table ``(axis, values)`` as two float arrays of the same shape.
+
+    The axis must pass `check_axis`; any fault is a `ConfigError(key, ...)` whose message
+    names the pair as ``(axis_name, value_name)``. The values are only converted: the
+    caller checks their range.
+    """
+    try:
+        axis, values = table
+    except (TypeError, ValueError):
+        raise ConfigError(
+            key, f"must be a pair ({axis_name}, {value_name}) of 1-D arrays"
+        ) from None
+    try:
+        axis = check_axis(f"{key} {axis_name}", axis, min_points=min_points)
+    except DataValidationError as exc:
+        raise ConfigError(key, str(exc)) from None
+    values = np.asarray(values, dtype=float)
+    if values.shape != axis.shape:
+        raise ConfigError(
+            key, f"{axis_name} and {value_name} differ in shape: {axis.shape} vs {values.shape}"
+        )
+    return axis, values

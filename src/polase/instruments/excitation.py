@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, DataValidationError
-from ._checks import as_rng, as_tuple, check_axis, check_number
+from ._checks import as_rng, as_tuple, check_axis, check_number, check_table
 
 __all__ = ["ExcitationConfig", "absorbed_fraction", "excitation_spectrum", "lamp_photon_flux"]
 
@@ -101,21 +101,7 @@ class ExcitationConfig:
 
 
 def _check_lamp(table) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        wl, flux = table
-    except (TypeError, ValueError):
-        raise ConfigError(
-            "lamp_table", "must be a pair (wavelength_nm, relative_photon_flux)"
-        ) from None
-    try:
-        wl = check_axis("lamp_table wavelength_nm", wl)
-    except DataValidationError as exc:
-        raise ConfigError("lamp_table", str(exc)) from None
-    flux = np.asarray(flux, dtype=float)
-    if flux.shape != wl.shape:
-        raise ConfigError(
-            "lamp_table", f"wavelength and flux differ in shape: {wl.shape} vs {flux.shape}"
-        )
+    wl, flux = check_table("lamp_table", table, "wavelength_nm", "relative_photon_flux")
     if not np.all(np.isfinite(flux)) or np.any(flux < 0) or not flux.max() > 0:
         raise ConfigError("lamp_table", "relative_photon_flux must be finite, >= 0 and not all 0")
     return as_tuple(wl), as_tuple(flux / flux.max())

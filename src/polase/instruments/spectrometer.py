@@ -33,7 +33,7 @@ import scipy.sparse
 from scipy.special import ndtr
 
 from ..errors import ConfigError, DataValidationError
-from ._checks import as_rng, as_tuple, check_axis, check_batch, check_number
+from ._checks import as_rng, as_tuple, check_axis, check_batch, check_number, check_table
 
 __all__ = [
     "SpectrometerConfig",
@@ -198,22 +198,9 @@ def _check_calibration(cal: tuple[float, ...], n_pixels: int) -> None:
 
 
 def _check_slit_table(table) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    try:
-        offsets, values = table
-    except (TypeError, ValueError):
-        raise ConfigError(
-            "slit_table", "must be a pair (offset_nm, relative_response) of 1-D arrays"
-        ) from None
-    try:
-        offsets = check_axis("slit_table offset_nm", offsets, min_points=3)
-    except DataValidationError as exc:
-        raise ConfigError("slit_table", str(exc)) from None
-    values = np.asarray(values, dtype=float)
-    if values.shape != offsets.shape:
-        raise ConfigError(
-            "slit_table",
-            f"offset_nm and relative_response differ in shape: {offsets.shape} vs {values.shape}",
-        )
+    offsets, values = check_table(
+        "slit_table", table, "offset_nm", "relative_response", min_points=3
+    )
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise ConfigError("slit_table", "relative_response must be finite and >= 0")
     if not np.trapezoid(values, offsets) > 0:
@@ -222,22 +209,7 @@ def _check_slit_table(table) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 
 def _check_response_table(table) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    try:
-        wl, rel = table
-    except (TypeError, ValueError):
-        raise ConfigError(
-            "response_table", "must be a pair (wavelength_nm, relative_response) of 1-D arrays"
-        ) from None
-    try:
-        wl = check_axis("response_table wavelength_nm", wl)
-    except DataValidationError as exc:
-        raise ConfigError("response_table", str(exc)) from None
-    rel = np.asarray(rel, dtype=float)
-    if rel.shape != wl.shape:
-        raise ConfigError(
-            "response_table",
-            f"wavelength_nm and relative_response differ in shape: {wl.shape} vs {rel.shape}",
-        )
+    wl, rel = check_table("response_table", table, "wavelength_nm", "relative_response")
     if not np.all(np.isfinite(rel)) or np.any(rel < 0):
         raise ConfigError("response_table", "relative_response must be finite and >= 0")
     return as_tuple(wl), as_tuple(rel)

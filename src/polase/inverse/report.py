@@ -54,6 +54,11 @@ def _circular_index(obs: Observations) -> int:
     return int(np.nanargmax(np.abs(obs.docp)))
 
 
+def _measured(ax, x, delta, err, where: str) -> None:
+    """The measured Delta (fractions) with its errors, in %, as black points."""
+    ax.errorbar(x, 100 * delta, 100 * err, fmt="o", ms=3, color="k", label=f"measured ({where})")
+
+
 def make_figures(comparison: Comparison, recommendation: dict, obs: Observations) -> dict:
     """Matplotlib figures by name (see `FIGURES`)."""
     from matplotlib.figure import Figure
@@ -66,15 +71,7 @@ def make_figures(comparison: Comparison, recommendation: dict, obs: Observations
         ax = fig.subplots()
         if band in obs.bands:
             d, e = measured_delta(obs, band)
-            ax.errorbar(
-                obs.fluence,
-                100 * d[:, ic],
-                100 * e[:, ic],
-                fmt="o",
-                ms=3,
-                color="k",
-                label=f"measured (plate {obs.qwp_angle[ic]:g} deg)",
-            )
+            _measured(ax, obs.fluence, d[:, ic], e[:, ic], f"plate {obs.qwp_angle[ic]:g} deg")
         for r in top:
             p = comparison.predictions.get(r.mechanism)
             if p is not None:
@@ -89,14 +86,8 @@ def make_figures(comparison: Comparison, recommendation: dict, obs: Observations
     if "ase" in obs.bands:
         d, e = measured_delta(obs, "ase")
         order = np.argsort(obs.qwp_angle)
-        ax.errorbar(
-            obs.qwp_angle[order],
-            100 * d[-1, order],
-            100 * e[-1, order],
-            fmt="o",
-            ms=3,
-            color="k",
-            label=f"measured ({obs.fluence[-1]:g} mJ/cm$^2$)",
+        _measured(
+            ax, obs.qwp_angle[order], d[-1, order], e[-1, order], f"{obs.fluence[-1]:g} mJ/cm$^2$"
         )
     for r in top:
         p = comparison.predictions.get(r.mechanism)
