@@ -145,3 +145,66 @@ def test_the_checker_finds_an_upward_import(tmp_path):
     )
     with pytest.raises(AssertionError):
         layer_table("no table here")
+
+
+#: All that report/ takes from the analysis layer: the result types it reads, and small
+#: helpers to place and label what it draws (a band mean, a peak, a 1/e time, a weighted
+#: mean). Never a computation of results such as phasors or fits: the report's callers
+#: (paper/, cli/) compute those with analysis/ and hand them over (issue #10, "one house").
+REPORT_USES_FROM_ANALYSIS = {
+    "polase.analysis.result": {"AnalysisResult"},
+    "polase.analysis.polarization": {"PolarizationFit"},
+    "polase.analysis.spectra": {"window_mean", "peak_and_fwhm"},
+    "polase.analysis.decay": {"one_over_e_time"},
+    "polase.analysis.statistics": {"weighted_mean_ci"},
+}
+
+
+def analysis_names_imported(path: Path, src: Path) -> list[tuple[str, str, int]]:
+    """(analysis module, name, line) of every ``from ...analysis... import name`` in `path`;
+    ``import polase.analysis...`` and ``from polase import analysis`` as name ``*``."""
+    mod = module_name(path, src)
+    package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("polase.analysis")]
+            out += [(name, "*", node.lineno) for name in names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for a in node.names:
+                if target == "polase" and a.name == "analysis":
+                    out.append(("polase.analysis", "*", node.lineno))
+                elif target == "polase.analysis" or target.startswith("polase.analysis."):
+                    out.append((target, a.name, node.lineno))
+    return out
+
+
+def test_report_draws_results_it_does_not_compute_them():
+    """report/ renders given results: from analysis/ it imports only the listed types and
+    drawing helpers; in particular not `polase.analysis.phasor` (the phasors of a report
+    are computed by its caller, `decay_phasors`, and stored in summary.json)."""
+    found = []
+    for path in sorted((SRC / "report").rglob("*.py")):
+        for target, name, line in analysis_names_imported(path, SRC):
+            if name not in REPORT_USES_FROM_ANALYSIS.get(target, set()):
+                found.append(f"{path.relative_to(SRC.parent)}:{line}: {target}.{name}")
+    assert not found, "report/ imports analysis computations:\n" + "\n".join(found)
+
+
+def test_the_report_rule_sees_a_phasor_import(tmp_path):
+    pkg = tmp_path / "polase" / "report"
+    pkg.mkdir(parents=True)
+    (pkg / "x.py").write_text(
+        "def f():\n    from ..analysis.phasor import analyze_phasors\n"
+        "    from ..analysis.spectra import window_mean\n"
+    )
+    got = analysis_names_imported(pkg / "x.py", tmp_path / "polase")
+    assert got == [
+        ("polase.analysis.phasor", "analyze_phasors", 2),
+        ("polase.analysis.spectra", "window_mean", 3),
+    ]

@@ -299,6 +299,10 @@ def test_report_command_rebuilds_the_report_from_the_folder(reproduced, tmp_path
     assert text.count("data:image/png;base64,") == len(
         FIGURE_NAMES
     )  # decay curves kept in summary.json
+    # the phasors come from summary.json, computed by reproduce (the report draws them)
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["phasors"]["labels"] == ["543 nm", "533 nm"]
+    assert len(on_disk["phasors"]["g"]) == 2 and on_disk["phasors"]["calibration"] == "irf"
     # results.json alone: spectra and decay figures are left out, and the page says so
     only = tmp_path / "only.html"
     result = CliRunner().invoke(_cli(), ["report", str(out / "results.json"), "-o", str(only)])

@@ -232,5 +232,13 @@ def synth_decays(synth_ds):
 
 
 @pytest.fixture(scope="session")
+def synth_phasors(synth_decays):
+    """The decays' phasors, as the report's callers compute them (the report draws them)."""
+    from polase.analysis.phasor import decay_phasors
+
+    return decay_phasors(synth_decays)
+
+
+@pytest.fixture(scope="session")
 def synth_polarization():
     return make_polarization_fit()

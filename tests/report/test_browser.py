@@ -53,7 +53,7 @@ def _driver(profile: Path):
 
 
 def test_report_loads_cleanly_in_headless_chromium(
-    tmp_path, synth_ds, synth_results, synth_decays, synth_polarization
+    tmp_path, synth_ds, synth_results, synth_decays, synth_polarization, synth_phasors
 ):
     report = build_report(
         synth_results,
@@ -62,6 +62,7 @@ def test_report_loads_cleanly_in_headless_chromium(
         spin_relaxation_ns=8.0,
         svg=False,
         polarization=synth_polarization,
+        phasors=synth_phasors,
     )
     page = tmp_path / "report.html"
     page.write_text(report.html, encoding="utf-8")

@@ -24,7 +24,7 @@ DIMENSIONLESS = {"acquisition order", "intensity / mean linear", "g"}  # g, s: p
 
 @pytest.mark.parametrize("name", [n for n, _ in FIGURES])
 def test_every_figure_renders_png_and_svg_with_labelled_axes(
-    name, synth_ds, synth_results, synth_decays, synth_polarization
+    name, synth_ds, synth_results, synth_decays, synth_polarization, synth_phasors
 ):
     fig = make_figure(
         name,
@@ -32,6 +32,7 @@ def test_every_figure_renders_png_and_svg_with_labelled_axes(
         results=synth_results,
         decays=synth_decays,
         polarization=synth_polarization,
+        phasors=synth_phasors,
     )
     for ax in fig.axes:
         if ax.get_visible() and ax.get_xlabel():

@@ -15,7 +15,7 @@ from polase.report.figures import FIGURES
 
 
 @pytest.fixture(scope="module")
-def full_report(synth_ds, synth_results, synth_decays, synth_polarization):
+def full_report(synth_ds, synth_results, synth_decays, synth_polarization, synth_phasors):
     return build_report(
         synth_results,
         synth_ds,
@@ -24,6 +24,7 @@ def full_report(synth_ds, synth_results, synth_decays, synth_polarization):
         targets=TARGETS,
         facts=[("seed", "1")],
         polarization=synth_polarization,
+        phasors=synth_phasors,
     )
 
 

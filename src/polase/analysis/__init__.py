@@ -12,7 +12,8 @@ Plain functions, vectorized over whole Datasets:
   `fit_decay_model` for stretched, log-normal and rise-time models; `coates_correction`
   and `check_count_rate` for pile-up and dead time.
 - `fit_global_decays` / `fit_dataset_global`: many decays with shared lifetimes.
-- `analyze_phasors`: calibrated phasors and phase / modulation lifetimes (needs phasorpy).
+- `analyze_phasors`: calibrated phasors and phase / modulation lifetimes (needs phasorpy);
+  `decay_phasors`: those of a results set's decays, for the report's phasor figure.
 - `fit_helicity_pair`, `fit_helicity_manifest`, `fit_anisotropy`, `fit_anisotropy_division`,
   `g_factor_from_hv_hh`, `tau_s_from_integrated_dcp`, `fit_hanle`: polarization-resolved
   decays (docs/polarization.md).
@@ -31,7 +32,7 @@ from .decay import (
 )
 from .global_decay import fit_dataset_global, fit_global_decays
 from .many import analyze_many, analyze_path, find_sweeps
-from .phasor import analyze_phasors
+from .phasor import analyze_phasors, decay_phasors
 from .pipeline import AnalysisConfig, analyze, extract_features
 from .polarization import (
     PolarizationFit,
@@ -58,6 +59,7 @@ __all__ = [
     "analyze_phasors",
     "check_count_rate",
     "coates_correction",
+    "decay_phasors",
     "extract_features",
     "find_sweeps",
     "fit_anisotropy",

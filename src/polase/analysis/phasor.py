@@ -330,3 +330,135 @@ def analyze_phasors(
         "tau_modulation_ns": tm.tolist(),
         "tail_fraction": tail.tolist(),
     }
+
+
+# ----------------------------------------------------------------- the decays of a results set
+
+#: Keys under which a decay entry may give the laser repetition period. [ns]
+PERIOD_KEYS = ("repetition_period_ns", "period_ns")
+
+
+def report_harmonic(period_ns: float, tau_ns: float, channel_width_ns: float) -> int:
+    """The laser harmonic at which a decay of lifetime `tau_ns` is best resolved.
+
+    ``w tau = 1`` (the phasor at the top of the semicircle), ``w = 2 pi n / period``:
+    ``n = round(period / (2 pi tau))``, at least 1 and at most the Nyquist harmonic of the
+    channels, ``period / (2 channel_width)``. With a window shorter than the period the
+    signal is zero outside the window, so every harmonic is a valid Fourier coefficient
+    of the periodic signal.
+
+    Parameters
+    ----------
+    period_ns : float
+        Laser repetition period. [ns]
+    tau_ns : float
+        Lifetime scale, e.g. the longest 1/e time of the decays. [ns]
+    channel_width_ns : float
+        TCSPC channel width. [ns]
+
+    Returns
+    -------
+    int
+        The harmonic n (>= 1) of ``1 / period_ns``.
+    """
+    n = round(float(period_ns) / (2 * np.pi * float(tau_ns)))
+    n_max = max(1, int(float(period_ns) / (2 * float(channel_width_ns))))
+    return int(min(max(n, 1), n_max))
+
+
+def _wavelength_order(key) -> tuple:
+    """Longest detection wavelength first; keys that are not numbers after, by name."""
+    try:
+        return (0, -float(key), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(key))
+
+
+def _wavelength_label(key) -> str:
+    try:
+        return f"{float(key):g} nm"
+    except (TypeError, ValueError):
+        return str(key)
+
+
+def decay_phasors(decays) -> dict[str, Any]:
+    """Calibrated phasors of a set of decays, each with its own histogram, IRF and period.
+
+    Each decay is calibrated with its own IRF (`analyze_phasors`, background from the
+    channels before the rise) at one harmonic for all: `report_harmonic` of the longest 1/e
+    time among the decays (``tau_1e_ns``; without any, a tenth of the window). Decays whose
+    period differs from the first usable one are left out. This is what the report's
+    ``phasor`` figure draws (`polase.report.phasor.phasor_figure`); the callers of the
+    report compute it and store it in summary.json (``phasors``).
+
+    Parameters
+    ----------
+    decays : mapping
+        Keyed by detection wavelength [nm]: ``time_ns`` (channel centres) [ns], ``counts``
+        and ``irf`` [counts], the laser period ``repetition_period_ns`` (or ``period_ns``)
+        [ns]; optional ``tau_1e_ns`` [ns], and ``tau_ns`` [ns] with ``amplitudes`` of a
+        decay fit, whose components the figure marks on the semicircle.
+
+    Returns
+    -------
+    dict
+        JSON-ready: the keys of `analyze_phasors` that all decays share (``period_ns``
+        [ns], ``harmonics`` (one), ``frequency_mhz`` [MHz], ``calibration``,
+        ``reference_lifetime_ns`` [ns]) and, one entry per decay, longest wavelength first:
+        ``g``, ``s`` [1], ``tau_phase_ns``, ``tau_modulation_ns`` [ns] (each a list over the
+        one harmonic), ``tail_fraction`` [1], ``labels`` (e.g. ``"543 nm"``) and ``fits``
+        (``{"tau_ns", "amplitudes"}`` of the decay's fit, or None).
+
+    Raises
+    ------
+    DataValidationError
+        No decay with histogram, IRF and a known, positive repetition period.
+    ImportError
+        phasorpy is not installed (the ``lifetime`` extra).
+    """
+    usable = []
+    for key, d in (decays or {}).items():
+        period = next((d.get(k) for k in PERIOD_KEYS if d.get(k) is not None), None)
+        if d.get("time_ns") is None or d.get("counts") is None or d.get("irf") is None:
+            continue
+        if period is None or not np.isfinite(float(period)) or float(period) <= 0:
+            continue
+        usable.append((key, d, float(period)))
+    if not usable:
+        raise DataValidationError(
+            "phasors need decay histograms with their IRF and a known laser repetition period"
+        )
+    period = usable[0][2]
+    usable = [u for u in usable if np.isclose(u[2], period, rtol=1e-9)]
+    t0 = np.asarray(usable[0][1]["time_ns"], float)
+    dt = float(np.mean(np.diff(t0)))
+    t1e = [float(d["tau_1e_ns"]) for _, d, _ in usable if d.get("tau_1e_ns")]
+    tau = max(t1e) if t1e else 0.1 * dt * t0.size
+    h = report_harmonic(period, tau, dt)
+    per_decay = ("g", "s", "tau_phase_ns", "tau_modulation_ns", "tail_fraction")
+    rows: dict[str, list] = {k: [] for k in per_decay}
+    labels: list[str] = []
+    fits: list[dict[str, Any] | None] = []
+    for key, d, _ in sorted(usable, key=lambda u: _wavelength_order(u[0])):
+        r = analyze_phasors(
+            np.asarray(d["time_ns"], float),
+            np.asarray(d["counts"], float),
+            period,
+            irf=np.asarray(d["irf"], float),
+            harmonics=[h],
+        )
+        for k in per_decay:
+            rows[k].append(r[k][0])
+        labels.append(_wavelength_label(key))
+        ok = d.get("tau_ns") is not None and d.get("amplitudes") is not None
+        fits.append(
+            {
+                "tau_ns": np.asarray(d["tau_ns"], float).tolist(),
+                "amplitudes": np.asarray(d["amplitudes"], float).tolist(),
+            }
+            if ok
+            else None
+        )
+    # what all decays share (one period, harmonic and calibration), and the rows of each
+    shared = ("period_ns", "harmonics", "frequency_mhz", "calibration", "reference_lifetime_ns")
+    return {**{k: r[k] for k in shared if k in r}, **rows, "labels": labels, "fits": fits}

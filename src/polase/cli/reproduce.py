@@ -136,6 +136,22 @@ def reproduce_cmd(
         sys.exit(1)
 
 
+def phasors_or_reason(decays) -> dict[str, Any] | str:
+    """The decays' phasors (`polase.analysis.phasor.decay_phasors`), or why there are none.
+
+    The report draws phasors, it does not compute them: `polase report` computes them
+    here for inputs that do not hold them (a results.json, a summary.json written before
+    summary.json stored ``phasors``), so that an older folder still gets the figure.
+    """
+    from ..analysis.phasor import decay_phasors
+    from ..errors import DataValidationError
+
+    try:
+        return decay_phasors(decays)
+    except (DataValidationError, ImportError) as exc:
+        return str(exc)
+
+
 @click.command("report")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @output_option("HTML file to write (self-contained).", default=Path("report.html"))
@@ -161,14 +177,20 @@ def report_cmd(
     a target set (--targets); a reproduce folder keeps the rows it was graded with.
     """
     from rich.console import Console
+    from rich.markup import escape
 
+    from .._files import check_writable
     from ..paper import load_target_set
-    from ..report import report_from_path
+    from ..report import load_report_inputs, report_from_inputs
 
     out = Console(quiet=quiet)
     tset = load_target_set(targets) if targets else None
-    report = report_from_path(source, output, overwrite=overwrite, targets=tset)
+    check_writable(output, overwrite)  # fail before the work, not after
+    inp = load_report_inputs(source)
+    if inp["phasors"] is None:  # a results.json or an older summary.json: computed here
+        inp["phasors"] = phasors_or_reason(inp["decays"])
+    report = report_from_inputs(inp, output, overwrite=overwrite, targets=tset)
     out.print(summary_table(report.rows, title="polase report"))
     for name, _, reason in report.omitted:
-        out.print(f"[yellow]figure {name} left out:[/] {reason}")
+        out.print(f"[yellow]figure {name} left out:[/] {escape(reason)}")
     out.print(f"report: {output}")

@@ -4,7 +4,8 @@ self-contained HTML report.
 - `describe_rows`: the table rows of any analysis (observable, value, ci95, unit);
 - `grade` / `TargetSet` / `read_targets`: rows judged against a target set (TOML data);
 - `make_figure` / `FIGURES`: the figures from a Dataset and an analysis;
-- `build_report`: rows + figures + HTML; `report_from_path`: the `polase report` command.
+- `build_report`: rows + figures + HTML; `report_from_path` /
+  `report_from_inputs`: the `polase report` command.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .build import (
     Report,
     build_report,
     load_report_inputs,
+    report_from_inputs,
     report_from_path,
     write_figures,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "pass_fraction",
     "read_targets",
     "render_html",
+    "report_from_inputs",
     "report_from_path",
     "write_figures",
 ]

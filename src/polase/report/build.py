@@ -2,7 +2,8 @@
 
 `build_report` works with whatever it is given: a results dict alone gives the table and
 the figures drawn from per-fluence numbers; a Dataset adds the spectra figures; decay
-curves add the decay figure. Without a target set the table reports the observables
+curves add the decay figure; the decays' phasors (computed by the caller with
+`polase.analysis.phasor.decay_phasors`) add the phasor figure. Without a target set the table reports the observables
 (`polase.report.targets.describe_rows`); with one it grades them
 (`polase.report.targets.grade`). `load_report_inputs` finds those pieces in a
 `polase reproduce` folder, a results.json from `polase analyze`, or a summary.json.
@@ -66,6 +67,7 @@ def build_report(
     on_figure: Callable[[str], None] | None = None,
     polarization=None,
     spin_relaxation: Mapping[str, Any] | None = None,
+    phasors: Mapping[str, Any] | str | None = None,
 ) -> Report:
     """Build the summary table, the figures and the HTML page.
 
@@ -104,6 +106,10 @@ def build_report(
     spin_relaxation
         tau_s measured from a sigma+ / sigma- pair, for a ``helicity_tau_s`` row of
         `targets` (the keys of `fit_helicity_pair`'s summary).
+    phasors
+        The calibrated phasors of the decays (`polase.analysis.phasor.decay_phasors`, or
+        summary.json ``phasors``): adds the ``phasor`` figure. A str says why there are none
+        and becomes the figure's omission reason. The report draws them, it computes none.
 
     Returns
     -------
@@ -132,7 +138,13 @@ def build_report(
         caption = (captions or (targets.captions if targets is not None else {})).get(name, caption)
         try:
             fig = make_figure(
-                name, ds=ds, results=results, decays=decays, polarization=polarization, **hints
+                name,
+                ds=ds,
+                results=results,
+                decays=decays,
+                polarization=polarization,
+                phasors=phasors,
+                **hints,
             )
         except MissingDataError as exc:
             report.omitted.append((name, caption, str(exc)))
@@ -213,7 +225,9 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         ``facts``, ``details``, ``rows`` (the graded rows a summary.json holds, or None),
         ``targets`` (the name of the target set they were graded against, or None),
         ``polarization`` (a summary.json's joint polarization fit, `fit_to_dict` form, or
-        None), ``spin_relaxation`` (its measured tau_s, or None) and ``source`` (the
+        None), ``spin_relaxation`` (its measured tau_s, or None), ``phasors`` (a
+        summary.json's phasors of the decays, `polase.analysis.phasor.decay_phasors` form,
+        or None: an older summary.json or a results.json has none) and ``source`` (the
         files used).
 
     Raises
@@ -260,9 +274,10 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
             if isinstance(data.get("spin_relaxation"), Mapping)
             else None
         )
+        phasors = data.get("phasors") if isinstance(data.get("phasors"), Mapping) else None
     elif "per_fluence" in data or "threshold_mJ_cm2" in data:  # results.json
         results, decays, spin, details = _typed(data, json_path), None, None, None
-        rows, target_name, polarization, spin_meas = None, None, None, None
+        rows, target_name, polarization, spin_meas, phasors = None, None, None, None, None
         facts = [("source", f"analysis results ({data.get('source', 'unknown')})")]
     else:
         raise InputFileError(
@@ -295,6 +310,7 @@ def load_report_inputs(path: str | Path) -> dict[str, Any]:
         "targets": target_name,
         "polarization": polarization,
         "spin_relaxation": spin_meas,
+        "phasors": phasors,
         "source": [str(json_path)] + ([str(ds_path)] if ds is not None else []),
     }
 
@@ -347,7 +363,11 @@ def report_from_path(
     targets: TargetSet | None = None,
     captions: Mapping[str, str] | None = None,
 ) -> Report:
-    """`polase report`: build the report from a results folder or JSON and write `output`.
+    """Build the report from a results folder or JSON and write `output`.
+
+    The phasor figure is drawn from the phasors the inputs hold (summary.json
+    ``phasors``); `polase report` computes them for inputs without (`load_report_inputs`,
+    then `report_from_inputs`).
 
     Parameters
     ----------
@@ -370,8 +390,34 @@ def report_from_path(
     """
     from .._files import check_writable
 
-    out = check_writable(output, overwrite)  # fail before the work, not after
-    inp = load_report_inputs(path)
+    check_writable(output, overwrite)  # fail before the work, not after
+    return report_from_inputs(load_report_inputs(path), output, overwrite, targets, captions)
+
+
+def report_from_inputs(
+    inp: Mapping[str, Any],
+    output: str | Path,
+    overwrite: bool = False,
+    targets: TargetSet | None = None,
+    captions: Mapping[str, str] | None = None,
+) -> Report:
+    """Build the report from `load_report_inputs`'s dict and write `output`.
+
+    Parameters
+    ----------
+    inp
+        From `load_report_inputs`; its ``phasors`` may have been filled in by the caller
+        (a mapping, or a str: why there are none).
+    output, overwrite, targets, captions
+        See `report_from_path`.
+
+    Returns
+    -------
+    Report
+    """
+    from .._files import check_writable
+
+    out = check_writable(output, overwrite)
     facts = list(inp["facts"]) or [("source", "analysis results")]
     facts.append(("read from", ", ".join(Path(s).name for s in inp["source"])))
     rows = inp["rows"] if targets is None else None
@@ -391,6 +437,7 @@ def report_from_path(
         svg=False,
         polarization=inp["polarization"],
         spin_relaxation=inp["spin_relaxation"],
+        phasors=inp.get("phasors"),
     )
     write_text_atomic(out, report.html, overwrite)
     return report

@@ -711,6 +711,7 @@ def make_figure(
     switching: Sequence[float] | None = None,
     reference_delta: Sequence[tuple[float, float]] | None = None,
     polarization=None,
+    phasors: Mapping[str, Any] | str | None = None,
 ) -> Figure:
     """Draw the report figure `name` (one of `FIGURES`) from whatever is available.
 
@@ -728,6 +729,11 @@ def make_figure(
         A joint fit of two polarization channels (`PolarizationFit`, or the dict of
         `polase.report.polarization.fit_to_dict`) for ``polarization_fit`` and
         ``polarization_ratio``.
+    phasors
+        The calibrated phasors of the decays for ``phasor``
+        (`polase.analysis.phasor.decay_phasors`, summary.json ``phasors``), or a str: why
+        there are none (the reason the figure is left out). The report draws them; it
+        does not compute them.
 
     Raises
     ------
@@ -764,8 +770,14 @@ def make_figure(
                 return pol.fig_polarization_fit(fit)
             return pol.fig_polarization_ratio(fit)
         if name == "phasor":
-            from .phasor import decay_phasors, phasor_figure
+            from .phasor import phasor_figure
 
-            result, labels, fits = decay_phasors(decays)
-            return phasor_figure(result, labels, fits=fits)
+            if isinstance(phasors, str):
+                raise MissingDataError(phasors)
+            if phasors is None:
+                raise MissingDataError(
+                    "needs the phasors of the decays (summary.json 'phasors', computed by "
+                    "polase.analysis.phasor.decay_phasors)"
+                )
+            return phasor_figure(phasors, phasors.get("labels"), fits=phasors.get("fits"))
     raise ValueError(f"unknown figure {name!r}; allowed: {', '.join(n for n, _ in FIGURES)}")

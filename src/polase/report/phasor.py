@@ -1,7 +1,8 @@
 """The phasor plot: calibrated phasors on the universal semicircle.
 
-`phasor_figure` draws an `analyze_phasors` result; `decay_phasors` computes one from the
-decays of a report (histograms with their IRF and the laser period).
+`phasor_figure` draws given phasors: an `analyze_phasors` result, or the ``phasors`` of a
+report (`polase.analysis.phasor.decay_phasors`, computed by the report's caller and stored
+in summary.json). The report draws them; it computes none.
 """
 
 from __future__ import annotations
@@ -14,114 +15,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .._files import atomic_path
-
-#: Keys under which a decay entry may give the laser repetition period. [ns]
-PERIOD_KEYS = ("repetition_period_ns", "period_ns")
-
-
-def report_harmonic(period_ns: float, tau_ns: float, channel_width_ns: float) -> int:
-    """The laser harmonic at which a decay of lifetime `tau_ns` is best resolved.
-
-    ``w tau = 1`` (the phasor at the top of the semicircle), ``w = 2 pi n / period``:
-    ``n = round(period / (2 pi tau))``, at least 1 and at most the Nyquist harmonic of the
-    channels, ``period / (2 channel_width)``. With a window shorter than the period the
-    signal is zero outside the window, so every harmonic is a valid Fourier coefficient
-    of the periodic signal.
-
-    Parameters
-    ----------
-    period_ns, tau_ns, channel_width_ns
-        Laser period, lifetime scale (e.g. the longest 1/e time) and channel width. [ns]
-    """
-    n = round(float(period_ns) / (2 * np.pi * float(tau_ns)))
-    n_max = max(1, int(float(period_ns) / (2 * float(channel_width_ns))))
-    return int(min(max(n, 1), n_max))
-
-
-def _wavelength_order(key) -> tuple:
-    """Longest detection wavelength first; keys that are not numbers after, by name."""
-    try:
-        return (0, -float(key), "")
-    except (TypeError, ValueError):
-        return (1, 0.0, str(key))
-
-
-def _wavelength_label(key) -> str:
-    try:
-        return f"{float(key):g} nm"
-    except (TypeError, ValueError):
-        return str(key)
-
-
-def decay_phasors(decays) -> tuple[dict[str, Any], list[str], list[dict[str, Any] | None]]:
-    """Calibrated phasors of a report's decays (histogram, IRF and laser period each).
-
-    Each decay is calibrated with its own IRF (`polase.analysis.phasor.analyze_phasors`,
-    background from the channels before the rise) at one harmonic, `report_harmonic` of
-    the longest 1/e time among the decays (else a tenth of the window).
-
-    Parameters
-    ----------
-    decays : mapping
-        Keyed by detection wavelength [nm]: ``time_ns``, ``counts``, ``irf`` and the
-        laser period (``repetition_period_ns``) [ns]; ``tau_ns`` and ``amplitudes`` of a fit
-        mark its components on the semicircle.
-
-    Returns
-    -------
-    result, labels, fits
-        For `phasor_figure`.
-
-    Raises
-    ------
-    MissingDataError
-        No decay with histogram, IRF and a known repetition period, or no phasorpy.
-    """
-    from ..analysis.phasor import analyze_phasors
-    from .figures import MissingDataError
-
-    usable = []
-    for key, d in (decays or {}).items():
-        period = next((d.get(k) for k in PERIOD_KEYS if d.get(k) is not None), None)
-        if d.get("time_ns") is None or d.get("counts") is None or d.get("irf") is None:
-            continue
-        if period is None or not np.isfinite(float(period)) or float(period) <= 0:
-            continue
-        usable.append((key, d, float(period)))
-    if not usable:
-        raise MissingDataError(
-            "needs decay histograms with their IRF and a known laser repetition period"
-        )
-    period = usable[0][2]
-    usable = [u for u in usable if np.isclose(u[2], period, rtol=1e-9)]
-    t0 = np.asarray(usable[0][1]["time_ns"], float)
-    dt = float(np.mean(np.diff(t0)))
-    t1e = [float(d["tau_1e_ns"]) for _, d, _ in usable if d.get("tau_1e_ns")]
-    tau = max(t1e) if t1e else 0.1 * dt * t0.size
-    h = report_harmonic(period, tau, dt)
-    per_decay = ("g", "s", "tau_phase_ns", "tau_modulation_ns", "tail_fraction")
-    rows: dict[str, list] = {k: [] for k in per_decay}
-    labels, fits = [], []
-    try:
-        for key, d, _ in sorted(usable, key=lambda u: _wavelength_order(u[0])):
-            r = analyze_phasors(
-                np.asarray(d["time_ns"], float),
-                np.asarray(d["counts"], float),
-                period,
-                irf=np.asarray(d["irf"], float),
-                harmonics=[h],
-            )
-            for k in per_decay:
-                rows[k].append(r[k][0])
-            labels.append(_wavelength_label(key))
-            ok = d.get("tau_ns") is not None and d.get("amplitudes") is not None
-            fits.append({"tau_ns": d["tau_ns"], "amplitudes": d["amplitudes"]} if ok else None)
-    except ImportError as exc:
-        raise MissingDataError(f"the phasor plot needs phasorpy ({exc})") from None
-    # what all decays share (one period, harmonic and calibration), and the rows of each
-    shared = ("period_ns", "harmonics", "frequency_mhz", "calibration", "reference_lifetime_ns")
-    result = {**{k: r[k] for k in shared if k in r}, **rows}
-    return result, labels, fits
 
 
 def phasor_figure(
@@ -136,8 +29,9 @@ def phasor_figure(
     Parameters
     ----------
     result : dict
-        From `polase.analysis.phasor.analyze_phasors` (``g``, ``s``, ``harmonics``,
-        ``period_ns``).
+        From `polase.analysis.phasor.analyze_phasors` or
+        `polase.analysis.phasor.decay_phasors` (``g``, ``s`` [1], ``harmonics``,
+        ``period_ns`` [ns]).
     labels : sequence of str, optional
         One legend label per decay.
     harmonic_index : int

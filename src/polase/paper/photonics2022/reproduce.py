@@ -637,7 +637,8 @@ def reproduce(
     Returns
     -------
     dict
-        The summary.json content (``rows``, ``results``, ``decays``, ``source``
+        The summary.json content (``rows``, ``results``, ``decays``, ``phasors`` (the
+        decays' phasors, `polase.analysis.phasor.decay_phasors`, or None), ``source``
         (``"simulation"`` or ``"acquisition"``), ...).
 
     Raises
@@ -647,6 +648,7 @@ def reproduce(
     """
     from ... import __version__
     from ..._files import write_netcdf_atomic
+    from ...analysis.phasor import decay_phasors
     from ...report import build_report, dumps_json, write_figures
     from ...report.figures import FIGURES
     from ...report.polarization import fit_to_dict
@@ -708,6 +710,12 @@ def reproduce(
                 progress("figures", n_fig / len(FIGURES))
 
         t = time.perf_counter()
+        # the report draws the decays' phasors; the analysis computes them (None, with the
+        # reason in figures_omitted, when the decays lack histograms, IRF or period)
+        try:
+            phasors: dict[str, Any] | str = decay_phasors(res.decays)
+        except (DataValidationError, ImportError) as exc:
+            phasors = str(exc)
         report = build_report(
             res.results,
             ds=res.measurement,
@@ -719,6 +727,7 @@ def reproduce(
             on_figure=on_figure,
             polarization=res.polarization,
             spin_relaxation=res.spin,
+            phasors=phasors,
         )
         write_figures(report, tmp / "figures")
         (tmp / "report.html").write_text(report.html, encoding="utf-8")
@@ -737,6 +746,7 @@ def reproduce(
             "spin_relaxation": res.spin,
             "gain_check": res.gain,
             "polarization": fit_to_dict(res.polarization) if res.polarization is not None else None,
+            "phasors": phasors if isinstance(phasors, dict) else None,
             "facts": facts,
             "figures": [f.name for f in report.figures],
             "figures_omitted": [{"name": n, "reason": r} for n, _, r in report.omitted],
