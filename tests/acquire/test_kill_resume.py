@@ -49,7 +49,12 @@ SEED = 29
 
 
 def _cmd(protocol: Path, folder: Path, resume: bool) -> list[str]:
-    code = "import sys; from polase.cli import main; sys.exit(main())"
+    # a shell starts background jobs with SIGINT ignored, and Python then keeps it ignored:
+    # restore the handler a terminal's Ctrl-C meets, whatever launched the test run
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from polase.cli import main; sys.exit(main())"
+    )
     cmd = [sys.executable, "-c", code, "acquire", str(protocol), "-o", str(folder)]
     cmd += ["--simulated", "--seed", str(SEED), "--quiet"]
     return cmd + (["--resume"] if resume else [])
