@@ -38,7 +38,7 @@ case "$cmd" in
         "$VENV/bin/ruff" check src tests benchmarks
         # the API reference from the docstrings: any warning (bad link, docstring) fails
         "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$(mktemp -d)"
-        exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile "$@"
+        exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@"
         ;;
     *)
         echo "usage: bash dev.sh run|test [extra args]" >&2

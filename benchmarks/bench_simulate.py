@@ -4,7 +4,7 @@ Prints their agreement on the detected spectra and decays and the speed ratio (t
 within 1 % on spectra, fast >= 30x faster), and the wall time of `polase.simulate()` with
 defaults (target: under 5 s on 2 cores). Ratios are measured in the same process.
 
-    .venv/bin/python benchmarks/bench_simulate.py [--quick]
+    .venv/bin/python benchmarks/bench_simulate.py [--quick | --pair]
 """
 
 from __future__ import annotations
@@ -23,12 +23,19 @@ from polase.experiment import forward
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="every 4th fluence only")
+    ap.add_argument(
+        "--pair",
+        action="store_true",
+        help="8.2 and 17 mJ/cm2 only, below and above threshold (a smoke run)",
+    )
     if os.environ.get("POLASE_DOCS_FAST") == "1":  # the docs test: smallest sizes
-        ap.set_defaults(quick=True)
+        ap.set_defaults(pair=True)
     args = ap.parse_args()
     cfg = load_config()
     fl = np.asarray(cfg["sweep"]["fluence"])
-    if args.quick:
+    if args.pair:
+        fl = fl[np.isin(fl, (8.2, 17.0))]
+    elif args.quick:
         fl = fl[::4]
     ang = cfg["sweep"]["qwp_angle"]
     forward(cfg, fl[:1], ang)  # compile / load the numba cache outside the timing
