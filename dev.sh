@@ -35,9 +35,17 @@ case "$cmd" in
         ensure_venv test
         # a headless browser for the report test; the test skips with a message if absent
         bash scripts/install_browser.sh || echo "dev.sh: headless browser not installed; browser tests will skip"
-        "$VENV/bin/ruff" check src tests benchmarks
+        # compile the numba kernels once, beside the checks, so that the test workers
+        # load them from the cache instead of compiling the same code at the same time
+        "$VENV/bin/python" scripts/warm_numba_cache.py twin &
+        warm_twin=$!
+        "$VENV/bin/python" scripts/warm_numba_cache.py fitting &
+        warm_fitting=$!
+        "$VENV/bin/ruff" check src tests benchmarks scripts
         # the API reference from the docstrings: any warning (bad link, docstring) fails
         "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$(mktemp -d)"
+        wait "$warm_twin"
+        wait "$warm_fitting"
         exec "$VENV/bin/python" -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@"
         ;;
     *)
