@@ -62,19 +62,13 @@ def have_lifefit() -> bool:
 
 def measured_irf():
     """The atto550 IRF less its dark counts (zero outside the response), or None."""
+    from polase.instruments.tcspc import irf_from_recording
     from polase.io import read_das6
 
     path = EXTERNAL / "tcspc" / "atto550_dna_irf.txt"
     if not path.exists():
         return None
-    raw = read_das6(path).counts
-    pk = int(raw.argmax())
-    nz = np.flatnonzero(raw > 0)
-    irf = np.clip(raw - raw[nz[0] : pk - 30].mean(), 0.0, None)
-    smooth = np.convolve(irf, np.ones(9) / 9, mode="same")
-    irf[: pk - 30] = 0.0
-    irf[pk + int(np.argmax(smooth[pk:] < 1.0)) :] = 0.0
-    return irf
+    return irf_from_recording(read_das6(path).counts)
 
 
 def simulate(n: int, model: str):

@@ -41,6 +41,23 @@ def module_name(path: Path, src: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def import_statements(source: str, package: str):
+    """(target, imported names, line) of every import in `source`, in functions too:
+    ``import a.b`` gives ("a.b", [], line); ``from ..x import y`` resolves the relative
+    target against `package`."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name, [], node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            yield target, [a.name for a in node.names], node.lineno
+
+
 def imports(source: str, module: str, is_package: bool, src: Path) -> list[tuple[str, int]]:
     """(imported polase module, line) of every import in `source`, in functions too.
 
@@ -49,25 +66,20 @@ def imports(source: str, module: str, is_package: bool, src: Path) -> list[tuple
     """
     package = module if is_package else module.rsplit(".", 1)[0]
     out = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            out += [(a.name, node.lineno) for a in node.names if a.name.split(".")[0] == "polase"]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
+    for target, names, line in import_statements(source, package):
+        if target.split(".")[0] != "polase":
+            continue
+        if not names:
+            out.append((target, line))
+            continue
+        folder = src.parent.joinpath(*target.split("."))
+        for name in names:
+            if target == "polase" and name == "__version__":
+                out.append(("polase._version", line))
+            elif (folder / f"{name}.py").exists() or (folder / name).is_dir():
+                out.append((f"{target}.{name}", line))
             else:
-                target = node.module or ""
-            if target.split(".")[0] != "polase":
-                continue
-            folder = src.parent.joinpath(*target.split("."))
-            for a in node.names:
-                if target == "polase" and a.name == "__version__":
-                    out.append(("polase._version", node.lineno))
-                elif (folder / f"{a.name}.py").exists() or (folder / a.name).is_dir():
-                    out.append((f"{target}.{a.name}", node.lineno))
-                else:
-                    out.append((target, node.lineno))
+                out.append((target, line))
     return out
 
 
@@ -166,21 +178,16 @@ def analysis_names_imported(path: Path, src: Path) -> list[tuple[str, str, int]]
     mod = module_name(path, src)
     package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names if a.name.startswith("polase.analysis")]
-            out += [(name, "*", node.lineno) for name in names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            for a in node.names:
-                if target == "polase" and a.name == "analysis":
-                    out.append(("polase.analysis", "*", node.lineno))
-                elif target == "polase.analysis" or target.startswith("polase.analysis."):
-                    out.append((target, a.name, node.lineno))
+    for target, names, line in import_statements(path.read_text(encoding="utf-8"), package):
+        if not names:
+            if target.startswith("polase.analysis"):
+                out.append((target, "*", line))
+            continue
+        for name in names:
+            if target == "polase" and name == "analysis":
+                out.append(("polase.analysis", "*", line))
+            elif target == "polase.analysis" or target.startswith("polase.analysis."):
+                out.append((target, name, line))
     return out
 
 

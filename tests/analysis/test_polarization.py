@@ -314,20 +314,15 @@ def test_hanle_fit_recovers_tau_s_and_g(rng):
 
 def test_joint_anisotropy_beats_division_with_the_real_irf(external_dir):
     """Simulated VV/VH with the measured atto550 IRF: joint errors < division errors."""
+    from polase.instruments.tcspc import irf_from_recording
     from polase.io import read_tcspc
 
     path = external_dir / "tcspc" / "atto550_dna_irf.txt"
     if not path.exists():
         pytest.skip(f"{path} not found")
-    raw = read_tcspc(path).counts
     # the file's ~0.7 dark counts per channel are no instrument response: the twin gets the
     # response alone (from 30 channels before the peak to where it falls below 1 count)
-    pk = int(raw.argmax())
-    nz = np.flatnonzero(raw > 0)
-    irf = np.clip(raw - raw[nz[0] : pk - 30].mean(), 0.0, None)
-    smooth = np.convolve(irf, np.ones(9) / 9, mode="same")
-    irf[: pk - 30] = 0.0
-    irf[pk + int(np.argmax(smooth[pk:] < 1.0)) :] = 0.0
+    irf = irf_from_recording(read_tcspc(path).counts)
     cfg = TCSPCConfig(irf=tuple(irf), peak_counts=2e4, background_counts_per_channel=5.0)
     tm = np.linspace(0, 150, 6001)
     r0, th, g = 0.35, 1.5, 0.6

@@ -277,3 +277,21 @@ def test_configs_hashable_and_compared_by_value():
     a, b = TCSPCConfig(irf=irf), TCSPCConfig(irf=2 * irf)  # same after normalisation
     assert a == b and hash(a) == hash(b)
     assert TCSPCConfig(irf=np.roll(irf, 3)) != a
+
+
+def test_irf_from_recording_removes_the_dark_level_and_keeps_the_response():
+    from polase.errors import DataValidationError
+    from polase.instruments.tcspc import irf_from_recording
+
+    rng = np.random.default_rng(3)
+    ch = np.arange(400)
+    response = 5e4 * np.exp(-0.5 * ((ch - 120) / 3.0) ** 2)
+    rec = rng.poisson(response + 0.7).astype(float)
+    irf = irf_from_recording(rec)
+    assert np.all(irf[: 120 - 30] == 0.0) and np.all(irf >= 0.0)
+    assert irf[200:].sum() == 0.0  # past where the response falls below one count
+    assert irf.sum() == pytest.approx(response.sum(), rel=0.01)
+    with pytest.raises(DataValidationError, match="fewer than 30 recorded channels"):
+        irf_from_recording(rec[100:])
+    with pytest.raises(DataValidationError, match="not all 0"):
+        irf_from_recording(np.zeros(10))

@@ -38,6 +38,7 @@ __all__ = [
     "TCSPCConfig",
     "channel_times",
     "gaussian_irf",
+    "irf_from_recording",
     "measure_anisotropy_decays",
     "measure_decay",
     "measure_decay_set",
@@ -193,6 +194,48 @@ def gaussian_irf(time_ns, fwhm_ns: float, t0_ns: float) -> np.ndarray:
             f"[{t[0] - half:.4g}, {t[-1] + half:.4g}] ns"
         )
     return p / total
+
+
+def irf_from_recording(counts, pre_peak_channels: int = 30) -> np.ndarray:
+    """The instrument response alone from a recorded IRF histogram, for `TCSPCConfig.irf`.
+
+    A recorded IRF holds dark counts in every channel, which are no response of the
+    instrument: their mean (from the first non-empty channel to `pre_peak_channels` before
+    the peak) is subtracted, and the response is set to zero before that point and from
+    where its 9-channel running mean falls below one count after the peak.
+
+    Parameters
+    ----------
+    counts : array_like, shape (C,)
+        Recorded IRF histogram. [counts]
+    pre_peak_channels : int
+        Channels before the peak where the response starts. [1]
+
+    Returns
+    -------
+    ndarray, shape (C,)
+        Response, >= 0, in the recording's counts. [counts]
+
+    Raises
+    ------
+    DataValidationError
+        Fewer than `pre_peak_channels` non-empty channels before the peak, or no counts.
+    """
+    raw = np.asarray(counts, dtype=float)
+    if raw.ndim != 1 or not np.all(np.isfinite(raw)) or raw.max(initial=0.0) <= 0:
+        raise DataValidationError("counts must be a 1-D histogram of finite counts, not all 0")
+    pk = int(raw.argmax())
+    first = int(np.flatnonzero(raw > 0)[0])
+    if pk - pre_peak_channels <= first:
+        raise DataValidationError(
+            f"the IRF peak (channel {pk}) has fewer than {pre_peak_channels} recorded channels"
+            " before it: no dark level to subtract"
+        )
+    irf = np.clip(raw - raw[first : pk - pre_peak_channels].mean(), 0.0, None)
+    smooth = np.convolve(irf, np.ones(9) / 9, mode="same")
+    irf[: pk - pre_peak_channels] = 0.0
+    irf[pk + int(np.argmax(smooth[pk:] < 1.0)) :] = 0.0
+    return irf
 
 
 def _tail(time: np.ndarray, rate: np.ndarray, tail: str, tail_decay_ns):
