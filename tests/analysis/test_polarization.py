@@ -219,13 +219,19 @@ def test_batched_fits_match_single_fits():
 
 
 def test_sub_irf_tau_s_is_an_upper_bound():
-    t, a, b, irf = _helicity_set(0.005, 10)
-    fits = fit_helicity_batch(t, a, b, irf)
-    for f in fits:
-        s = f.summary
-        assert s["resolved"] is False and s["bound"] == "upper" and s["tau_s_ns"] is None
-        assert s["tau_s_ci95_ns"][0] == 0.0
-        assert 0.005 <= s["tau_s_ci95_ns"][1] < SMALL.irf_fwhm_ns
+    """A 5 ps tau_s (IRF 270 ps): over 30 seeds, >= 90 % are reported unresolved with an
+    upper bound, the 95 % interval or bound holds the truth in >= 90 %, and the median bound
+    lies below the IRF width. Per seed these are statistical: on seeds 1000-1029 one is
+    "resolved" (0.106 ns [0.007, 0.275], missing the truth, as 5 % of 95 % intervals do)
+    and three bounds reach past the IRF width (0.37-0.86 ns)."""
+    t, a, b, irf = _helicity_set(0.005, 30)
+    fits = [f.summary for f in fit_helicity_batch(t, a, b, irf)]
+    upper = [s for s in fits if not s["resolved"] and s["bound"] == "upper"]
+    assert len(upper) >= 27, f"{len(upper)}/30 reported as an upper bound"
+    for s in upper:
+        assert s["tau_s_ns"] is None and s["tau_s_ci95_ns"][0] == 0.0
+    assert sum(_covers(s, 0.005) for s in fits) >= 27
+    assert np.median([s["tau_s_ci95_ns"][1] for s in upper]) < SMALL.irf_fwhm_ns
 
 
 def test_no_polarization_decay_is_a_lower_bound():
