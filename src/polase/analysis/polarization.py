@@ -49,6 +49,8 @@ import numpy as np
 
 from .._json import to_jsonable
 from ..errors import DataValidationError, FitError
+from ..fitting._kernels import _channel_weights, _shift_irf
+from ..fitting.models import channel_irf
 from .decay import PileUpWarning, check_count_rate
 
 __all__ = [
@@ -75,7 +77,8 @@ __all__ = [
 
 _Z95 = 1.959963984540054
 _CHI2_95 = 3.841458820694124
-#: Extra channels computed beyond the window so that negative IRF shifts pull real values.
+#: Zero channels put before the IRF, so that a negative IRF shift pulls the IRF (and its
+#: decay) from before the window instead of cutting it off.
 _PAD = 256
 #: |DCP0| at or above this counts as "at its bound" in the resolution test.
 _DCP_BOUND_HIT = 0.995
@@ -257,56 +260,43 @@ def rebin(counts, factor: int) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def _joint_kernel(irf, dt, ca, cb, rates, shift_a, shift_b, bg_a, bg_b, pad):  # pragma: no cover
-    """Both channels: sum_k c_k (IRF * E_k) delayed by cubic (Catmull-Rom) interpolation, plus background.
+    """Both channels: sum_k c_k (IRF * E_k) with each channel's IRF delayed, plus background.
 
-    E_k is exp(-rate_k t) integrated over each channel per unit onset height,
-    (1 - q) / (rate dt) q^j with q = exp(-rate dt); the discrete convolution with the IRF
-    runs as the recursion c_j = q c_{j-1} + irf_j on m + pad channels (the pad lets a
-    negative shift pull values from beyond the window).
+    The reconvolution of `polase decay` (`polase.fitting.reconvolution_model`, the kernels
+    `_shift_irf` and `_channel_weights` of `polase.fitting._kernels`): irf is `channel_irf`
+    of the window's IRF behind `pad` zero channels (m + pad values), delayed per channel
+    by the monotone-Hermite cumulative shift; E_k is exp(-rate_k t) per unit onset height,
+    with each IRF channel's excitation spread over its width and the emission counted over
+    whole channels: w0 irf_s[j] + b sum_{l<j} irf_s[l] q^(j-1-l), q = exp(-rate dt). The
+    pad lets a negative shift pull the IRF (and its decay) from before the window; only the
+    last m channels are returned.
     """
     n_fit, n_term = rates.shape
-    m = irf.size
-    n_full = m + pad
+    n_full = irf.size
+    m = n_full - pad
     fa = np.empty((n_fit, m))
     fb = np.empty((n_fit, m))
-    sa = np.empty(n_full)
-    sb = np.empty(n_full)
+    g = np.empty(n_full)
+    dg = np.empty(n_full)
     for i in range(n_fit):
-        sa[:] = 0.0
-        sb[:] = 0.0
-        for k in range(n_term):
-            x = rates[i, k] * dt
-            q = math.exp(-x)
-            fac = -math.expm1(-x) / x if x > 1e-12 else 1.0
-            wa = ca[i, k] * fac
-            wb = cb[i, k] * fac
-            c = 0.0
-            for j in range(n_full):
-                c = q * c + (irf[j] if j < m else 0.0)
-                sa[j] += wa * c
-                sb[j] += wb * c
         for ch in range(2):
-            src = sa if ch == 0 else sb
             out = fa if ch == 0 else fb
+            coef = ca if ch == 0 else cb
             s = (shift_a[i] if ch == 0 else shift_b[i]) / dt
+            _shift_irf(irf, s, g, dg)
             bg = bg_a[i] if ch == 0 else bg_b[i]
-            i0 = math.floor(s)
-            u = 1.0 - (s - i0)  # position k0 - 1 + u, k0 = j - i0
             for j in range(m):
-                b = j - int(i0) - 1
-                p0 = src[b - 1] if 0 <= b - 1 < n_full else 0.0
-                p1 = src[b] if 0 <= b < n_full else 0.0
-                p2 = src[b + 1] if 0 <= b + 1 < n_full else 0.0
-                p3 = src[b + 2] if 0 <= b + 2 < n_full else 0.0
-                # Catmull-Rom cubic: exact at the nodes, far less smoothing than linear
-                # interpolation at half-channel shifts of a sharp IRF
-                v = 0.5 * (
-                    2.0 * p1
-                    + (p2 - p0) * u
-                    + (2.0 * p0 - 5.0 * p1 + 4.0 * p2 - p3) * u * u
-                    + (3.0 * (p1 - p2) + p3 - p0) * u * u * u
-                )
-                out[i, j] = v + bg
+                out[i, j] = bg
+            for k in range(n_term):
+                x = rates[i, k] * dt
+                q = math.exp(-x)
+                w0, b, _, _ = _channel_weights(x)
+                c = coef[i, k]
+                acc = 0.0
+                for j in range(n_full):
+                    if j >= pad:
+                        out[i, j - pad] += c * (w0 * g[j] + b * acc)
+                    acc = q * acc + g[j]
     return fa, fb
 
 
@@ -315,14 +305,16 @@ class _JointModel:
 
     ``terms(params) -> (coef_a (N, K), coef_b (N, K), rates (N, K))``; the shift of channel a
     is ``params[:, i_shift]``, of b that plus ``params[:, i_dshift]``; backgrounds
-    ``params[:, i_bg_a]``, ``params[:, i_bg_b]``.
+    ``params[:, i_bg_a]``, ``params[:, i_bg_b]``. The IRF is prepared as for `polase decay`
+    (`channel_irf`) and put behind `pad` zero channels.
     """
 
     def __init__(self, irf_norm: np.ndarray, dt: float, terms, names, pad: int = _PAD):
         self.m = int(irf_norm.size)
         self.dt = float(dt)
         self.pad = int(pad)
-        self.irf = np.ascontiguousarray(irf_norm, dtype=float)
+        g = channel_irf(np.clip(np.asarray(irf_norm, dtype=float), 0.0, None))
+        self.irf = np.ascontiguousarray(np.concatenate([np.zeros(self.pad), g]))
         self.terms = terms
         self.names = list(names)
         self.i_shift = self.names.index("shift_ns")

@@ -47,6 +47,8 @@ __all__ = [
 
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 _TAILS = ("exponential", "zero")
+#: sub-channels per channel on which `_signal` integrates
+_N_SUB = 8
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,8 @@ class TCSPCConfig:
         Centre of the Gaussian IRF, i.e. arrival of the excitation pulse, measured
         from the start of channel 0. [ns]
     irf_shift_ns : float
-        Extra delay applied to a measured IRF (linear interpolation). [ns]
+        Extra delay applied to a measured IRF (its cumulative, linear within a channel,
+        delayed). [ns]
     repetition_period_ns : float
         Time between excitation pulses (25 kHz: 40000 ns); must not be shorter than
         the window. [ns]
@@ -301,6 +304,12 @@ def _periodic_channel_integrals(time, rate, amp, k, edges, period):
     return total + rest
 
 
+def _psi(x, sd):
+    """E[max(x - Z, 0)], Z ~ N(0, sd^2): sd (z Phi(z) + phi(z)), z = x / sd."""
+    z = x / sd
+    return sd * (z * ndtr(z) + np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi))
+
+
 def _signal(time_ns_model, emission_rate, config: TCSPCConfig, tail: str, tail_decay_ns):
     """Unscaled channel signal (IRF-convolved, periodic) and the normalised IRF."""
     if tail not in _TAILS:
@@ -311,30 +320,51 @@ def _signal(time_ns_model, emission_rate, config: TCSPCConfig, tail: str, tail_d
     rate = check_batch("emission_rate", emission_rate, t.size, "time_ns_model")
     n, w = int(config.n_channels), config.channel_width_ns
     centres = channel_times(config)
-    # Lag kernel: IRF_j for a delay of j channels, centred on the lag j w.
-    lags = np.arange(n) * w
+    # Emission and detection on _N_SUB sub-channels per channel. Emission spread uniformly
+    # over a sub-channel reaches a detection sub-channel d later through the IRF mass
+    # weighted by a triangle of half-width ws centred on the lag d ws (the overlap of the two
+    # sub-channels, shifted), and the sub-channels are summed into channels: exact but for
+    # the emission's shape within a sub-channel (ws^2 / 12 of spread, w^2 / 768).
+    ns = _N_SUB
+    ws = w / ns
+    lags = np.arange(n * ns) * ws
     if config.irf is None:
-        kernel = gaussian_irf(lags, config.irf_fwhm_ns, config.irf_offset_ns)
+        sd = config.irf_fwhm_ns / _FWHM_PER_SIGMA
         irf_norm = gaussian_irf(centres, config.irf_fwhm_ns, config.irf_offset_ns)
+        # triangle-weighted Gaussian: the second difference of psi over +-ws, psi the
+        # Gaussian's twice-integrated density
+        x = lags - config.irf_offset_ns
+        near = np.abs(x) <= 12.0 * sd + ws
+        xs = x[near]
+        kernel = np.zeros(lags.size)
+        kernel[near] = (_psi(xs + ws, sd) - 2.0 * _psi(xs, sd) + _psi(xs - ws, sd)) / ws
     else:
-        idx = np.arange(n, dtype=float)
-        shift = config.irf_shift_ns / w
         measured = np.asarray(config.irf)
-        irf_norm = np.interp(idx - shift, idx, measured, left=0.0, right=0.0)
-        # The recorded IRF bins [n w, (n+1) w); the lag kernel is centred on n w: half a channel later.
-        kernel = np.interp(idx - shift - 0.5, idx, measured, left=0.0, right=0.0)
+        # its cumulative through the channel edges (uniform within a channel), delayed
+        cum = np.concatenate([[0.0], np.cumsum(measured)])
+        edges_ch = np.arange(n + 1) * w + config.irf_shift_ns
+        irf_norm = np.diff(np.interp(np.arange(n + 1) * w, edges_ch, cum))
+        sub = np.diff(np.interp(np.arange(n * ns + 1) * ws, edges_ch, cum))
+        kernel = 0.5 * (sub + np.concatenate([[0.0], sub[:-1]]))
         if not irf_norm.sum() > 0 or not kernel.sum() > 0:
             raise ConfigError(
                 "irf_shift_ns", f"shifts the IRF out of the window ({config.irf_shift_ns} ns)"
             )
-        irf_norm, kernel = irf_norm / irf_norm.sum(), kernel / kernel.sum()
+        irf_norm = irf_norm / irf_norm.sum()
+    kernel = np.clip(kernel, 0.0, None)
+    kernel = kernel / kernel.sum()
+    # the kernel's support only: emission of the sub-channels it carries into the window
+    nz = np.flatnonzero(kernel > 0)
+    d0, d1 = int(nz[0]), int(nz[-1])
+    kernel = kernel[d0 : d1 + 1]
     amp, k = _tail(t, rate, tail, tail_decay_ns)
-    # Emission per channel for channels -(n-1) .. n-1 (earlier ones reach later channels through the IRF).
-    edges = (np.arange(-(n - 1), n + 1)) * w
+    edges = np.arange(-d1, n * ns - d0 + 1) * ws
     emission = _periodic_channel_integrals(t, rate, amp, k, edges, config.repetition_period_ns)
     signal = fftconvolve(
-        emission, np.broadcast_to(kernel, (*emission.shape[:-1], n)), mode="valid", axes=-1
+        emission, np.broadcast_to(kernel, (*emission.shape[:-1], kernel.size)), mode="valid",
+        axes=-1,
     )
+    signal = signal.reshape(*signal.shape[:-1], n, ns).sum(axis=-1)
     signal = np.clip(signal, 0.0, None)
     return centres, signal, irf_norm
 
