@@ -361,7 +361,9 @@ def _signal(time_ns_model, emission_rate, config: TCSPCConfig, tail: str, tail_d
     edges = np.arange(-d1, n * ns - d0 + 1) * ws
     emission = _periodic_channel_integrals(t, rate, amp, k, edges, config.repetition_period_ns)
     signal = fftconvolve(
-        emission, np.broadcast_to(kernel, (*emission.shape[:-1], kernel.size)), mode="valid",
+        emission,
+        np.broadcast_to(kernel, (*emission.shape[:-1], kernel.size)),
+        mode="valid",
         axes=-1,
     )
     signal = signal.reshape(*signal.shape[:-1], n, ns).sum(axis=-1)
