@@ -11,8 +11,10 @@ A model emission rate after one excitation pulse becomes a TCSPC histogram:
    reach into the sampled model are summed explicitly; all later ones lie in the
    exponential tail and are summed in closed form, a geometric series
    (factor 1 / (1 - exp(-P / tau))).
-4. The channel histogram is convolved with the instrument response function
-   (Gaussian, or a measured IRF), scaled to the requested peak or total counts
+4. The emission, on 8 sub-channels per channel, is convolved with the instrument
+   response function (Gaussian, or a measured IRF) weighted by a triangle of one
+   sub-channel's half-width (the overlap of emission and detection sub-channels), summed
+   into channels, scaled to the requested peak or total counts
    (as a peak-preset acquisition does), a constant background is added, and the
    counts are Poisson distributed.
 
