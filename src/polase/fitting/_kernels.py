@@ -279,7 +279,7 @@ def _reconv(p, aux, f, J, want_jac):
     """IRF-reconvolved multi-exponential decay with shift, background and scatter.
 
     f_k = bg + sum_i a_i c_ik + scatter * F * irf_s[k], where irf_s is the unit-sum IRF shifted
-    by ``shift`` (linear interpolation) and c_ik = w0_i irf_s[k] + b_i S_ik is the
+    by ``shift`` (`_shift_irf`: the monotone-Hermite cumulative) and c_ik = w0_i irf_s[k] + b_i S_ik is the
     channel-integrated convolution (`_channel_weights`), S_ik = sum_{j<k} irf_s[j] q_i^(k-1-j)
     with q_i = exp(-dt/tau_i) (recursion S_k+1 = q S_k + irf_s[k]), plus the steady-state
     carry-in from earlier pulses when a period is given; F = sum_i a_i tau_i / dt is the
