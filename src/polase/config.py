@@ -698,6 +698,14 @@ def _check_consistency(cfg: dict) -> None:
         raise ConfigError(
             "mechanism.orbit_orbit.exchange_fraction", f"must be in [0, 1], got {frac}"
         )
+    b = cfg["material"]["pband_binding_fraction"]
+    if not 0.0 <= b <= 1.0:
+        raise ConfigError("material.pband_binding_fraction", f"must be in [0, 1], got {b}")
+    if not cfg["material"]["pband_density_cm3"] >= 0.0:
+        raise ConfigError(
+            "material.pband_density_cm3",
+            f"must be >= 0 (0: no P band), got {cfg['material']['pband_density_cm3']}",
+        )
     eta = cfg["material"]["orientation_efficiency"]
     if not 0.0 <= eta <= 1.0:
         raise ConfigError("material.orientation_efficiency", f"must be in [0, 1], got {eta}")

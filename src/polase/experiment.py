@@ -179,6 +179,8 @@ def build_model(config, bandgap_offset_ev: float = 0.0) -> tuple[_ase.ModelArray
         temperature_k=mat["carrier_temperature_k"],
         exciton_binding_ev=mat["exciton_binding_ev"],
         exchange_fraction=oo["exchange_fraction"] if band and "orbit_orbit" in active else 0.0,
+        pband_density_cm3=mat["pband_density_cm3"] if band else 0.0,
+        pband_binding_fraction=mat["pband_binding_fraction"],
         # the unpumped rod beyond the modelled length reabsorbs the guided light on its way
         # to the end facets (self-absorption: the out-coupled ASE is red of the gain peak)
         end_transmission=np.exp(

@@ -118,6 +118,25 @@ _CSPBBR3: dict[str, Parameter] = {
         "exciton binding energy E_b (excitonic Rydberg of the band-gap renormalization)",
         "33 meV from magneto-absorption (Yang et al., ACS Energy Lett. 2017); reports 30-40 meV",
     ),
+    "pband_density_cm3": Parameter(
+        2.0e18,
+        "cm^-3",
+        "density scale N_P of the exciton-exciton scattering (P band) gain of the band-filling"
+        " model: the pair factor z / (1 + z), z = N_s [(1 + x) N_s + (1 - x) N_s'] / N_P^2,"
+        " reaches 1/2 at N_s ~ N_P / sqrt(2) (unpolarized); 0 switches the P band off",
+        "range 5e17-1e19: the Mott density of CsPbBr3 excitons (n_M^(1/3) a_B ~ 0.25 with"
+        " a_B = 3.2 nm gives 5e17; screening of E_b = 33 meV at RT ~ 1e18-1e19), above which"
+        " excitons, and with them the P band, give way to the plasma (Klingshirn,"
+        " Semiconductor Optics, ch. 20)",
+    ),
+    "pband_binding_fraction": Parameter(
+        0.889,
+        "1",
+        "share b = 1 - 1/n^2 of E_b that the scattered exciton takes (P_n band at"
+        " E_g - Delta - b E_b, minus the kinetic energy)",
+        "0.75 (P_2) to 1 (P_inf, scattering into the continuum); default n = 3; P_2 dominates"
+        " at low T, P_inf at room temperature (Klingshirn, Semiconductor Optics, ch. 20)",
+    ),
     "k_rad": Parameter(
         1.0e8, "1/s", "radiative rate of excitons", "assumed: 10 ns radiative lifetime"
     ),

@@ -38,11 +38,13 @@ def _band_gain(y, prm, gs):
     """Material gain of both spin subsystems in every cell, gs[s, i, w] [1/cm] (bandfilling)."""
     n_x = prm[0]
     urb, occ_e, occ_h, alpha0, inv_eu, nc_s, nv_s, ce_kt, ch_kt, e_b, a_b, xfrac = prm[21:33]
+    photon_ev, inv_np2, pband_ev, inv_kt = prm[34:38]
     n_w = urb.size
     for i in range(n_x):
         n_tot = max(y[i], 0.0) + max(y[n_x + i], 0.0)
         for s in range(2):
             ns = max(y[s * n_x + i], 0.0)
+            no = max(y[(1 - s) * n_x + i], 0.0)
             exc = (1.0 - xfrac) * _exc(n_tot, e_b, a_b)
             if xfrac != 0.0:
                 exc += xfrac * _exc(2.0 * ns, e_b, a_b)
@@ -57,6 +59,17 @@ def _band_gain(y, prm, gs):
                 f_e = 1.0 / (1.0 + occ_e[w] * fe_fac)
                 f_h = 1.0 / (1.0 + occ_h[w] * fh_fac)
                 gs[s, i, w] = alpha * (f_e + f_h - 1.0)
+            if inv_np2 > 0.0:
+                # exciton-exciton scattering (P band), bandfilling.material_gain
+                z = ns * ((1.0 + xfrac) * ns + (1.0 - xfrac) * no) * inv_np2
+                pair = z / (1.0 + z)
+                e_p0 = -shrink - pband_ev  # E_P0 - E_g
+                for w in range(n_w):
+                    eps = (e_p0 - photon_ev[w]) * inv_kt  # photon_ev: E - E_g
+                    if eps > 0.0:
+                        alpha = alpha0 * min(urb[w] * a_fac, 1.0)
+                        lsh = np.sqrt(2.0 * eps) * np.exp(0.5 - eps)
+                        gs[s, i, w] += (alpha0 - alpha) * lsh * pair
 
 
 @njit(cache=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import KB_EV_K
+from ..constants import HC_EV_NM, KB_EV_K
 from ..errors import ConfigError
 from . import _fast
 from . import bandfilling as _bf
@@ -81,7 +81,11 @@ class ModelArrays:
     mass_h: float = 1.0  #: hole effective mass (band filling). [m0]
     temperature_k: float = 300.0  #: carrier temperature (band filling). [K]
     exciton_binding_ev: float = 0.0  #: exciton binding energy (renormalization). [eV]
-    exchange_fraction: float = 0.0  #: like-spin share of the renormalization. [1]
+    exchange_fraction: float = 0.0  #: like-spin share of the renormalization and P band. [1]
+    #: density scale N_P of the exciton-exciton scattering (P band) gain; 0: none. [cm^-3]
+    pband_density_cm3: float = 0.0
+    #: share b = 1 - 1/n^2 of E_b taken by the scattered partner (P_n band). [1]
+    pband_binding_fraction: float = 1.0
     #: transmission of the guided light through the unpumped rod between the modelled
     #: (pumped) length and the end facets, exp(-(alpha + alpha_i) L_end); None: 1. [1]
     end_transmission: np.ndarray | None = None
@@ -237,6 +241,8 @@ def subsystem_gain(nu, nd, m: ModelArrays):
         temperature_k=m.temperature_k,
         exciton_binding_ev=m.exciton_binding_ev,
         exchange_fraction=m.exchange_fraction,
+        pband_density_cm3=m.pband_density_cm3,
+        pband_binding_fraction=m.pband_binding_fraction,
     )
     return np.stack(
         [
@@ -379,6 +385,11 @@ def _band_constants(m: ModelArrays) -> tuple:
         _bf.exciton_bohr_radius_cm(m.exciton_binding_ev, m.mass_e, m.mass_h) if band else 1.0,
         float(m.exchange_fraction),
         np.ascontiguousarray(m.end_transmission_or_one(), dtype=float),
+        # the P band (prm[34:38]): E - E_g on the grid, 1 / N_P^2, b E_b, 1 / kT
+        np.ascontiguousarray(HC_EV_NM / lam - m.edge_ev, dtype=float),
+        1.0 / m.pband_density_cm3**2 if band and m.pband_density_cm3 > 0.0 else 0.0,
+        float(m.pband_binding_fraction * m.exciton_binding_ev),
+        1.0 / kt,
     )
 
 

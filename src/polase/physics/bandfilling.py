@@ -193,6 +193,58 @@ def occupation_factors(
     return np.exp(c_e * (e - edge_ev) / kt), np.exp(c_h * (e - edge_ev) / kt)
 
 
+def pband_lineshape(eps_over_kt):
+    """Peak-normalized P-band lineshape in the final-state kinetic energy. [1]
+
+    The photon of an exciton-exciton scattering event X + X -> X* + photon carries
+    E = E_P0 - epsilon, where epsilon is the kinetic energy the pair hands to the scattered
+    partner; for a thermal (Maxwell-Boltzmann) exciton gas the rate goes as
+    sqrt(epsilon) exp(-epsilon / kT) (C. Klingshirn, *Semiconductor Optics*, ch. 20; the P_n
+    bands of ZnO, CdS, GaN). Normalized to 1 at its peak epsilon = kT / 2:
+
+        Lambda(epsilon) = sqrt(2 epsilon / kT) exp(1/2 - epsilon / kT),  epsilon >= 0,
+
+    and 0 for epsilon < 0 (no photon above E_P0).
+
+    Parameters
+    ----------
+    eps_over_kt : array_like
+        epsilon / kT. [1]
+    """
+    u = np.asarray(eps_over_kt, dtype=float)
+    up = np.maximum(u, 0.0)
+    return np.where(u > 0.0, np.sqrt(2.0 * up) * np.exp(0.5 - up), 0.0)
+
+
+def pband_pair_factor(n_same, n_other, pband_density_cm3: float, exchange_fraction: float = 0.0):
+    """Scattering-pair occupancy z / (1 + z) of the P band seen by one spin subsystem. [1]
+
+    z_s = N_s [(1 + x) N_s + (1 - x) N_s'] / N_P^2: the rate of X + X scattering events
+    whose radiating exciton has spin s, per partner of either spin; the like-spin share x
+    (orbit-orbit coupling; 0: spin-blind) weights partners of the same spin (1 + x) and of
+    the other spin (1 - x), so an unpolarized population gives z = N^2 / (2 N_P^2) for every
+    x. z / (1 + z) saturates at the density scale N_P, where the pairs stop being excitons
+    (Mott transition, ~5e17-5e18 cm^-3 for a_B = 3.2 nm): the P band borrows at most the
+    oscillator strength the band transition leaves free (see `material_gain`).
+
+    Parameters
+    ----------
+    n_same, n_other : array_like
+        Pair densities of the subsystem and of the other one. [cm^-3]
+    pband_density_cm3
+        N_P; 0 switches the P band off. [cm^-3]
+    exchange_fraction
+        x, in [0, 1]. [1]
+    """
+    ns = np.maximum(np.asarray(n_same, dtype=float), 0.0)
+    no = np.maximum(np.asarray(n_other, dtype=float), 0.0)
+    if pband_density_cm3 <= 0.0:
+        return np.zeros(np.broadcast(ns, no).shape)
+    z = ns * ((1.0 + exchange_fraction) * ns + (1.0 - exchange_fraction) * no)
+    z = z / pband_density_cm3**2
+    return z / (1.0 + z)
+
+
 def material_gain(
     wavelength_nm,
     n_same,
@@ -206,11 +258,22 @@ def material_gain(
     temperature_k: float,
     exciton_binding_ev: float,
     exchange_fraction: float = 0.0,
+    pband_density_cm3: float = 0.0,
+    pband_binding_fraction: float = 1.0,
 ):
     """Material gain of one spin subsystem for light of its circular polarization. [1/cm]
 
-    g(E) = alpha0 min(exp((E - E_g + Delta) / E_U), 1) [f_e + f_h - 1] with the shift Delta
-    of `bandgap_renormalization`; see the module docstring.
+    g(E) = alpha(E) [f_e + f_h - 1] + (alpha0 - alpha(E)) Lambda_P(E) z_s / (1 + z_s),
+    alpha(E) = alpha0 min(exp((E - E_g + Delta) / E_U), 1), with the shift Delta of
+    `bandgap_renormalization` (see the module docstring). The second term is the
+    exciton-exciton scattering (P band) gain: photons at E = E_P0 - epsilon below
+    E_P0 = E_g - Delta - b E_b (the partner scattered into its n-th state,
+    b = 1 - 1/n^2, or into the continuum, b = 1), lineshape `pband_lineshape`, pair factor
+    `pband_pair_factor`. Its final state (a photon, an exciton in the ground state and the
+    partner's kinetic and internal energy, which relax in ~100 fs) is empty, so it has no
+    absorption of its own and each of its photons costs one pair; it uses at most the share
+    alpha0 - alpha(E) of the edge's oscillator strength that the band transition at E does
+    not, so -alpha <= g <= alpha0.
 
     Parameters
     ----------
@@ -233,12 +296,17 @@ def material_gain(
     exciton_binding_ev
         Exciton binding energy (sets the renormalization). [eV]
     exchange_fraction
-        Like-spin share of the renormalization x. [1]
+        Like-spin share x of the renormalization and of the P-band scattering partners. [1]
+    pband_density_cm3
+        Density scale N_P of the P-band pair factor; 0: no P band. [cm^-3]
+    pband_binding_fraction
+        b = 1 - 1/n^2, the share of E_b the scattered partner takes (0.75 for n = 2, 1 for
+        the continuum). [1]
 
     Returns
     -------
     ndarray, shape (..., W)
-        g; -alpha <= g <= alpha. [1/cm]
+        g; -alpha <= g <= alpha0. [1/cm]
     """
     lam = np.asarray(wavelength_nm, dtype=float)
     ns = np.maximum(np.asarray(n_same, dtype=float), 0.0)[..., None]
@@ -258,7 +326,12 @@ def material_gain(
     c_h = mass_e / (mass_e + mass_h)
     f_e = 1.0 / (1.0 + np.exp(c_e * (e - gap) / kt - eta_e))
     f_h = 1.0 / (1.0 + np.exp(c_h * (e - gap) / kt - eta_h))
-    return alpha * (f_e + f_h - 1.0)
+    g = alpha * (f_e + f_h - 1.0)
+    if pband_density_cm3 > 0.0:
+        pair = pband_pair_factor(ns, n - ns, pband_density_cm3, exchange_fraction)
+        eps = (gap - pband_binding_fraction * exciton_binding_ev - e) / kt
+        g = g + (alpha0_per_cm - alpha) * pband_lineshape(eps) * pair
+    return g
 
 
 def transparency_density(
