@@ -62,7 +62,9 @@ def test_spin_mechanisms_need_spin_memory(mechanism):
     fl = [14.0, 16.0, 18.0]
     slow = _delta(_cfg(mechanism=mechanism, tau_s=8e-9), fl)
     fast = _delta(_cfg(mechanism=mechanism, tau_s=1e-15), fl)
-    assert np.max(np.abs(slow)) > 0.02
+    # with the P band part of the 543 nm gain is spin-blind, so the slow-limit Delta at this
+    # test's configuration is ~1-2 %; 0.5 % is still 5x the fast-limit bound below
+    assert np.max(np.abs(slow)) > 0.005
     # tau_s -> 0: the orientation is lost before any stimulated emission
     assert np.max(np.abs(fast)) < 1e-3 * max(1.0, np.max(np.abs(slow)))
 
