@@ -137,6 +137,8 @@ RANGES: dict[str, tuple[float, float, str, str]] = {
     "sample.collection_ase": (1e-3, 0.3, "1", "end-facet light scattered into the objective"),
     "sample.rod_end_distance_um": (0.0, 100.0, "um", "rods 10-200 um long, spot 100 um"),
     "sample.bandgap_spread_ev": (0.0, 0.03, "eV", "single-rod PL peaks scatter 10-30 meV"),
+    "material.pband_density_cm3": (5e17, 1e19, "cm^-3", "CsPbBr3 exciton Mott density 5e17-1e19"),
+    "material.pband_binding_fraction": (0.75, 1.0, "1", "P_2 (0.75) to P_inf (1) band"),
     "material.tau_s": (1e-13, 1e-8, "s", "ps at RT (Zhao 2020) to ns (Belykh 2019, the paper)"),
     "material.orientation_efficiency": (0.05, 1.0, "1", "optical orientation 0-1"),
     "mechanism.orbit_orbit.exchange_fraction": (0.0, 1.0, "1", "like-spin share 0-1"),
@@ -153,6 +155,8 @@ COMMON_FREE: tuple[str, ...] = (
     "sample.collection_ase",
     "sample.rod_end_distance_um",
     "sample.bandgap_spread_ev",
+    "material.pband_density_cm3",
+    "material.pband_binding_fraction",
 )
 MECHANISM_FREE: dict[str, tuple[str, ...]] = {
     "orbit_orbit": (
