@@ -397,10 +397,12 @@ SECTIONS: dict[str, Callable[[], Any] | None] = {
 
 def _parameter_tables(material: str) -> dict[str, dict]:
     """material, sample and mechanism tables: every key `polase.materials` defines."""
-    from .materials import parameter_table
+    from .materials import calibrated_model, parameter_table
 
     table = parameter_table(material)
-    mech: dict[str, Any] = {"name": "orbit_orbit"}
+    # the calibrated set says which gain model and mechanism it was fitted with
+    model = calibrated_model(material)
+    mech: dict[str, Any] = {"name": model["mechanism"]}
     for key, p in table["mechanism"].items():
         node = mech
         *parents, name = key.split(".")
@@ -409,7 +411,7 @@ def _parameter_tables(material: str) -> dict[str, dict]:
         node[name] = p.value
     mech.setdefault("dichroism", {})["form"] = "docp2"
     return {
-        "material": {"name": material, "gain_model": "cross_section"}
+        "material": {"name": material, "gain_model": model["gain_model"]}
         | {k: p.value for k, p in table["material"].items()},
         "sample": {k: p.value for k, p in table["sample"].items()},
         "mechanism": mech,

@@ -21,7 +21,8 @@ class Parameter:
     unit: str
     meaning: str
     source: str
-    bounds: tuple[float, float] | None = None  #: calibration bounds (calibrated ones only)
+    #: literature range (min, max) in `unit`: the bounds of a calibration that fits it
+    bounds: tuple[float, float] | None = None
 
 
 _CSPBBR3: dict[str, Parameter] = {
@@ -35,8 +36,9 @@ _CSPBBR3: dict[str, Parameter] = {
         1.0,
         "cm/GW (m=2); cm^(2m-3)/GW^(m-1) in general",
         "m-photon absorption coefficient for a linearly polarized pump",
-        "order of magnitude of reported CsPbBr3 two-photon coefficients (0.1-10 cm/GW); fixed because only"
-        " its products with k2 and the gain scale are constrained by the observations",
+        "reported CsPbBr3 two-photon coefficients span 0.1-10 cm/GW (films, nanocrystals and"
+        " single crystals at 800-1064 nm)",
+        (0.1, 10.0),
     ),
     "refractive_index": Parameter(
         2.2,
@@ -66,32 +68,39 @@ _CSPBBR3: dict[str, Parameter] = {
         2.36,
         "eV",
         "centre of the spontaneous (intrinsic, before reabsorption) emission band",
-        "calibrated",
-        (2.29, 2.37),
+        "intrinsic emission at the 2.37 eV edge (free-exciton line minus the Stokes shift)",
+        (2.32, 2.40),
     ),
     "pl_fwhm_ev": Parameter(
         0.115,
         "eV",
-        "FWHM of the Gaussian spontaneous lineshape (in energy)",
-        "calibrated",
-        (0.06, 0.20),
+        "FWHM of the Gaussian spontaneous lineshape (in energy) of one rod",
+        "room-temperature PL width of single CsPbBr3 rods and crystals 40-120 meV (homogeneous,"
+        " before the rod-to-rod spread)",
+        (0.04, 0.12),
     ),
     "pl_red_tail_ev": Parameter(
-        0.035,
+        0.0512,
         "eV",
         "decay energy of the low-energy exponential tail of the spontaneous band",
-        "calibrated",
+        "phonon and defect red tail, tens of meV; held at the version-1 calibrated value in the"
+        " band-filling calibration",
         (0.0, 0.06),
     ),
     "gain_shift_ev": Parameter(
         0.07,
         "eV",
-        "red shift of the stimulated-emission (gain) band below the spontaneous band: exciton-exciton (biexciton / P-band-like) gain transition",
-        "calibrated",
+        "cross_section model only: red shift of the stimulated-emission (gain) band below the"
+        " spontaneous band (phenomenological P-band-like transition)",
+        "version-1 calibration; not used by band_filling (its P band follows from E_b)",
         (0.0, 0.12),
     ),
     "gain_fwhm_ev": Parameter(
-        0.10, "eV", "FWHM of the gain band (in energy)", "calibrated", (0.025, 0.15)
+        0.10,
+        "eV",
+        "cross_section model only: FWHM of the gain band (in energy)",
+        "version-1 calibration; not used by band_filling",
+        (0.025, 0.15),
     ),
     "effective_mass_e": Parameter(
         0.22,
@@ -99,12 +108,14 @@ _CSPBBR3: dict[str, Parameter] = {
         "electron effective mass (band filling)",
         "CsPbBr3: reduced mass 0.126 m0 from magneto-absorption (Yang et al., ACS Energy Lett."
         " 2017); m_e ~ m_h ~ 0.2-0.25 m0 (DFT and the measured reduced mass)",
+        (0.20, 0.25),
     ),
     "effective_mass_h": Parameter(
         0.24,
         "m0",
         "hole effective mass (band filling)",
         "as effective_mass_e: m_e m_h / (m_e + m_h) = 0.115-0.126 m0",
+        (0.20, 0.25),
     ),
     "carrier_temperature_k": Parameter(
         295.0,
@@ -117,6 +128,7 @@ _CSPBBR3: dict[str, Parameter] = {
         "eV",
         "exciton binding energy E_b (excitonic Rydberg of the band-gap renormalization)",
         "33 meV from magneto-absorption (Yang et al., ACS Energy Lett. 2017); reports 30-40 meV",
+        (0.030, 0.040),
     ),
     "pband_density_cm3": Parameter(
         2.0e18,
@@ -128,6 +140,7 @@ _CSPBBR3: dict[str, Parameter] = {
         " a_B = 3.2 nm gives 5e17; screening of E_b = 33 meV at RT ~ 1e18-1e19), above which"
         " excitons, and with them the P band, give way to the plasma (Klingshirn,"
         " Semiconductor Optics, ch. 20)",
+        (5e17, 1e19),
     ),
     "pband_binding_fraction": Parameter(
         0.889,
@@ -136,6 +149,7 @@ _CSPBBR3: dict[str, Parameter] = {
         " E_g - Delta - b E_b, minus the kinetic energy)",
         "0.75 (P_2) to 1 (P_inf, scattering into the continuum); default n = 3; P_2 dominates"
         " at low T, P_inf at room temperature (Klingshirn, Semiconductor Optics, ch. 20)",
+        (0.75, 1.0),
     ),
     "k_rad": Parameter(
         1.0e8, "1/s", "radiative rate of excitons", "assumed: 10 ns radiative lifetime"
@@ -147,7 +161,11 @@ _CSPBBR3: dict[str, Parameter] = {
         "assumed: 4 ns low-density PL lifetime, 40 % quantum yield",
     ),
     "k2": Parameter(
-        3.0e-10, "cm^3/s", "exciton-exciton annihilation coefficient", "calibrated", (1e-11, 3e-9)
+        1.5e-10,
+        "cm^3/s",
+        "exciton-exciton annihilation coefficient",
+        "second-order recombination and annihilation in CsPbBr3 ~1e-10 (1e-11-1e-9) cm^3/s",
+        (1e-11, 1e-9),
     ),
     "k3": Parameter(
         1.0e-28,
@@ -159,16 +177,23 @@ _CSPBBR3: dict[str, Parameter] = {
         8.0e-9,
         "s",
         "spin (orbital magnetic dipole) relaxation time",
-        "Photonics 2022, 9, 353: ~8 ns at room temperature",
+        "ps at room temperature (Zhao et al., Nat. Commun. 2020) to ns at cryogenic temperature"
+        " (Belykh et al., Nat. Commun. 2019); the paper reads ~8 ns (Photonics 2022, 9, 353)",
+        (1e-13, 1e-8),
     ),
     "orientation_efficiency": Parameter(
-        0.5, "1", "optical orientation efficiency eta: P0 = eta * DOCP", "assumed"
+        0.5,
+        "1",
+        "optical orientation efficiency eta: P0 = eta * DOCP",
+        "optical orientation 0-1 (1: every circularly pumped exciton in the pumped spin state)",
+        (0.05, 1.0),
     ),
     "gain_scale": Parameter(
         30.0,
         "1",
-        "gain cross-section over its Fuchtbauer-Ladenburg value",
-        "calibrated",
+        "cross_section model only: gain cross-section over its Fuchtbauer-Ladenburg value",
+        "version-1 calibration (73, far from the Fuchtbauer-Ladenburg value 1); not used by"
+        " band_filling",
         (1.0, 150.0),
     ),
 }
@@ -185,7 +210,7 @@ _SAMPLE: dict[str, Parameter] = {
         "um",
         "unpumped rod between the modelled (pumped) length and each end facet, crossed by the"
         " guided light before it is scattered out (self-absorption)",
-        "calibrated",
+        "rods 10-200 um long, pump spot 100 um: 0-100 um",
         (0.0, 100.0),
     ),
     "rod_width_um": Parameter(2.0, "um", "rod width", "typical solution-grown microrod"),
@@ -202,8 +227,9 @@ _SAMPLE: dict[str, Parameter] = {
         0.005,
         "1",
         "fraction of spontaneous emission coupled into the guided mode (both directions)",
-        "calibrated",
-        (1e-4, 0.05),
+        "end escape cones of a rod, 1 - sqrt(1 - 1/n^2) = 0.109 at n = 2.2 at most"
+        " (polase.physics.geometry)",
+        (1e-3, 0.109),
     ),
     "bandgap_spread_ev": Parameter(
         0.0,
@@ -211,7 +237,7 @@ _SAMPLE: dict[str, Parameter] = {
         "standard deviation of the rod-to-rod band gap across the microrods in the pump spot"
         " (edge, emission and gain bands shift together; inhomogeneous broadening of the ensemble;"
         " single CsPbBr3 microrods and nanowires differ in PL peak by ~10-30 meV)",
-        "calibrated",
+        "single-rod PL peaks scatter by 10-30 meV",
         (0.0, 0.03),
     ),
     "internal_loss_per_cm": Parameter(
@@ -227,37 +253,68 @@ _SAMPLE: dict[str, Parameter] = {
         0.006,
         "1",
         "collection efficiency of light guided out of the rod ends (scattered into the objective)",
-        "calibrated",
-        (0.001, 0.2),
+        "end-facet light scattered into an NA 0.4-0.9 objective: 1e-3-0.3",
+        (1e-3, 0.3),
     ),
 }
 
 _MECHANISM: dict[str, Parameter] = {
     "orbit_orbit.kappa": Parameter(
-        0.03, "1", "orbit-orbit coupling strength kappa", "calibrated", (1e-3, 30.0)
+        0.03,
+        "1",
+        "cross_section model only: orbit-orbit coupling strength kappa",
+        "version-1 calibration (27.9, next to its bound); not used by band_filling",
+        (1e-3, 30.0),
     ),
     "orbit_orbit.coherence_density_cm3": Parameter(
-        5e17, "cm^-3", "coherence density n_c per spin channel", "calibrated", (1e16, 3e18)
+        5e17,
+        "cm^-3",
+        "cross_section model only: coherence density n_c per spin channel",
+        "version-1 calibration; not used by band_filling",
+        (1e16, 3e18),
     ),
     "orbit_orbit.exchange_fraction": Parameter(
         0.3,
         "1",
         "like-spin (exchange) share x of the band-gap renormalization (band-filling orbit-orbit"
         " coupling, in [0, 1])",
-        "assumed: the exchange part of the renormalization of an electron-hole plasma is of the"
-        " order of its correlation part",
+        "a share in [0, 1]: the exchange part of the renormalization of an electron-hole plasma"
+        " is of the order of its correlation part",
+        (0.0, 1.0),
     ),
     "spin_channel.selectivity": Parameter(
         1.0, "1", "spin selectivity s of the sigma+/sigma- gain", "assumed: fully selective"
     ),
     "dichroism.delta": Parameter(
-        0.05, "1", "two-photon dichroism beta_circ / beta_lin - 1", "assumed: a few per cent"
+        0.05,
+        "1",
+        "two-photon dichroism beta_circ / beta_lin - 1",
+        "circular/linear two-photon absorption ratio 1-1.5 in lead-halide perovskites"
+        " (Saouma et al., J. Phys. Chem. Lett. 2017)",
+        (0.0, 0.5),
     ),
 }
 
 MATERIALS: dict[str, dict[str, Parameter]] = {"CsPbBr3": _CSPBBR3}
 SAMPLES: dict[str, dict[str, Parameter]] = {"CsPbBr3": _SAMPLE}
 MECHANISM_PARAMETERS: dict[str, dict[str, Parameter]] = {"CsPbBr3": _MECHANISM}
+
+
+def literature_range(key: str, material: str = "CsPbBr3") -> tuple[float, float, str, str]:
+    """(min, max, unit, source) of the parameter at dotted `key` ("material.beta", ...).
+
+    Raises KeyError naming the key when the parameter is unknown or has no range.
+    """
+    section, _, name = key.partition(".")
+    tables = {
+        "material": MATERIALS[material],
+        "sample": SAMPLES[material],
+        "mechanism": MECHANISM_PARAMETERS[material],
+    }
+    p = tables.get(section, {}).get(name)
+    if p is None or p.bounds is None:
+        raise KeyError(f"{key}: no literature range for {material}")
+    return (float(p.bounds[0]), float(p.bounds[1]), p.unit, p.source)
 
 
 def calibrated_file(material: str = "CsPbBr3"):
@@ -272,6 +329,20 @@ def load_calibrated(material: str = "CsPbBr3") -> dict:
         return {}
     data = tomllib.loads(f.read_text(encoding="utf-8"))
     return {k: data.get(k, {}) for k in ("material", "sample", "mechanism")}
+
+
+def calibrated_model(material: str = "CsPbBr3") -> dict[str, str]:
+    """The gain model and mechanism the calibrated set of `material` was fitted with.
+
+    ``{"gain_model": ..., "mechanism": ...}`` from ``material.gain_model`` and
+    ``mechanism.name`` of the data file; "cross_section" and "orbit_orbit" (the version-1
+    set) where it has none.
+    """
+    cal = load_calibrated(material)
+    return {
+        "gain_model": str(cal.get("material", {}).get("gain_model", "cross_section")),
+        "mechanism": str(cal.get("mechanism", {}).get("name", "orbit_orbit")),
+    }
 
 
 def parameter_table(material: str = "CsPbBr3") -> dict[str, dict[str, Parameter]]:

@@ -33,6 +33,7 @@ from ...config import load_config
 from ...errors import ConfigError
 from ...inverse.fit import least_squares_fit
 from ...inverse.parameters import Parameter, Parameters
+from ...materials import literature_range
 
 
 @dataclass(frozen=True)
@@ -122,27 +123,31 @@ CALIBRATION_FLUENCES: tuple[float, ...] = (
     16.5, 17.0, 18.0, 19.0, 20.0,
 )  # fmt: skip
 
-#: Literature ranges of the band-filling twin's adjustable parameters (dotted key ->
-#: (min, max, unit, source)); every value of `calibrate` must end strictly inside.
+#: Literature ranges (min, max, unit, source) of the band-filling twin's adjustable
+#: parameters, from `polase.materials` (dotted key -> range); every value of `calibrate`
+#: must end strictly inside.
 RANGES: dict[str, tuple[float, float, str, str]] = {
-    "material.beta": (0.1, 10.0, "cm/GW", "CsPbBr3 two-photon coefficients 0.1-10 cm/GW"),
-    "material.k2": (1e-11, 1e-9, "cm^3/s", "second-order recombination/annihilation ~1e-10"),
-    "material.pl_center_ev": (2.32, 2.40, "eV", "intrinsic emission at the 2.37 eV edge"),
-    "material.pl_fwhm_ev": (0.04, 0.12, "eV", "RT PL width of single CsPbBr3 rods 60-100 meV"),
-    "material.pl_red_tail_ev": (0.0, 0.06, "eV", "phonon/defect red tail, tens of meV"),
-    "material.exciton_binding_ev": (0.030, 0.040, "eV", "30-40 meV (Yang 2017 and others)"),
-    "material.effective_mass_e": (0.20, 0.25, "m0", "0.2-0.25 m0"),
-    "material.effective_mass_h": (0.20, 0.25, "m0", "0.2-0.25 m0"),
-    "sample.beta_sp": (1e-3, 0.2, "1", "escape-cone fraction 1 - sqrt(1 - 1/n^2) = 0.11 at most"),
-    "sample.collection_ase": (1e-3, 0.3, "1", "end-facet light scattered into the objective"),
-    "sample.rod_end_distance_um": (0.0, 100.0, "um", "rods 10-200 um long, spot 100 um"),
-    "sample.bandgap_spread_ev": (0.0, 0.03, "eV", "single-rod PL peaks scatter 10-30 meV"),
-    "material.pband_density_cm3": (5e17, 1e19, "cm^-3", "CsPbBr3 exciton Mott density 5e17-1e19"),
-    "material.pband_binding_fraction": (0.75, 1.0, "1", "P_2 (0.75) to P_inf (1) band"),
-    "material.tau_s": (1e-13, 1e-8, "s", "ps at RT (Zhao 2020) to ns (Belykh 2019, the paper)"),
-    "material.orientation_efficiency": (0.05, 1.0, "1", "optical orientation 0-1"),
-    "mechanism.orbit_orbit.exchange_fraction": (0.0, 1.0, "1", "like-spin share 0-1"),
-    "mechanism.dichroism.delta": (0.0, 0.5, "1", "2PA circular/linear ratio 1-1.5"),
+    key: literature_range(key)
+    for key in (
+        "material.beta",
+        "material.k2",
+        "material.pl_center_ev",
+        "material.pl_fwhm_ev",
+        "material.pl_red_tail_ev",
+        "material.exciton_binding_ev",
+        "material.effective_mass_e",
+        "material.effective_mass_h",
+        "sample.beta_sp",
+        "sample.collection_ase",
+        "sample.rod_end_distance_um",
+        "sample.bandgap_spread_ev",
+        "material.pband_density_cm3",
+        "material.pband_binding_fraction",
+        "material.tau_s",
+        "material.orientation_efficiency",
+        "mechanism.orbit_orbit.exchange_fraction",
+        "mechanism.dichroism.delta",
+    )
 }
 
 #: Parameters freed for every mechanism, and those freed by each mechanism.
@@ -442,6 +447,7 @@ def _render(values, obs, table, conflicts, at_bound, mechanism, base, n_evals) -
 
     doc = _nested({k: float(v) for k, v in values.items()})
     doc.setdefault("material", {})["gain_model"] = base["material"]["gain_model"]
+    doc.setdefault("mechanism", {})["name"] = mechanism
     doc["provenance"] = {
         "written_by": "polase.paper.photonics2022.calibration.calibrate",
         "polase_version": __version__,
