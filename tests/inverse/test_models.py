@@ -18,9 +18,34 @@ def test_mechanism_names():
         mechanism_set("orbit_orbit+magic")
 
 
+def test_twin_parameters_per_mechanism_band_filling():
+    # the inversion-limited model: no gain scale, kappa or n_c to fit; the threshold moves
+    # with beta, the spin mechanisms carry tau_s
+    m = TwinModel(
+        {"material": {"gain_model": "band_filling"}},
+        start={"mechanism.orbit_orbit.exchange_fraction": 0.4},
+    )
+    p = m.parameters("orbit_orbit")
+    assert set(p.free_names) == {
+        "material.beta",
+        "material.k2",
+        "mechanism.orbit_orbit.exchange_fraction",
+        "material.tau_s",
+    }
+    assert p["mechanism.orbit_orbit.exchange_fraction"].value == 0.4
+    assert p["material.tau_s"].is_log and p["material.k2"].is_log
+    assert "mechanism.orbit_orbit.kappa" not in list(p)
+    q = m.parameters("dichroism")
+    assert set(q.free_names) == {"material.beta", "material.k2", "mechanism.dichroism.delta"}
+    # an inactive mechanism's strength is reported as 0
+    assert q["mechanism.orbit_orbit.exchange_fraction"].value == 0.0
+    assert m.extra_starts("orbit_orbit") == []
+
+
 def test_twin_parameters_per_mechanism():
     m = TwinModel(
-        None, start={"mechanism.orbit_orbit.kappa": 0.7, "material.orientation_efficiency": 0.2}
+        {"material": {"gain_model": "cross_section"}},
+        start={"mechanism.orbit_orbit.kappa": 0.7, "material.orientation_efficiency": 0.2},
     )
     p = m.parameters("orbit_orbit")
     assert set(p.free_names) == {

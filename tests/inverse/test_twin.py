@@ -16,7 +16,7 @@ from polase.inverse import BIC_DECISIVE, TwinModel, compare_mechanisms, fit, red
 from polase.inverse.models import _get_dotted
 from polase.inverse.observables import DEFAULT_BANDS
 
-from .conftest import simulate_for_fit, twin_model_for
+from .conftest import BAND_FILLING_SET, simulate_for_fit, twin_model_for
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +75,32 @@ def test_twin_paper_design_with_a_realistic_model_error_is_undecided():
     assert c.distinguishable == (c.best.mechanism != "none" and c.rival_delta_bic > BIC_DECISIVE)
     assert not c.distinguishable
     assert "cannot be told apart" in c.message
+
+
+def test_band_filling_twin_tells_orbit_orbit_from_dichroism():
+    # the physical (inversion-limited) set with its own parameter table: beta, k2, the
+    # like-spin share and tau_s; orbit-orbit data are not mistaken for two-photon dichroism
+    import polase
+    from polase.inverse.models import fit_numerics
+
+    num = {f"numerics.{k}": v for k, v in fit_numerics(DEFAULT_BANDS).items()}
+    ds = polase.simulate(
+        BAND_FILLING_SET,
+        mechanism="orbit_orbit",
+        fluence=[12.0, 14.0, 15.0, 16.0, 17.0, 19.0],
+        qwp_angle=[0.0, 22.5, 45.0],
+        repeats=4,
+        seed=31,
+        decays=False,
+        **num,
+        **{"mechanism.orbit_orbit.exchange_fraction": 0.3, "material.tau_s": 1e-11},
+    )
+    cfg = json.loads(ds.attrs["config"])
+    assert cfg["material"]["gain_model"] == "band_filling"
+    obs = reduce_measurement(ds, windows=DEFAULT_BANDS)
+    start = {"mechanism.orbit_orbit.exchange_fraction": 0.15, "material.tau_s": 3e-12}
+    model = TwinModel(cfg, windows=DEFAULT_BANDS, start=start)
+    c = compare_mechanisms(model, obs, ["orbit_orbit", "dichroism"], max_nfev=15, predict=False)
+    assert c.best.mechanism == "orbit_orbit"
+    assert c.rival_delta_bic > BIC_DECISIVE
+    assert "material.tau_s" in c.best.params.free_names

@@ -192,25 +192,61 @@ class ToyModel(ForwardModel):
 
 # --- the digital twin ---------------------------------------------------------------------
 
-#: Parameters fitted for every mechanism (threshold and sub-linearity). name -> (min, max)
-TWIN_COMMON: dict[str, tuple[float, float]] = {
-    "material.gain_scale": (0.3, 150.0),
-    "material.k2": (1e-11, 3e-9),
-}
-#: Parameters fitted when a mechanism is active. name -> (min, max)
-TWIN_MECHANISM: dict[str, dict[str, tuple[float, float]]] = {
-    "orbit_orbit": {
-        "mechanism.orbit_orbit.kappa": (0.0, 60.0),
-        "mechanism.orbit_orbit.coherence_density_cm3": (1e16, 3e18),
+#: Parameters fitted for every mechanism (threshold and sub-linearity), per gain model
+#: (``material.gain_model``). gain model -> name -> (min, max)
+TWIN_COMMON: dict[str, dict[str, tuple[float, float]]] = {
+    "cross_section": {
+        "material.gain_scale": (0.3, 150.0),
+        "material.k2": (1e-11, 3e-9),
     },
-    "spin_channel": {"material.orientation_efficiency": (0.0, 1.0)},
-    "dichroism": {"mechanism.dichroism.delta": (0.0, 0.5)},
+    # the inversion-limited model has no gain scale: the threshold moves with the
+    # two-photon coefficient (literature ranges of polase.materials)
+    "band_filling": {
+        "material.beta": (0.1, 10.0),
+        "material.k2": (1e-11, 1e-9),
+    },
 }
+#: Parameters fitted when a mechanism is active. gain model -> mechanism -> name -> (min, max)
+TWIN_MECHANISM: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
+    "cross_section": {
+        "orbit_orbit": {
+            "mechanism.orbit_orbit.kappa": (0.0, 60.0),
+            "mechanism.orbit_orbit.coherence_density_cm3": (1e16, 3e18),
+        },
+        "spin_channel": {"material.orientation_efficiency": (0.0, 1.0)},
+        "dichroism": {"mechanism.dichroism.delta": (0.0, 0.5)},
+    },
+    "band_filling": {
+        # the like-spin share sets the strength; the spin memory (tau_s, fitted in log10
+        # over 1 ps to 10 ns) sets how much of the pumped orientation survives to the ASE.
+        # Below ~0.2 ps the explicit solver's steps follow the spin flips and a forward run
+        # costs 20-100x more; a fit that wants less spin memory than 1 ps ends at that bound
+        # (reported in at_bound), and "none"/"dichroism" are the candidates without any.
+        "orbit_orbit": {
+            "mechanism.orbit_orbit.exchange_fraction": (0.0, 1.0),
+            "material.tau_s": (1e-12, 1e-8),
+        },
+        "spin_channel": {
+            "material.orientation_efficiency": (0.0, 1.0),
+            "material.tau_s": (1e-12, 1e-8),
+        },
+        "dichroism": {"mechanism.dichroism.delta": (0.0, 0.5)},
+    },
+}
+#: The strength of each mechanism: reported as 0 when the mechanism is not active.
+_STRENGTH = (
+    "mechanism.orbit_orbit.kappa",
+    "mechanism.orbit_orbit.exchange_fraction",
+    "mechanism.dichroism.delta",
+)
 _UNITS = {
     "material.gain_scale": "1",
+    "material.beta": "cm/GW",
     "material.k2": "cm^3/s",
+    "material.tau_s": "s",
     "mechanism.orbit_orbit.kappa": "1",
     "mechanism.orbit_orbit.coherence_density_cm3": "cm^-3",
+    "mechanism.orbit_orbit.exchange_fraction": "1",
     "material.orientation_efficiency": "1",
     "mechanism.dichroism.delta": "1",
 }
@@ -271,14 +307,16 @@ class TwinModel(ForwardModel):
 
     def parameters(self, mechanism: str) -> Parameters:
         s = mechanism_set(mechanism)
+        model = str(self.base["material"].get("gain_model", "band_filling"))
+        common, per_mechanism = TWIN_COMMON[model], TWIN_MECHANISM[model]
         out = []
-        table = dict(TWIN_COMMON)
+        table = dict(common)
         for m in MECHANISMS:
-            for k, b in TWIN_MECHANISM[m].items():
+            for k, b in per_mechanism[m].items():
                 table.setdefault(k, b)
-        active = set(TWIN_COMMON)
+        active = set(common)
         for m in s:
-            active |= set(TWIN_MECHANISM[m])
+            active |= set(per_mechanism[m])
         for k, (lo, hi) in table.items():
             # start values apply to fitted parameters only; fixed ones keep the configuration's
             v = float(
@@ -286,10 +324,7 @@ class TwinModel(ForwardModel):
                 if k in active
                 else _get_dotted(self.base, k)
             )
-            if k not in active and k in (
-                "mechanism.orbit_orbit.kappa",
-                "mechanism.dichroism.delta",
-            ):
+            if k not in active and k in _STRENGTH:
                 v = 0.0  # an inactive mechanism's strength is irrelevant; report it as 0
             out.append(
                 Parameter(
@@ -299,13 +334,15 @@ class TwinModel(ForwardModel):
         return Parameters(out)
 
     def extra_starts(self, mechanism: str) -> list[dict]:
-        """Orbit-orbit: also start at 3x the coherence density.
+        """Orbit-orbit of the cross-section model: also start at 3x the coherence density.
 
         kappa and n_c trade off along a curved valley with a second, shallower minimum at low
         n_c; a start above the first one reaches the other side.
         """
         if "orbit_orbit" not in mechanism_set(mechanism):
             return []
+        if self.base["material"].get("gain_model", "band_filling") != "cross_section":
+            return []  # the band-filling orbit-orbit share has no such second minimum
         p = self.parameters(mechanism)["mechanism.orbit_orbit.coherence_density_cm3"]
         return [{p.name: float(min(3.0 * p.value, p.max))}]
 
