@@ -121,3 +121,29 @@ def test_calibration_targets_are_the_graded_rows_of_the_paper_table():
     }.items():
         t = TARGETS[ckey]
         assert t.kind == "max" and t.value + t.tolerance == pytest.approx(graded[pkey].high)
+
+
+def test_beta_sp_range_ends_at_the_escape_cone_of_the_rod():
+    from polase.physics.geometry import end_escape_fraction
+
+    # no rod guides more of its isotropic emission out of its ends than its escape cones
+    assert RANGES["sample.beta_sp"][1] == pytest.approx(end_escape_fraction(2.2), abs=5e-4)
+
+
+def test_band_filling_set_sits_strictly_inside_every_range():
+    # the rule: a calibrated value at its bound is a finding, not a result to ship;
+    # the same 0.1 %-of-span test in the fit's coordinates (log10 for log parameters) as
+    # calibrate, on the calibrated physical set
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "CsPbBr3_band_filling.toml"
+    cfg = load_config(path).to_dict()
+    assert cfg["material"]["gain_model"] == "band_filling"
+    for key, (lo, hi, _unit, _source) in RANGES.items():
+        node = cfg
+        for part in key.split("."):
+            node = node[part]
+        v = float(node)
+        if lo > 0 and hi / lo > 100:
+            v, lo, hi = math.log10(v), math.log10(lo), math.log10(hi)
+        assert lo + 1e-3 * (hi - lo) < v < hi - 1e-3 * (hi - lo), key
