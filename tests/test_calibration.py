@@ -17,6 +17,7 @@ from polase.paper.photonics2022.calibration import (
     RANGES,
     TARGETS,
     Target,
+    _get,
     calibrate,
     conflict_table,
     parameters_for,
@@ -140,10 +141,7 @@ def test_band_filling_set_sits_strictly_inside_every_range():
     cfg = load_config(path).to_dict()
     assert cfg["material"]["gain_model"] == "band_filling"
     for key, (lo, hi, _unit, _source) in RANGES.items():
-        node = cfg
-        for part in key.split("."):
-            node = node[part]
-        v = float(node)
+        v = _get(cfg, key)
         if lo > 0 and hi / lo > 100:
             v, lo, hi = math.log10(v), math.log10(lo), math.log10(hi)
         assert lo + 1e-3 * (hi - lo) < v < hi - 1e-3 * (hi - lo), key

@@ -123,33 +123,6 @@ CALIBRATION_FLUENCES: tuple[float, ...] = (
     16.5, 17.0, 18.0, 19.0, 20.0,
 )  # fmt: skip
 
-#: Literature ranges (min, max, unit, source) of the band-filling twin's adjustable
-#: parameters, from `polase.materials` (dotted key -> range); every value of `calibrate`
-#: must end strictly inside.
-RANGES: dict[str, tuple[float, float, str, str]] = {
-    key: literature_range(key)
-    for key in (
-        "material.beta",
-        "material.k2",
-        "material.pl_center_ev",
-        "material.pl_fwhm_ev",
-        "material.pl_red_tail_ev",
-        "material.exciton_binding_ev",
-        "material.effective_mass_e",
-        "material.effective_mass_h",
-        "sample.beta_sp",
-        "sample.collection_ase",
-        "sample.rod_end_distance_um",
-        "sample.bandgap_spread_ev",
-        "material.pband_density_cm3",
-        "material.pband_binding_fraction",
-        "material.tau_s",
-        "material.orientation_efficiency",
-        "mechanism.orbit_orbit.exchange_fraction",
-        "mechanism.dichroism.delta",
-    )
-}
-
 #: Parameters freed for every mechanism, and those freed by each mechanism.
 COMMON_FREE: tuple[str, ...] = (
     "material.beta",
@@ -171,6 +144,23 @@ MECHANISM_FREE: dict[str, tuple[str, ...]] = {
     ),
     "spin_channel": ("material.tau_s", "material.orientation_efficiency"),
     "dichroism": ("mechanism.dichroism.delta",),
+}
+#: Held fixed by default; a caller's ``free=`` may fit them.
+OPTIONAL_FREE: tuple[str, ...] = (
+    "material.pl_red_tail_ev",
+    "material.exciton_binding_ev",
+    "material.effective_mass_e",
+    "material.effective_mass_h",
+)
+
+#: Literature ranges (min, max, unit, source) of the band-filling twin's adjustable
+#: parameters, from `polase.materials` (dotted key -> range); every value of `calibrate`
+#: must end strictly inside.
+RANGES: dict[str, tuple[float, float, str, str]] = {
+    key: literature_range(key)
+    for key in dict.fromkeys(
+        COMMON_FREE + OPTIONAL_FREE + tuple(k for v in MECHANISM_FREE.values() for k in v)
+    )
 }
 
 
