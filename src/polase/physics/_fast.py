@@ -262,8 +262,10 @@ def _det(pl_rate, ase_rate, collect_pl, collect_ase, det_idx, det_w, out):
 
 
 @njit(cache=True)
-def _bin_linear(t0, t1, r0, r1, dt_bin, n_bins, decay):
-    """Add the integral of a rate linear from r0 at t0 to r1 at t1 into the bins."""
+def _bin_linear(t0, t1, r0, r1, total, dt_bin, n_bins, decay):
+    """Split the step's integral `total` of each rate over the bins it covers, in the shares
+    of a rate linear from r0 at t0 to r1 at t1 (the step's quadrature sets how much, the
+    linear shape only where: the histogram then sums to the spectra's time integral)."""
     h = t1 - t0
     b0 = int(t0 / dt_bin)
     for b in range(b0, n_bins):
@@ -274,9 +276,14 @@ def _bin_linear(t0, t1, r0, r1, dt_bin, n_bins, decay):
                 break
             continue
         for d in range(r0.size):
+            trap = 0.5 * (r0[d] + r1[d]) * h
             ra = r0[d] + (r1[d] - r0[d]) * (lo - t0) / h
             rb = r0[d] + (r1[d] - r0[d]) * (hi - t0) / h
-            decay[d, b] += 0.5 * (ra + rb) * (hi - lo)
+            part = 0.5 * (ra + rb) * (hi - lo)
+            if trap > 0.0 and total[d] >= 0.0:
+                decay[d, b] += total[d] * (part / trap)
+            else:
+                decay[d, b] += part
 
 
 @njit(cache=True)
@@ -337,6 +344,9 @@ def _solve_one(
     a4 = np.empty(n_w)
     r0 = np.empty(n_d)
     r1 = np.empty(n_d)
+    rq2 = np.empty(n_d)
+    rq3 = np.empty(n_d)
+    rtot = np.empty(n_d)
     ytmp = np.empty(n)
     ynew = np.empty(n)
     y = y0.copy()
@@ -388,8 +398,12 @@ def _solve_one(
             stats[2] += b1 * s1 + b2 * s2 + b3 * s3
             stats[3] += tot_ase
             _det(p1, a1, collect_pl, collect_ase, det_idx, det_w, r0)
+            _det(p2, a2, collect_pl, collect_ase, det_idx, det_w, rq2)
+            _det(p3, a3, collect_pl, collect_ase, det_idx, det_w, rq3)
+            for d in range(n_d):
+                rtot[d] = b1 * r0[d] + b2 * rq2[d] + b3 * rq3[d]
             _det(p4, a4, collect_pl, collect_ase, det_idx, det_w, r1)
-            _bin_linear(t, t + h, r0, r1, dt_bin, n_bins, decay)
+            _bin_linear(t, t + h, r0, r1, rtot, dt_bin, n_bins, decay)
             t += h
             for i in range(n):
                 y[i] = ynew[i]
