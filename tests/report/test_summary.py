@@ -248,3 +248,38 @@ def test_rows_say_at_which_fluence_peaks_and_widths_were_measured(synth_results)
     assert _row(rows, "FWHM above")["note"] == "measured at 17 mJ/cm2"
     assert _row(rows, "PL peak")["note"] == "measured at 8.2 mJ/cm2"
     assert _row(rows, "ASE peak")["note"] == ""  # not recorded: nothing claimed
+
+
+def test_markdown_table_escapes_pipes_and_marks_recovery_rows():
+    from polase.report.summary import markdown_table
+
+    rows = [
+        {
+            "observable": "a",
+            "paper_text": "1",
+            "value": 1.23456,
+            "ci95": [1.2, 1.3],
+            "tolerance": "|x| < 1",
+            "unit": "nm",
+            "pass": True,
+            "kind": "measured",
+        },
+        {
+            "observable": "tau",
+            "paper_text": "~8",
+            "value": 7.9,
+            "ci95": None,
+            "tolerance": "7.5-8.5",
+            "unit": "ns",
+            "pass": False,
+            "kind": "recovery",
+        },
+        {"observable": "b", "paper_text": "2", "value": None, "unit": "1", "pass": None},
+    ]
+    lines = markdown_table(rows).splitlines()
+    assert len(lines) == 2 + len(rows)
+    assert lines[2] == r"| a | 1 | 1.235 | [1.200, 1.300] | \|x\| < 1 | nm | pass |"
+    assert lines[3].endswith("| ns | FAIL (recovery) |") and "| – |" in lines[3]
+    assert lines[4].startswith("| b | 2 | – | – |") and lines[4].endswith("| n/a |")
+    # every line has the same number of (unescaped) cell separators
+    assert len({line.replace(r"\|", "").count("|") for line in lines}) == 1

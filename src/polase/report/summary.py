@@ -143,3 +143,33 @@ def verdict(row: Mapping[str, Any]) -> str:
     if p is None:
         return "n/a"
     return "pass" if p else "FAIL"
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The rows of a summary as a GitHub-flavoured Markdown table (``|`` in cells escaped).
+
+    Columns: observable, paper, polase, 95 % interval, tolerance, unit, result; a recovery
+    row's result says so ("pass (recovery)").
+    """
+
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|")
+
+    head = ["observable", "paper", "polase", "95 % interval", "tolerance", "unit", "result"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        ci = format_ci(r.get("ci95")) or "–"
+        result = verdict(r)
+        if r.get("kind") == "recovery" and result in ("pass", "FAIL"):
+            result += " (recovery)"
+        values = [
+            r.get("observable", r.get("key", "")),
+            r.get("paper_text", ""),
+            format_value(r.get("value")),
+            ci,
+            r.get("tolerance", ""),
+            r.get("unit", ""),
+            result,
+        ]
+        lines.append("| " + " | ".join(cell(v) for v in values) + " |")
+    return "\n".join(lines)
