@@ -4,8 +4,9 @@
 --manifest run/manifest.csv`` with no step in between; the analysis must recover the
 twin's ASE threshold and Delta_ASE. The twin's values are what the same analysis gives
 on noiseless twin spectra: the threshold at the nominal fluences, Delta_ASE at the
-fluences actually delivered (the mean measured fluence of each nominal one; the bench's
-attenuator calibration is 1 % off and the laser drifts, as on a real table).
+fluences actually delivered (the mean measured fluence of each nominal one and
+polarization; the bench's attenuator calibration is 1 % off and the laser drifts, as on a
+real table).
 Tolerances are those of the reproduction's summary table: +-0.5 mJ/cm2 for thresholds,
 +-2 points of Delta_ASE (or inside the measurement's 95 % interval).
 """
@@ -78,28 +79,51 @@ def test_analysis_recovers_the_twins_threshold(paper_run):
         assert results[key]["value"] == pytest.approx(twin[key]["value"], abs=0.5), key
 
 
+def _delivered(rows, fluence, polarization=None) -> float:
+    """Mean power-meter fluence of the spectra taken at a nominal fluence. [mJ/cm2]"""
+    return float(
+        np.mean(
+            [
+                float(r["fluence_measured_mJ_cm2"])
+                for r in rows
+                if float(r["fluence_mJ_cm2"]) == fluence
+                and polarization in (None, r["polarization"])
+            ]
+        )
+    )
+
+
 def test_analysis_recovers_the_twins_delta_ase(paper_run):
+    """Delta_ASE against the twin at the fluences each polarization actually received: near
+    threshold the ASE rises ~10x faster than the fluence, so the bench's drift between the
+    linear and circular shots (~1 %) moves Delta_ASE by several points, and the twin
+    reference has to see the same two fluences."""
     run, results = paper_run
     rows = [r for r in csv.DictReader((run / "manifest.csv").open()) if r["kind"] == "spectrum"]
     nominal = sorted({float(r["fluence_mJ_cm2"]) for r in rows})
-    delivered = [
-        float(
-            np.mean(
-                [
-                    float(r["fluence_measured_mJ_cm2"])
-                    for r in rows
-                    if float(r["fluence_mJ_cm2"]) == f
-                ]
-            )
-        )
-        for f in nominal
-    ]
+    delivered = [_delivered(rows, f) for f in nominal]
     assert np.allclose(delivered, nominal, rtol=0.03)  # the power loop held the fluence
-    twin = {f: e for f, e in zip(nominal, _twin(delivered)["per_fluence"])}
     meas = {e["fluence_mJ_cm2"]: e for e in results["per_fluence"]}
-    for f in (15.0, 16.0, 17.0):  # the Delta_ASE values the paper reports
+    reported = (15.0, 16.0, 17.0)  # the Delta_ASE values the paper reports
+    below = [f for f in nominal if f <= 12.0]
+    pairs = {
+        f: (_delivered(rows, f, "linear"), _delivered(rows, f, "circular"))
+        for f in (*reported, *below)
+    }
+    grid = sorted({x for pair in pairs.values() for x in pair} | {max(delivered)})
+    ds = simulate(fluence=grid, noise=False, repeats=2, decays=False, seed=0)
+    value = extract_features(ds, AnalysisConfig(band_fits=False))["value_at_ase_peak"]
+    value = value.mean("repeat")
+
+    def twin(f):
+        f_lin, f_circ = pairs[f]
+        i_lin = float(value.sel(fluence=f_lin, polarization="linear"))
+        return float(value.sel(fluence=f_circ, polarization="circular")) / i_lin - 1.0
+
+    for f in reported:
         d, (lo, hi) = meas[f]["delta_ase"], meas[f]["delta_ase_ci95"]
-        true = twin[f]["delta_ase"]
+        true = twin(f)
         assert abs(d - true) <= 0.02 or lo <= true <= hi, (f, d, true, (lo, hi))
-    below = [meas[f]["delta_ase"] for f in nominal if f <= 12.0]
-    assert abs(np.mean(below)) < 0.01  # no contrast below threshold
+    # below threshold: the twin's small contrast (two-photon dichroism), not more
+    mean_meas = np.mean([meas[f]["delta_ase"] for f in below])
+    assert mean_meas == pytest.approx(np.mean([twin(f) for f in below]), abs=0.01)
