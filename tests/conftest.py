@@ -24,6 +24,25 @@ def external_dir() -> Path:
     return EXTERNAL_DIR
 
 
+#: Rows of `polase reproduce` that the packaged (band-filling) CsPbBr3 set does not meet,
+#: as docs/model.md section 9 and README.md report them: "always" fail on seed 353 and on
+#: every one of seeds 354-363; "sometimes" fail on some seeds (their values sit at the edge
+#: of the tolerance). A row outside both lists must pass: a new failure, or a documented
+#: one that starts passing, means the docs are out of date.
+REPRODUCE_CONFLICTS = {
+    "always": frozenset({"ase_peak", "threshold_fwhm", "slope_curvature"}),
+    "sometimes": frozenset(
+        {"slope", "threshold_ll", "delta_ase_17", "delta_pl_spontaneous"}
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def reproduce_conflicts() -> dict:
+    """`REPRODUCE_CONFLICTS`: the documented failing rows of the packaged set."""
+    return REPRODUCE_CONFLICTS
+
+
 @pytest.fixture
 def rng():
     """A seeded random generator (tests are reproducible)."""

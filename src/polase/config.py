@@ -233,8 +233,8 @@ class NumericsConfig:
 def _spectrometer_default():
     from .instruments.spectrometer import SpectrometerConfig
 
-    # 10 ms: the 20 mJ/cm2 ASE peak at ~2/3 of 16-bit full scale, 4 mJ/cm2 PL ~2000 counts
-    return SpectrometerConfig(integration_time_s=0.01)
+    # 1 ms: the 20 mJ/cm2 ASE peak at ~0.9 of 16-bit full scale, 4 mJ/cm2 PL ~1700 counts
+    return SpectrometerConfig(integration_time_s=0.001)
 
 
 def _tcspc_default():

@@ -136,7 +136,7 @@ _CSPBBR3: dict[str, Parameter] = {
         "density scale N_P of the exciton-exciton scattering (P band) gain of the band-filling"
         " model: the pair factor z / (1 + z), z = N_s [(1 + x) N_s + (1 - x) N_s'] / N_P^2,"
         " reaches 1/2 at N_s ~ N_P / sqrt(2) (unpolarized); 0 switches the P band off",
-        "range 5e17-1e19: the Mott density of CsPbBr3 excitons (n_M^(1/3) a_B ~ 0.25 with"
+        "5e17-1e19: the Mott density of CsPbBr3 excitons (n_M^(1/3) a_B ~ 0.25 with"
         " a_B = 3.2 nm gives 5e17; screening of E_b = 33 meV at RT ~ 1e18-1e19), above which"
         " excitons, and with them the P band, give way to the plasma (Klingshirn,"
         " Semiconductor Optics, ch. 20)",
@@ -329,6 +329,18 @@ def load_calibrated(material: str = "CsPbBr3") -> dict:
         return {}
     data = tomllib.loads(f.read_text(encoding="utf-8"))
     return {k: data.get(k, {}) for k in ("material", "sample", "mechanism")}
+
+
+def calibrated_provenance(material: str = "CsPbBr3") -> dict:
+    """The ``[provenance]`` table of the calibrated set of `material` ({} if none).
+
+    Written by the calibration: its method, date, the targets it was fitted to, the model's
+    values of them and ``conflicts``, the targets the set does not meet.
+    """
+    f = calibrated_file(material)
+    if not f.is_file():
+        return {}
+    return dict(tomllib.loads(f.read_text(encoding="utf-8")).get("provenance", {}))
 
 
 def calibrated_model(material: str = "CsPbBr3") -> dict[str, str]:

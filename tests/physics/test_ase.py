@@ -132,7 +132,16 @@ def test_gain_saturation_never_raises_output(small_config):
 
 def test_rhs_reference_conserves_photons_and_excitons(small_config):
     m, _ = build_model(small_config)
-    m = dataclasses.replace(m, k_nr=0.0, k2=0.0, k3=0.0, alpha_per_cm=np.zeros_like(m.alpha_per_cm))
+    # lossless: no non-radiative channels, no background absorption, no absorbing unpumped
+    # rod ends (they would take photons the balance below counts as leaving)
+    m = dataclasses.replace(
+        m,
+        k_nr=0.0,
+        k2=0.0,
+        k3=0.0,
+        alpha_per_cm=np.zeros_like(m.alpha_per_cm),
+        end_transmission=None,
+    )
     y = np.concatenate([np.full(10, 1.5e18), np.full(10, 0.5e18)])
     dy, _pl, ase, spont = rhs_reference(y, m)
     # lossless medium: excitons lost per second = spontaneous photons + guided photons out
