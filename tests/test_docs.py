@@ -18,6 +18,7 @@ commands instead of being run again from inside the suite.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -173,3 +174,14 @@ def test_api_reference_builds_without_warnings(tmp_path):
     )
     assert res.returncode == 0, res.stdout + res.stderr
     assert (tmp_path / "site" / "api" / "io" / "index.html").read_text().count("read_das6") > 0
+
+
+def test_model_parameter_tables_are_generated_from_the_materials():
+    """docs/model.md section 10's parameter tables are scripts/parameter_tables.py's output."""
+    spec = importlib.util.spec_from_file_location(
+        "_polase_parameter_tables", ROOT / "scripts" / "parameter_tables.py"
+    )
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    text = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    assert gen.tables() in text, "re-run: python scripts/parameter_tables.py (docs/model.md §10)"
