@@ -42,7 +42,14 @@ def _band_gain(y, prm, gs):
     n_w = urb.size
     for i in range(n_x):
         n_tot = max(y[i], 0.0) + max(y[n_x + i], 0.0)
+        # equal spin densities (linear pump, or spin memory gone): one subsystem's gain is
+        # the other's; the relative difference allowed changes the gain by ~1e-12
+        same = abs(y[i] - y[n_x + i]) <= 1e-12 * n_tot
         for s in range(2):
+            if s == 1 and same:
+                for w in range(n_w):
+                    gs[1, i, w] = gs[0, i, w]
+                break
             ns = max(y[s * n_x + i], 0.0)
             no = max(y[(1 - s) * n_x + i], 0.0)
             exc = (1.0 - xfrac) * _exc(n_tot, e_b, a_b)
