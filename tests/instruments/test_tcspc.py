@@ -296,3 +296,15 @@ def test_irf_from_recording_removes_the_dark_level_and_keeps_the_response():
         irf_from_recording(rec[100:])
     with pytest.raises(DataValidationError, match="not all 0"):
         irf_from_recording(np.zeros(10))
+
+
+def test_valid_convolution_is_scipys_fftconvolve():
+    from scipy.signal import fftconvolve
+
+    from polase.instruments.tcspc import _convolve_valid
+
+    rng = np.random.default_rng(7)
+    a = rng.uniform(0.0, 1.0, size=(3, 2, 257))
+    k = rng.uniform(0.0, 1.0, size=31)
+    want = fftconvolve(a, np.broadcast_to(k, (3, 2, 31)), mode="valid", axes=-1)
+    np.testing.assert_allclose(_convolve_valid(a, k), want, rtol=1e-10, atol=1e-12)

@@ -85,3 +85,16 @@ def test_default_urbach_tail_matches_measured_absorption_order(external_dir, nam
             target, mat["alpha0_per_cm"], mat["edge_energy_ev"], mat["urbach_energy_ev"]
         )
         assert 0.1 < model / meas < 10.0, (target, model, meas)
+
+
+@pytest.mark.parametrize(("k", "sd"), [(3.0, 0.017), (0.5, 0.03), (30.0, 0.01), (0.05, 0.02)])
+def test_red_tail_lineshape_is_scipys_exponentially_modified_gaussian(k, sd):
+    from scipy.stats import exponnorm
+
+    from polase.physics.gain import _exponnorm_pdf
+
+    x = np.linspace(-1.0, 1.0, 20001)
+    want = exponnorm.pdf(x, k, loc=0.0, scale=sd)
+    got = _exponnorm_pdf(x, k, sd)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * want.max())

@@ -30,7 +30,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
 from scipy.special import ndtr
 
 from ..errors import ConfigError, DataValidationError
@@ -362,15 +361,21 @@ def _signal(time_ns_model, emission_rate, config: TCSPCConfig, tail: str, tail_d
     amp, k = _tail(t, rate, tail, tail_decay_ns)
     edges = np.arange(-d1, n * ns - d0 + 1) * ws
     emission = _periodic_channel_integrals(t, rate, amp, k, edges, config.repetition_period_ns)
-    signal = fftconvolve(
-        emission,
-        np.broadcast_to(kernel, (*emission.shape[:-1], kernel.size)),
-        mode="valid",
-        axes=-1,
-    )
+    signal = _convolve_valid(emission, kernel)
     signal = signal.reshape(*signal.shape[:-1], n, ns).sum(axis=-1)
     signal = np.clip(signal, 0.0, None)
     return centres, signal, irf_norm
+
+
+def _convolve_valid(a, kernel):
+    """``scipy.signal.fftconvolve(a, kernel, mode="valid")`` along the last axis of `a`
+    (one kernel for every row), through scipy.fft: scipy.signal costs ~0.7 s to import."""
+    from scipy import fft
+
+    n_a, n_k = a.shape[-1], kernel.size
+    n_fft = fft.next_fast_len(n_a + n_k - 1, real=True)
+    full = fft.irfft(fft.rfft(a, n_fft, axis=-1) * fft.rfft(kernel, n_fft), n_fft, axis=-1)
+    return full[..., n_k - 1 : n_a]
 
 
 def measure_decay(
