@@ -31,9 +31,7 @@ def external_dir() -> Path:
 #: one that starts passing, means the docs are out of date.
 REPRODUCE_CONFLICTS = {
     "always": frozenset({"ase_peak", "threshold_fwhm", "slope_curvature"}),
-    "sometimes": frozenset(
-        {"slope", "threshold_ll", "delta_ase_17", "delta_pl_spontaneous"}
-    ),
+    "sometimes": frozenset({"slope", "threshold_ll", "delta_ase_17", "delta_pl_spontaneous"}),
 }
 
 

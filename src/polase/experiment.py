@@ -10,6 +10,7 @@ populations and the helicity-resolved TCSPC pair they emit (docs/polarization.md
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -436,7 +437,12 @@ def simulate_helicity_pair(
 
 
 def forward(
-    config, fluence, qwp_angle, solver: str | None = None, progress: Callable | None = None
+    config,
+    fluence,
+    qwp_angle,
+    solver: str | None = None,
+    progress: Callable | None = None,
+    decay_min_fluence: float | None = None,
 ) -> dict:
     """Noiseless emission at the detector for every (fluence, plate angle); no instruments.
 
@@ -452,6 +458,11 @@ def forward(
         "fast" or "reference"; default from ``config["numerics"]["solver"]``.
     progress
         Optional callable(done, total) called after each chunk of fluences.
+    decay_min_fluence
+        Fluences below this want no decay shapes: their runs take longer steps
+        (`polase.physics.ase.solve`'s ``spectra_only``), so their ``emission_t`` keeps
+        its time integral but not its shape within a step. None: every run's decays
+        are resolved. [mJ/cm2]
 
     Returns
     -------
@@ -473,6 +484,10 @@ def forward(
         model, det_weights = _convolution_detection(cfg, model)
     n_up, n_down, docp, intensity = initial_densities(cfg, fluence, qwp_angle)
     n_f, n_a, n_x = n_up.shape
+    spectra_only = None
+    if decay_min_fluence is not None:
+        f_col = np.atleast_1d(np.asarray(fluence, dtype=float))[:, None]
+        spectra_only = np.broadcast_to(f_col < float(decay_min_fluence), (n_f, n_a))
     chunk = n_f if progress is None else max(1, min(4, n_f))
     parts = []
     for start in range(0, n_f, chunk):
@@ -483,7 +498,13 @@ def forward(
         # above every member's gap), only the spectra shift with the member's band gap
         for off, wgt in zip(offsets, weights):
             m_k = model if off == 0.0 else build_model(cfg, float(off))[0]
-            r = _ase.solve(n_up[sl].reshape(-1, n_x), n_down[sl].reshape(-1, n_x), m_k, solver)
+            r = _ase.solve(
+                n_up[sl].reshape(-1, n_x),
+                n_down[sl].reshape(-1, n_x),
+                m_k,
+                solver,
+                spectra_only=None if spectra_only is None else spectra_only[sl].ravel(),
+            )
             if acc is None:
                 acc = {key: (v if key == "time_ns" else wgt * v) for key, v in r.items()}
             else:
@@ -609,7 +630,10 @@ def simulate(config=None, progress: Callable | None = None, **overrides):
     angles = np.asarray(sw["qwp_angle"], dtype=float)
     labels = polarization_labels(angles)
     n_r = int(sw["repeats"])
-    fwd = forward(cfg, fluence, angles, progress=progress)
+    # decays are recorded at and above sweep.decay_min_fluence only: the other runs need
+    # the spectra, which longer steps leave as accurate
+    decay_min = float(sw["decay_min_fluence"]) if sw["decays"] else math.inf
+    fwd = forward(cfg, fluence, angles, progress=progress, decay_min_fluence=decay_min)
     rng = np.random.default_rng(int(sw["seed"]))
     rep_rate = cfg["pump"]["repetition_rate_hz"]
 

@@ -467,7 +467,8 @@ def solve_batch(
     """Integrate every run (`_solve_one`) in parallel.
 
     prm: the model constants in the order `_rhs` unpacks them, with 0.5 / tau_s at prm[14]
-    (`ase.solve` builds it); tau_s: the spin relaxation time [s].
+    (`ase.solve` builds it); tau_s: the spin relaxation time [s]; max_step: the largest
+    step of each run, shape (R,) [s].
     """
     n_runs, n_x = n0_up.shape
     n_w = prm[1].size
@@ -475,12 +476,11 @@ def solve_batch(
     ase = np.zeros((n_runs, n_w))
     decay = np.zeros((n_runs, det_idx.size, n_bins))
     stats = np.zeros((n_runs, 4))
-    # a spin relaxation faster than ten largest steps is stiff (see `_solve_one`)
-    split = tau_s < 10.0 * max_step
-    spin_rate = 1.0 / tau_s if split else 0.0
     # the same constants without the relaxation term, for the split phase
     prm_split = prm[:14] + (0.0,) + prm[15:]  # noqa: RUF005 (numba: concatenated tuples)
     for r in prange(n_runs):
+        # a spin relaxation faster than ten largest steps is stiff (see `_solve_one`)
+        spin_rate = 1.0 / tau_s if tau_s < 10.0 * max_step[r] else 0.0
         y0 = np.empty(2 * n_x)
         for i in range(n_x):
             y0[i] = n0_up[r, i]
@@ -498,7 +498,7 @@ def solve_batch(
             t_end,
             rtol,
             atol_rel,
-            max_step,
+            max_step[r],
             spin_rate,
             pl[r],
             ase[r],
