@@ -441,3 +441,14 @@ def test_reproduce_acquire_full_protocol_default_seed(tmp_path, reproduce_confli
         if r["kind"] == "measured" and r["group"] == "headline" and r["pass"] is not True
     }
     assert set(bad) <= documented, bad
+
+
+def test_readme_summary_table_is_this_run(reproduced):
+    """README.md's summary table is `markdown_table` of the default run's rows (seed 353,
+    5 repeats: what `bash dev.sh run` writes): regenerate it with
+    scripts/readme_summary.py when the numbers move."""
+    from polase.report.summary import markdown_table
+
+    _, summary = reproduced
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert markdown_table(summary["rows"]) in readme
