@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import math
 import time
 from collections.abc import Sequence
 from typing import ClassVar
@@ -357,7 +358,9 @@ class TwinModel(ForwardModel):
     def _predict(self, mechanism, values, fluence, qwp_angle, docp):
         from ..experiment import forward
 
-        out = forward(self.config_for(mechanism, values), fluence, qwp_angle)
+        # band intensities need the spectra only: no decay shapes, longer steps
+        cfg = self.config_for(mechanism, values)
+        out = forward(cfg, fluence, qwp_angle, decay_min_fluence=math.inf)
         lam = out["wavelength"]
         em = out["emission"]
         if self.slit_fwhm_nm > 0:
