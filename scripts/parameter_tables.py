@@ -11,7 +11,7 @@ docs/model.md holds exactly this output.
 from __future__ import annotations
 
 from polase.config import default_config
-from polase.materials import load_calibrated, parameter_table
+from polase.materials import _flatten, load_calibrated, parameter_table
 
 HEAD = "| key | value | unit | meaning | range | source |\n|---|---|---|---|---|---|"
 
@@ -24,16 +24,6 @@ _MODEL_ROWS = {
 }
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def _cell(text) -> str:
     return str(text).replace("|", "\\|")
 
@@ -41,10 +31,10 @@ def _cell(text) -> str:
 def tables(material: str = "CsPbBr3") -> str:
     """The three tables, each under its ``### [section]`` heading."""
     cfg = default_config(material)
-    calibrated = {sec: _flat(vals) for sec, vals in load_calibrated(material).items()}
+    calibrated = {sec: _flatten(vals) for sec, vals in load_calibrated(material).items()}
     out = []
     for section, params in parameter_table(material).items():
-        values = _flat(cfg[section])
+        values = _flatten(cfg[section])
         rows = [f"### [{section}]", "", HEAD]
         if section in _MODEL_ROWS:
             key, meaning = _MODEL_ROWS[section]

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..constants import HC_EV_NM
 from ..errors import ConfigError
+from ..materials import literature_range
 from ..physics.mechanisms import MECHANISMS, parse_mechanism
 from .observables import DEFAULT_BANDS, Observations, band_intensity, observations_from_samples
 from .parameters import Parameter, Parameters
@@ -202,10 +203,7 @@ TWIN_COMMON: dict[str, dict[str, tuple[float, float]]] = {
     },
     # the inversion-limited model has no gain scale: the threshold moves with the
     # two-photon coefficient (literature ranges of polase.materials)
-    "band_filling": {
-        "material.beta": (0.1, 10.0),
-        "material.k2": (1e-11, 1e-9),
-    },
+    "band_filling": {key: literature_range(key)[:2] for key in ("material.beta", "material.k2")},
 }
 #: Parameters fitted when a mechanism is active. gain model -> mechanism -> name -> (min, max)
 TWIN_MECHANISM: dict[str, dict[str, dict[str, tuple[float, float]]]] = {
