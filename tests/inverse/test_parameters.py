@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -20,6 +21,11 @@ def test_log_coordinates_round_trip_and_auto_choice():
     assert dens.internal_bounds() == pytest.approx((16.0, math.log10(3e18)))
     assert not Parameter("x", 1.0, 1.0, 50.0).is_log  # less than two decades
     assert not Parameter("y", 1.0, 1e-3, 10.0, log=False).is_log
+    # an unconstrained interval end maps to infinity, without an overflow warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dens.from_internal(np.float64(400.0)) == math.inf
+        assert dens.from_internal(-400.0) == 0.0
 
 
 def test_free_fixed_and_internal_vector():

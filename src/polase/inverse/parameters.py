@@ -65,7 +65,11 @@ class Parameter:
         return math.log10(v) if self.is_log else float(v)
 
     def from_internal(self, u: float) -> float:
-        return 10.0**u if self.is_log else float(u)
+        u = float(u)
+        if not self.is_log:
+            return u
+        # a 95 % interval of a parameter the data do not constrain can reach past 1e308
+        return math.inf if u > 308.0 else 10.0**u
 
     def internal_bounds(self) -> tuple[float, float]:
         return (self.to_internal(self.min), self.to_internal(self.max))
