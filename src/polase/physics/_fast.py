@@ -38,7 +38,7 @@ def _band_gain(y, prm, gs):
     """Material gain of both spin subsystems in every cell, gs[s, i, w] [1/cm] (bandfilling)."""
     n_x = prm[0]
     urb, occ_e, occ_h, alpha0, inv_eu, nc_s, nv_s, ce_kt, ch_kt, e_b, a_b, xfrac = prm[21:33]
-    photon_ev, inv_np2, pband_ev, inv_kt = prm[34:38]
+    photon_ev, inv_np2, pband_ev, inv_kt, boltz = prm[34:39]
     n_w = urb.size
     for i in range(n_x):
         n_tot = max(y[i], 0.0) + max(y[n_x + i], 0.0)
@@ -71,12 +71,18 @@ def _band_gain(y, prm, gs):
                 z = ns * ((1.0 + xfrac) * ns + (1.0 - xfrac) * no) * inv_np2
                 pair = z / (1.0 + z)
                 e_p0 = -shrink - pband_ev  # E_P0 - E_g
+                # exp(0.5 - eps) = exp(0.5 - e_p0 / kT) exp((E - E_g) / kT): one exp per
+                # cell (unless that factor would overflow, at a few K)
+                log_cell = 0.5 - e_p0 * inv_kt
+                split_exp = log_cell < 600.0
+                cell_fac = np.exp(log_cell) * pair if split_exp else pair
                 for w in range(n_w):
                     eps = (e_p0 - photon_ev[w]) * inv_kt  # photon_ev: E - E_g
                     if eps > 0.0:
                         alpha = alpha0 * min(urb[w] * a_fac, 1.0)
-                        lsh = np.sqrt(2.0 * eps) * np.exp(0.5 - eps)
-                        gs[s, i, w] += (alpha0 - alpha) * lsh * pair
+                        shape = boltz[w] if split_exp else np.exp(0.5 - eps)
+                        lsh = np.sqrt(2.0 * eps) * shape
+                        gs[s, i, w] += (alpha0 - alpha) * lsh * cell_fac
 
 
 @njit(cache=True)

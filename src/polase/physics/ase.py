@@ -370,6 +370,7 @@ def _band_constants(m: ModelArrays) -> tuple:
     else:
         urb = occ_e = occ_h = np.zeros(lam.size)
     kt = KB_EV_K * m.temperature_k
+    photon_ev = np.ascontiguousarray(HC_EV_NM / lam - m.edge_ev, dtype=float)
     return (
         band,
         np.ascontiguousarray(urb, dtype=float),
@@ -385,11 +386,14 @@ def _band_constants(m: ModelArrays) -> tuple:
         _bf.exciton_bohr_radius_cm(m.exciton_binding_ev, m.mass_e, m.mass_h) if band else 1.0,
         float(m.exchange_fraction),
         np.ascontiguousarray(m.end_transmission_or_one(), dtype=float),
-        # the P band (prm[34:38]): E - E_g on the grid, 1 / N_P^2, b E_b, 1 / kT
-        np.ascontiguousarray(HC_EV_NM / lam - m.edge_ev, dtype=float),
+        # the P band (prm[34:39]): E - E_g on the grid, 1 / N_P^2, b E_b, 1 / kT, and
+        # exp((E - E_g) / kT), the lineshape's energy factor
+        photon_ev,
         1.0 / m.pband_density_cm3**2 if band and m.pband_density_cm3 > 0.0 else 0.0,
         float(m.pband_binding_fraction * m.exciton_binding_ev),
         1.0 / kt,
+        # (used below the P-band onset only, E - E_g < 0: the clip never acts there)
+        np.exp(np.minimum(photon_ev / kt, 700.0)),
     )
 
 
