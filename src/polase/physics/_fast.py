@@ -35,12 +35,16 @@ def _exc(n, e_b, a_b):
 
 @njit(cache=True)
 def _band_gain(y, prm, gs):
-    """Material gain of both spin subsystems in every cell, gs[s, i, w] [1/cm] (bandfilling)."""
+    """Material gain of both spin subsystems in every cell, gs[s, i, w] [1/cm] (bandfilling).
+
+    In a mirror-symmetric rod (``prm[19]``) the second half's cells are copies of the first.
+    """
     n_x = prm[0]
+    n_eval = (n_x + 1) // 2 if prm[19] else n_x
     urb, occ_e, occ_h, alpha0, inv_eu, nc_s, nv_s, ce_kt, ch_kt, e_b, a_b, xfrac = prm[21:33]
     photon_ev, inv_np2, pband_ev, inv_kt, boltz = prm[34:39]
     n_w = urb.size
-    for i in range(n_x):
+    for i in range(n_eval):
         n_tot = max(y[i], 0.0) + max(y[n_x + i], 0.0)
         # equal spin densities (linear pump, or spin memory gone): one subsystem's gain is
         # the other's; the relative difference allowed changes the gain by ~1e-12
@@ -83,6 +87,10 @@ def _band_gain(y, prm, gs):
                         shape = boltz[w] if split_exp else np.exp(0.5 - eps)
                         lsh = np.sqrt(2.0 * eps) * shape
                         gs[s, i, w] += (alpha0 - alpha) * lsh * cell_fac
+    for i in range(n_eval, n_x):
+        for s in range(2):
+            for w in range(n_w):
+                gs[s, i, w] = gs[s, n_x - 1 - i, w]
 
 
 @njit(cache=True)
@@ -117,7 +125,7 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
         symmetric,
         band,
     ) = prm[:21]
-    neff, gdens, spdens, flux, phibar, q, gs, gm, qs = work
+    neff, gdens, spdens, flux, phibar, q, gs, gm, qs, ex = work
     t_end_rod = prm[33]
     n_w = sigma.size
     w_same = 0.5 * (1.0 + sel)
@@ -168,8 +176,11 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
     for w in range(n_w):
         ase_rate[w] = 0.0
     src_pref = 0.5 * beta_sp * k_rad * area * dx
-    # symmetric rod: the backward end emits what the forward end does
+    # symmetric rod: the backward end emits what the forward end does, and the second
+    # half's cells have the first half's gain: their exp(u) is reused (ex[i, w] < 0: none)
     two = 2.0 if symmetric else 1.0
+    half = (n_x + 1) // 2
+    n_half = half if symmetric else n_x
     for c in range(n_ch):
         for i in range(n_x):
             for w in range(n_w):
@@ -196,8 +207,20 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
                         phi1 = 1.0 + u * (0.5 + u / 6.0)
                         phi2 = 0.5 + u * (1.0 / 6.0 + u / 24.0)
                         e = 1.0 + u * phi1
+                        if symmetric and i < half:
+                            ex[i, w] = -1.0
                     else:
-                        e = np.exp(u)
+                        if not symmetric or keep != 1.0:
+                            e = np.exp(u)
+                            if symmetric and i < half:
+                                ex[i, w] = -1.0
+                        elif i < half:
+                            e = np.exp(u)
+                            ex[i, w] = e
+                        else:
+                            e = ex[n_x - 1 - i, w]
+                            if e < 0.0:
+                                e = np.exp(u)
                         phi1 = (e - 1.0) / u
                         phi2 = (phi1 - 1.0) / u
                     phibar[i, w] += (f * phi1 + s * phi2) * keep
@@ -217,7 +240,7 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
         pref = gamma / area * dlam
         if band:
             # signed stimulated rate of each subsystem: emission where g > 0, absorption below
-            for i in range(n_x):
+            for i in range(n_half):
                 a_up = 0.0
                 a_dn = 0.0
                 for w in range(n_w):
@@ -233,11 +256,16 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
                     qs[0, i] += w_other * pref * a_up
                     qs[1, i] += w_same * pref * a_dn
         else:
-            for i in range(n_x):
+            for i in range(n_half):
                 acc = 0.0
                 for w in range(n_w):
                     acc += sigma[w] * phibar[i, w]
                 q[c, i] = pref * acc
+    # the mirrored half of a symmetric rod
+    for i in range(n_half, n_x):
+        for c in range(2):
+            qs[c, i] = qs[c, n_x - 1 - i]
+            q[c, i] = q[c, n_x - 1 - i]
     ntot = 0.0
     k1 = k_rad + k_nr
     for i in range(n_x):
@@ -405,7 +433,8 @@ def _solve_one(
     if ymax <= 0.0:
         return
     atol = atol_rel * ymax
-    work = (neff, gdens, spdens, flux, phibar, q, gs, gm, qs)
+    ex = np.empty((n_x, n_w))
+    work = (neff, gdens, spdens, flux, phibar, q, gs, gm, qs, ex)
     relaxed = False
     cur = prm
     s1 = _rhs(y, cur, work, k1, p1, a1)
