@@ -177,7 +177,8 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
         ase_rate[w] = 0.0
     src_pref = 0.5 * beta_sp * k_rad * area * dx
     # symmetric rod: the backward end emits what the forward end does, and the second
-    # half's cells have the first half's gain: their exp(u) is reused (ex[i, w] < 0: none)
+    # half's cells have the first half's gain: their exp(u), phi1, phi2 are reused
+    # (ex[:, i, w]; ex[0, i, w] < 0: none stored)
     two = 2.0 if symmetric else 1.0
     half = (n_x + 1) // 2
     n_half = half if symmetric else n_x
@@ -208,21 +209,30 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
                         phi2 = 0.5 + u * (1.0 / 6.0 + u / 24.0)
                         e = 1.0 + u * phi1
                         if symmetric and i < half:
-                            ex[i, w] = -1.0
-                    else:
-                        if not symmetric or keep != 1.0:
-                            e = np.exp(u)
-                            if symmetric and i < half:
-                                ex[i, w] = -1.0
-                        elif i < half:
-                            e = np.exp(u)
-                            ex[i, w] = e
-                        else:
-                            e = ex[n_x - 1 - i, w]
-                            if e < 0.0:
-                                e = np.exp(u)
+                            ex[0, i, w] = -1.0
+                    elif not symmetric or keep != 1.0:
+                        e = np.exp(u)
                         phi1 = (e - 1.0) / u
                         phi2 = (phi1 - 1.0) / u
+                        if symmetric and i < half:
+                            ex[0, i, w] = -1.0
+                    elif i < half:
+                        e = np.exp(u)
+                        phi1 = (e - 1.0) / u
+                        phi2 = (phi1 - 1.0) / u
+                        ex[0, i, w] = e
+                        ex[1, i, w] = phi1
+                        ex[2, i, w] = phi2
+                    else:
+                        k = n_x - 1 - i
+                        e = ex[0, k, w]
+                        if e < 0.0:
+                            e = np.exp(u)
+                            phi1 = (e - 1.0) / u
+                            phi2 = (phi1 - 1.0) / u
+                        else:
+                            phi1 = ex[1, k, w]
+                            phi2 = ex[2, k, w]
                     phibar[i, w] += (f * phi1 + s * phi2) * keep
                     flux[w] = f * e + s * phi1
             for w in range(n_w):
@@ -433,7 +443,7 @@ def _solve_one(
     if ymax <= 0.0:
         return
     atol = atol_rel * ymax
-    ex = np.empty((n_x, n_w))
+    ex = np.empty((3, n_x, n_w))
     work = (neff, gdens, spdens, flux, phibar, q, gs, gm, qs, ex)
     relaxed = False
     cur = prm
