@@ -130,3 +130,27 @@ def test_no_polarization_effect_is_not_called_distinguishable():
     )
     rec = recommend_measurement(m, obs, c)
     assert "none" not in rec["between"] and len(rec["between"]) == 2
+
+
+def test_a_combination_starts_no_worse_than_its_best_component():
+    from polase.inverse import fit
+    from polase.inverse.compare import _combination_start, _lowest_cost_start
+    from polase.inverse.fit import _Objective
+
+    m = ToyModel()
+    obs = m.simulate("orbit_orbit", FLUENCE, ANGLES, repeats=5, seed=7, rel_noise=0.02)
+    done = {name: fit(m, obs, name) for name in ("orbit_orbit", "dichroism")}
+    name = "orbit_orbit+dichroism"
+    params, starts = _combination_start(m, name, done)
+    # the alternative is the best component's optimum: the added strength at 0
+    best = min(done.values(), key=lambda r: r.bic)
+    assert best.mechanism == "orbit_orbit" and len(starts) == 1
+    assert starts[0]["delta"] == 0.0 and starts[0]["kappa"] == best.values["kappa"]
+
+    def chi2(p):
+        r = _Objective(m, name, obs).residuals_for(p.values())[0]
+        return float(r @ r)
+
+    chosen = _lowest_cost_start(m, obs, name, params, starts)
+    assert chi2(chosen) == min(chi2(params), chi2(params.with_values(starts[0])))
+    assert chi2(chosen) <= best.chi2 * (1 + 1e-9)

@@ -16,6 +16,7 @@ evidence is min BIC without it minus min BIC with it (> 10: needed, < -10: not s
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ import numpy as np
 from ..analysis.delta import delta_of_means
 from ..errors import FitError
 from ..parallel import cluster
-from .fit import FitResult, fit
+from .fit import FitResult, _Objective, fit
 from .models import DEFAULT_CANDIDATES, MECHANISMS, ForwardModel, canonical_name, mechanism_set
 from .observables import Observations
 
@@ -308,6 +309,9 @@ def _fit_candidate(task, *, model, obs, max_nfev, f_pred):
     """
     name, params, starts = task
     calls0, sec0 = model.n_calls, model.seconds
+    if len(mechanism_set(name)) >= 2 and starts:
+        # a combination: fit from the better of its two starts (one forward run each)
+        params, starts = _lowest_cost_start(model, obs, name, params, starts), None
     r = fit(model, obs, name, params, starts=starts, max_nfev=max_nfev)
     pred = predict_signatures(model, r, f_pred) if f_pred is not None else None
     return r, pred, model.n_calls - calls0, model.seconds - sec0
@@ -359,8 +363,29 @@ def _fit_candidates(model, obs, ordered, max_nfev, f_pred, progress, client):
     return [by_name[n] for n in ordered], preds, n_forward, seconds
 
 
+def _lowest_cost_start(model: ForwardModel, obs: Observations, name: str, params, starts):
+    """Of `params` and `params` with each of `starts`, the one with the lowest chi2."""
+    obj = _Objective(model, name, obs)
+    best, best_cost = params, math.inf
+    for p in [params, *(params.with_values(v) for v in starts)]:
+        r = obj.residuals_for(p.values())[0]
+        cost = float(r @ r)
+        if cost < best_cost:
+            best, best_cost = p, cost
+    return best
+
+
 def _combination_start(model: ForwardModel, name: str, done: dict):
-    """Parameters of a combination started at its fitted components' values (best first).
+    """Parameters of a combination started at its fitted components' values (best first),
+    and, as the alternative start, the best component's own optimum.
+
+    The first start takes each free parameter from the best component that fitted it. The
+    alternative takes every parameter the best component has, fitted or fixed, from it
+    (an added mechanism's strength at 0, a shared parameter at the best component's fixed
+    value): the combination then starts where its best component ended. Which one is
+    better depends on whether the components' fits are compatible (orbit_orbit+spin_channel
+    on the default sweep: the spin channel's fitted orientation efficiency ruins the
+    orbit-orbit optimum). `_fit_candidate` fits from the one with the lower chi2.
 
     Returns (params, starts) or (None, None) when `name` is not a combination of fitted
     candidates.
@@ -376,7 +401,10 @@ def _combination_start(model: ForwardModel, name: str, done: dict):
         for k in r.params.free_names:
             if k in params.free_names and k not in merged:
                 merged[k] = r.values[k]
-    return params.with_values(merged), []
+    best = comps[0].values
+    nested = {k: best[k] for k in params.free_names if k in best}
+    same = all(nested.get(k) == v for k, v in merged.items()) and len(nested) == len(merged)
+    return params.with_values(merged), [] if same else [nested]
 
 
 def _verdict(best: FitResult, rival, gap: float, ok: bool, obs: Observations) -> str:
