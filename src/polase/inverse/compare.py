@@ -403,8 +403,7 @@ def _combination_start(model: ForwardModel, name: str, done: dict):
                 merged[k] = r.values[k]
     best = comps[0].values
     nested = {k: best[k] for k in params.free_names if k in best}
-    same = all(nested.get(k) == v for k, v in merged.items()) and len(nested) == len(merged)
-    return params.with_values(merged), [] if same else [nested]
+    return params.with_values(merged), [] if nested == merged else [nested]
 
 
 def _verdict(best: FitResult, rival, gap: float, ok: bool, obs: Observations) -> str:

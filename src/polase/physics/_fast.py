@@ -204,35 +204,25 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
                             # cut the gain, and the stimulated emission it stands for
                             keep = max(room, 0.0) / u
                             u = max(room, 0.0)
-                    if abs(u) < 1e-4:
-                        phi1 = 1.0 + u * (0.5 + u / 6.0)
-                        phi2 = 0.5 + u * (1.0 / 6.0 + u / 24.0)
-                        e = 1.0 + u * phi1
-                        if symmetric and i < half:
-                            ex[0, i, w] = -1.0
-                    elif not symmetric or keep != 1.0:
-                        e = np.exp(u)
-                        phi1 = (e - 1.0) / u
-                        phi2 = (phi1 - 1.0) / u
-                        if symmetric and i < half:
-                            ex[0, i, w] = -1.0
-                    elif i < half:
-                        e = np.exp(u)
-                        phi1 = (e - 1.0) / u
-                        phi2 = (phi1 - 1.0) / u
-                        ex[0, i, w] = e
-                        ex[1, i, w] = phi1
-                        ex[2, i, w] = phi2
-                    else:
-                        k = n_x - 1 - i
+                    k = n_x - 1 - i
+                    if symmetric and i >= half and keep == 1.0 and ex[0, k, w] >= 0.0:
                         e = ex[0, k, w]
-                        if e < 0.0:
+                        phi1 = ex[1, k, w]
+                        phi2 = ex[2, k, w]
+                    else:
+                        if abs(u) < 1e-4:
+                            phi1 = 1.0 + u * (0.5 + u / 6.0)
+                            phi2 = 0.5 + u * (1.0 / 6.0 + u / 24.0)
+                            e = 1.0 + u * phi1
+                        else:
                             e = np.exp(u)
                             phi1 = (e - 1.0) / u
                             phi2 = (phi1 - 1.0) / u
-                        else:
-                            phi1 = ex[1, k, w]
-                            phi2 = ex[2, k, w]
+                        if symmetric and i < half:
+                            # a cut cell's factors depend on its flux, not on u alone
+                            ex[0, i, w] = e if keep == 1.0 else -1.0
+                            ex[1, i, w] = phi1
+                            ex[2, i, w] = phi2
                     phibar[i, w] += (f * phi1 + s * phi2) * keep
                     flux[w] = f * e + s * phi1
             for w in range(n_w):
