@@ -165,3 +165,20 @@ def test_mirror_symmetric_shortcut_matches_the_full_rod(mechanism):
     full = solve(up2, down, m)
     for key in ("pl", "ase", "decay", "ase_photons"):
         np.testing.assert_allclose(sym[key], full[key], rtol=1e-8, atol=1e-12 * full[key].max())
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
+def test_run_order_gives_every_thread_a_like_share_of_costly_runs(n_threads):
+    from polase.physics.ase import _run_order
+
+    # a sweep: 34 fluences x (linear, circular) with like carriers, rising with fluence
+    carriers = np.repeat(np.arange(1.0, 35.0) ** 2, 2)
+    order = _run_order(carriers, n_threads)
+    assert sorted(order.tolist()) == list(range(carriers.size))
+    # prange's blocks: contiguous, as equal in size as they can be
+    blocks = np.array_split(order, n_threads)
+    load = np.array([carriers[b].sum() for b in blocks])
+    assert load.max() - load.min() <= carriers.max()
+    # and each block mixes linear (even index) and circular (odd) runs
+    for b in blocks:
+        assert abs(np.sum(b % 2 == 0) - np.sum(b % 2 == 1)) <= 1

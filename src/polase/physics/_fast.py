@@ -56,9 +56,10 @@ def _band_gain(y, prm, gs):
                 break
             ns = max(y[s * n_x + i], 0.0)
             no = max(y[(1 - s) * n_x + i], 0.0)
-            exc = (1.0 - xfrac) * _exc(n_tot, e_b, a_b)
+            # E + x (E_s - E): exactly E when unpolarized (bandfilling.bandgap_renormalization)
+            exc = _exc(n_tot, e_b, a_b)
             if xfrac != 0.0:
-                exc += xfrac * _exc(2.0 * ns, e_b, a_b)
+                exc += xfrac * (_exc(2.0 * ns, e_b, a_b) - exc)
             shrink = max(-(e_b + exc), 0.0)
             a_fac = np.exp(shrink * inv_eu)
             eta_e = _inv_f12(max(ns / nc_s, 1e-30))
@@ -72,7 +73,7 @@ def _band_gain(y, prm, gs):
                 gs[s, i, w] = alpha * (f_e + f_h - 1.0)
             if inv_np2 > 0.0:
                 # exciton-exciton scattering (P band), bandfilling.material_gain
-                z = ns * ((1.0 + xfrac) * ns + (1.0 - xfrac) * no) * inv_np2
+                z = (ns * (ns + no) + xfrac * ns * (ns - no)) * inv_np2
                 pair = z / (1.0 + z)
                 e_p0 = -shrink - pband_ev  # E_P0 - E_g
                 # exp(0.5 - eps) = exp(0.5 - e_p0 / kT) exp((E - E_g) / kT): one exp per
@@ -182,12 +183,25 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
     two = 2.0 if symmetric else 1.0
     half = (n_x + 1) // 2
     n_half = half if symmetric else n_x
+    # equal spin densities in every cell (a linear pump, or a polarization relaxed to below
+    # rounding): the two guided channels are the same, bitwise, and the second is the first
+    unpolarized = n_ch == 2
+    for i in range(n_x):
+        if y[i] != y[n_x + i]:
+            unpolarized = False
+            break
     for c in range(n_ch):
-        for i in range(n_x):
+        if c == 1 and unpolarized:
             for w in range(n_w):
-                phibar[i, w] = 0.0
+                ase_rate[w] *= 2.0  # the second channel's share (exactly, in a symmetric rod)
+            n_dir = 0  # phibar keeps the first channel's values
+        else:
+            n_dir = 1 if symmetric else 2
+            for i in range(n_x):
+                for w in range(n_w):
+                    phibar[i, w] = 0.0
         # a rod symmetric about its centre has backward flux = mirrored forward flux
-        for direction in range(1 if symmetric else 2):
+        for direction in range(n_dir):
             for w in range(n_w):
                 flux[w] = 0.0
             for j in range(n_x):
@@ -227,7 +241,7 @@ def _rhs(y, prm, work, dy, pl_rate, ase_rate):
                     flux[w] = f * e + s * phi1
             for w in range(n_w):
                 ase_rate[w] += two * flux[w] * t_end_rod[w]
-        if symmetric:
+        if symmetric and n_dir > 0:
             for i in range(n_x // 2):
                 j = n_x - 1 - i
                 for w in range(n_w):

@@ -168,11 +168,14 @@ def bandgap_renormalization(
         x, in [0, 1]. [1]
     """
     x = exchange_fraction
-    e = (1.0 - x) * exchange_correlation_energy(n_total, exciton_binding_ev, bohr_radius_cm)
+    e = exchange_correlation_energy(n_total, exciton_binding_ev, bohr_radius_cm)
     if x != 0.0:
-        e = e + x * exchange_correlation_energy(
+        # E + x (E_s - E) rather than (1 - x) E + x E_s: exactly E for an unpolarized
+        # population (2 N_s = N), whatever x (no rounding-level dependence on x)
+        e_same = exchange_correlation_energy(
             2.0 * np.asarray(n_same, dtype=float), exciton_binding_ev, bohr_radius_cm
         )
+        e = e + x * (e_same - e)
     return np.maximum(-(exciton_binding_ev + e), 0.0)
 
 
@@ -240,7 +243,8 @@ def pband_pair_factor(n_same, n_other, pband_density_cm3: float, exchange_fracti
     no = np.maximum(np.asarray(n_other, dtype=float), 0.0)
     if pband_density_cm3 <= 0.0:
         return np.zeros(np.broadcast(ns, no).shape)
-    z = ns * ((1.0 + exchange_fraction) * ns + (1.0 - exchange_fraction) * no)
+    # ns (ns + no) + x ns (ns - no): independent of x, bitwise, when ns = no
+    z = ns * (ns + no) + exchange_fraction * ns * (ns - no)
     z = z / pband_density_cm3**2
     return z / (1.0 + z)
 
