@@ -74,7 +74,8 @@ def default_sweep(model_error: float) -> None:
     )
     print(
         f"forward simulations: {c.n_forward} in {c.forward_seconds:.1f} s = {rate:.2f} per second"
-        f" ({rate * fl.size * ang.size:.0f} pump-pulse runs per second)"
+        f" ({rate * fl.size * ang.size:.0f} pump-pulse runs per second;"
+        f" {model.n_reused} unpolarized runs reused across spin-parameter steps)"
     )
     for r in c.results:
         print(

@@ -7,7 +7,13 @@ import pytest
 
 from polase.errors import ConfigError
 from polase.inverse import TwinModel
-from polase.inverse.models import _gaussian_smooth, canonical_name, fit_numerics, mechanism_set
+from polase.inverse.models import (
+    _gaussian_smooth,
+    _get_dotted,
+    canonical_name,
+    fit_numerics,
+    mechanism_set,
+)
 from polase.inverse.observables import DEFAULT_BANDS, band_intensity
 
 
@@ -101,3 +107,47 @@ def test_fit_numerics_cover_the_bands():
     assert band_intensity(
         np.arange(520.0, 559.0), np.ones(39), DEFAULT_BANDS["pl"]
     ) == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("gain_model", ["band_filling", "cross_section"])
+def test_unpolarized_runs_do_not_depend_on_the_spin_parameters(gain_model):
+    # the claim behind the twin's reuse of linear-pump runs: changing any UNPOLARIZED_INVARIANT
+    # parameter leaves the linear (0 deg) bands bitwise unchanged and moves the circular ones
+    from polase.inverse.models import UNPOLARIZED_INVARIANT
+
+    mechanism = "orbit_orbit+spin_channel+dichroism"
+    m = TwinModel({"material": {"gain_model": gain_model}})
+    values = m.parameters(mechanism).values()
+    fluence = np.array([6.0, 16.0, 22.0])
+    base = m._bands(m.config_for(mechanism, values), fluence, np.array([0.0, 45.0]))
+    for key in sorted(UNPOLARIZED_INVARIANT):
+        if key == "mechanism.orbit_orbit.exchange_fraction" and gain_model == "cross_section":
+            continue  # the cross-section orbit-orbit term has no like-spin share
+        v0 = float(_get_dotted(m.base, key))
+        changed = dict(values, **{key: 0.5 * v0 if v0 else 0.1})
+        new = m._bands(m.config_for(mechanism, changed), fluence, np.array([0.0, 45.0]))
+        np.testing.assert_array_equal(new[:, :, 0], base[:, :, 0], err_msg=key)
+        assert np.max(np.abs(new[:, :, 1] / base[:, :, 1] - 1.0)) > 1e-6, key
+
+
+def test_twin_reuses_unpolarized_runs_exactly():
+    # a sequence like a finite-difference Jacobian: predictions with the reuse equal those of
+    # a fresh model (no reuse) bitwise, and only steps in spin parameters reuse runs
+    mechanism = "orbit_orbit+dichroism"
+    m = TwinModel()
+    values = m.parameters(mechanism).values()
+    fluence, angle = np.array([8.0, 17.0]), np.array([0.0, 22.5, 45.0])
+    steps = [
+        {},
+        {"material.tau_s": values["material.tau_s"] * 1.01},
+        {"mechanism.dichroism.delta": values["mechanism.dichroism.delta"] + 0.01},
+        {"material.beta": values["material.beta"] * 1.01},
+        {"material.k2": values["material.k2"] * 1.01},
+    ]
+    for i, step in enumerate(steps):
+        v = dict(values, **step)
+        got = m.predict(mechanism, v, fluence, angle)
+        want = TwinModel().predict(mechanism, v, fluence, angle)
+        np.testing.assert_array_equal(got, want)
+        # the linear column is reused by the two spin-parameter steps only
+        assert m.n_reused == fluence.size * min(i, 2)
