@@ -96,7 +96,7 @@ def test_slit_smoothing_conserves_band_area_away_from_edges():
 def test_fit_numerics_cover_the_bands():
     num = fit_numerics(DEFAULT_BANDS, {"n_cells": 24, "rtol": 1e-4})
     assert num["wavelength_min_nm"] <= 520.0 and num["wavelength_max_nm"] >= 558.0
-    assert num["n_cells"] == 24 and num["rtol"] == 1e-3
+    assert num["n_cells"] == 24 and num["rtol"] == 3e-3
     m = TwinModel(None)
     y = m.predict("none", m.parameters("none").values(), [4.0, 8.0], [0.0, 45.0])
     assert y.shape == (2, 2, 2) and np.all(y > 0)

@@ -420,10 +420,13 @@ def fit_numerics(windows: dict, numerics: dict | None = None, spread_ev: float =
     widened by 1.5 standard deviations of the rod ensemble's band-gap spread `spread_ev`
     [eV] (light from there is convolved into the bands; 3 instead changes band intensities
     by < 3e-5), in 1 nm steps, one ensemble node for the decays (band intensities need
-    none), the configured rod cells, relative tolerance at least 1e-3, integration to 30 ns
-    (7 low-density lifetimes) with steps up to 1 ns. On the default sweep the band
-    intensities stay within 0.05 % of the configured numerics, ~10x faster. Simulate synthetic data with these
-    numerics to test the inference in isolation from the discretization.
+    none), the configured rod cells, relative tolerance at least 3e-3, integration to 30 ns
+    (7 low-density lifetimes) with steps up to 1 ns. On the default sweep, for every default
+    candidate mechanism, the band intensities stay within 0.04 % (PL) and 0.08 % (ASE) of
+    the configured numerics after a scale per band (0.04 % and 0.12 % at a tolerance of
+    1e-3: the wavelength grid dominates, and 3e-3 takes 1.3-1.5x fewer steps). Simulate
+    synthetic data with these numerics to test the inference in isolation from the
+    discretization.
     """
     num = dict(numerics or {})
     lo = min(w[0] for w in windows.values())
@@ -438,7 +441,7 @@ def fit_numerics(windows: dict, numerics: dict | None = None, spread_ev: float =
         "ensemble_nodes": 1,
         # the rod cells stay: with 12 instead of 24 the ASE at 20 mJ/cm2 is off by ~20 %
         "n_cells": int(num.get("n_cells", 24)),
-        "rtol": max(float(num.get("rtol", 1e-3)), 1e-3),
+        "rtol": max(float(num.get("rtol", 1e-3)), 3e-3),
         "t_end_ns": min(float(num.get("t_end_ns", 30.0)), 30.0),
         "max_step_ns": max(float(num.get("max_step_ns", 1.0)), 1.0),
     }
