@@ -381,10 +381,11 @@ class TwinModel(ForwardModel):
         unpol = np.all(n_up == n_down, axis=(0, 2))
         key = None
         if unpol.any():
-            rest = sorted(
-                (k, float(v)) for k, v in values.items() if k not in UNPOLARIZED_INVARIANT
-            )
-            key = (mechanism, n_up[:, unpol].tobytes(), tuple(rest))
+            # everything else the runs depend on: the configuration without those parameters
+            rest = copy.deepcopy(cfg)
+            for k in UNPOLARIZED_INVARIANT:
+                _set_dotted(rest, k, None)
+            key = (repr(rest), n_up[:, unpol].tobytes())
         cached = self._unpolarized.get(key) if key is not None else None
         if cached is None:
             out = self._bands(cfg, fluence, qwp_angle)
