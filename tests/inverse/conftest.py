@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from polase.inverse.models import fit_numerics
+from polase.inverse.models import twin_numerics
 from polase.inverse.observables import DEFAULT_BANDS
 
 #: Fluence sweep and plate-angle scan of the twin tests. [mJ/cm2], [deg]
@@ -48,7 +48,7 @@ def simulate_for_fit(
     """Noisy twin data computed with the numerics the fit uses (inference tested in isolation)."""
     import polase
 
-    num = {f"numerics.{k}": v for k, v in fit_numerics(DEFAULT_BANDS).items()}
+    num = twin_numerics(VERSION_1_SET, DEFAULT_BANDS)
     return polase.simulate(
         VERSION_1_SET,
         mechanism=mechanism,

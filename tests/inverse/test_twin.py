@@ -81,9 +81,9 @@ def test_band_filling_twin_tells_orbit_orbit_from_dichroism():
     # the physical (inversion-limited) set with its own parameter table: beta, k2, the
     # like-spin share and tau_s; orbit-orbit data are not mistaken for two-photon dichroism
     import polase
-    from polase.inverse.models import fit_numerics
+    from polase.inverse.models import twin_numerics
 
-    num = {f"numerics.{k}": v for k, v in fit_numerics(DEFAULT_BANDS).items()}
+    num = twin_numerics(BAND_FILLING_SET, DEFAULT_BANDS)
     ds = polase.simulate(
         BAND_FILLING_SET,
         mechanism="orbit_orbit",
