@@ -22,6 +22,7 @@ import numpy as np
 
 from ..constants import HC_EV_NM
 from ..errors import ConfigError
+from ..instruments.spectrometer import pixel_gain, pixel_wavelengths, response_matrix
 from ..materials import literature_range
 from ..physics.mechanisms import MECHANISMS, parse_mechanism
 from .observables import DEFAULT_BANDS, Observations, band_intensity, observations_from_samples
@@ -307,7 +308,11 @@ class TwinModel(ForwardModel):
 
         self.windows = dict(windows or DEFAULT_BANDS)
         self.bands = tuple(self.windows)
-        base = load_config(config).to_dict()
+        loaded = load_config(config)
+        # band intensities are taken from the spectra the configured spectrometer records
+        # (slit, pixels, response), as `reduce_measurement` takes them from a measurement
+        self.spectrometer = loaded.spectrometer
+        base = loaded.to_dict()
         if fast:
             spread = float(base["sample"].get("bandgap_spread_ev", 0.0))
             base["numerics"].update(fit_numerics(self.windows, base["numerics"], spread))
@@ -318,8 +323,6 @@ class TwinModel(ForwardModel):
         # band intensities of unpolarized runs, keyed by everything else they depend on
         self._unpolarized: dict = {}
         self.n_reused = 0
-        spec = base.get("spectrometer", {})
-        self.slit_fwhm_nm = float(spec.get("resolution_fwhm_nm", 0.0))
 
     def parameters(self, mechanism: str) -> Parameters:
         s = mechanism_set(mechanism)
@@ -408,11 +411,13 @@ class TwinModel(ForwardModel):
 
         # band intensities need the spectra only: no decay shapes, longer steps
         out = forward(cfg, fluence, qwp_angle, decay_min_fluence=math.inf)
-        lam = out["wavelength"]
         em = out["emission"]
-        if self.slit_fwhm_nm > 0:
-            em = _gaussian_smooth(lam, em, self.slit_fwhm_nm)
-        return np.stack([band_intensity(lam, em, self.windows[b]) for b in self.bands])
+        spec = self.spectrometer
+        resp = response_matrix(out["wavelength"], spec)  # cached per grid
+        px = np.asarray(resp @ em.reshape(-1, em.shape[-1]).T).T * pixel_gain(spec)
+        px = px.reshape(*em.shape[:-1], -1)
+        lam = pixel_wavelengths(spec)
+        return np.stack([band_intensity(lam, px, self.windows[b]) for b in self.bands])
 
 
 def fit_numerics(windows: dict, numerics: dict | None = None, spread_ev: float = 0.0) -> dict:
@@ -460,19 +465,6 @@ def twin_numerics(config=None, windows: dict | None = None) -> dict:
     """
     model = TwinModel(config, windows=windows)
     return {f"numerics.{k}": v for k, v in model.base["numerics"].items()}
-
-
-def _gaussian_smooth(lam, spectra, fwhm_nm: float):
-    """Convolve spectra (..., W) on a uniform grid with a unit-area Gaussian slit."""
-    d = float(lam[1] - lam[0])
-    sig = fwhm_nm / 2.3548 / d
-    half = max(1, int(np.ceil(4 * sig)))
-    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sig) ** 2)
-    k /= k.sum()
-    pad = np.pad(spectra, [(0, 0)] * (spectra.ndim - 1) + [(half, half)], mode="edge")
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    return sliding_window_view(pad, k.size, axis=-1) @ k
 
 
 def design_grid(fluence: Sequence[float], qwp_angle: Sequence[float]):
