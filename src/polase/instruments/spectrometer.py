@@ -441,6 +441,36 @@ def _nonlinear(s: np.ndarray, config: SpectrometerConfig) -> np.ndarray:
     return s
 
 
+def pixel_signal(
+    wavelength_nm_model, photons_per_nm_per_s, config: SpectrometerConfig | None = None
+):
+    """Noiseless linear signal of every pixel, before dark counts, offset and the well.
+
+    `response_matrix` applied to the spectra, times `pixel_gain`: what `measure_spectrum`
+    records per second above the dark level while the response is linear.
+
+    Parameters
+    ----------
+    wavelength_nm_model : array_like, shape (W,)
+        Wavelength grid of the model spectrum, strictly increasing. [nm]
+    photons_per_nm_per_s : array_like, shape (..., W)
+        Spectral photon rate reaching the spectrometer (piecewise linear). [photons/(nm s)]
+    config : SpectrometerConfig, optional
+        Spectrometer settings (default: `SpectrometerConfig()`).
+
+    Returns
+    -------
+    ndarray, shape (..., n_pixels)
+        [counts/s]
+    """
+    config = config or SpectrometerConfig()
+    x = check_axis("wavelength_nm_model", wavelength_nm_model)
+    spec = check_batch("photons_per_nm_per_s", photons_per_nm_per_s, x.size, "wavelength_nm_model")
+    flat = spec.reshape(-1, x.size)
+    photons_per_s = np.asarray((response_matrix(x, config) @ flat.T).T)
+    return (photons_per_s * pixel_gain(config)).reshape(*spec.shape[:-1], config.n_pixels)
+
+
 def measure_spectrum(
     wavelength_nm_model,
     photons_per_nm_per_s,
@@ -482,14 +512,9 @@ def measure_spectrum(
     ``counts_per_photon`` (photon conservation), up to slit tails beyond the detector.
     """
     config = config or SpectrometerConfig()
-    x = check_axis("wavelength_nm_model", wavelength_nm_model)
-    spec = check_batch("photons_per_nm_per_s", photons_per_nm_per_s, x.size, "wavelength_nm_model")
-    batch = spec.shape[:-1]
-    mat = response_matrix(x, config)
-    flat = spec.reshape(-1, x.size)
-    photons_per_s = np.asarray((mat @ flat.T).T).reshape(*batch, config.n_pixels)
     t = config.integration_time_s
-    linear = photons_per_s * t * pixel_gain(config) + config.dark_counts_per_s * t
+    linear = pixel_signal(wavelength_nm_model, photons_per_nm_per_s, config) * t
+    linear = linear + config.dark_counts_per_s * t
     full = config.full_well_counts
     expected = np.clip(
         _nonlinear(linear, config) + config.electronic_offset_counts, 0.0, config.saturation_counts

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..constants import HC_EV_NM
 from ..errors import ConfigError
-from ..instruments.spectrometer import pixel_gain, pixel_wavelengths, response_matrix
+from ..instruments.spectrometer import pixel_signal, pixel_wavelengths
 from ..materials import literature_range
 from ..physics.mechanisms import MECHANISMS, parse_mechanism
 from .observables import DEFAULT_BANDS, Observations, band_intensity, observations_from_samples
@@ -411,12 +411,8 @@ class TwinModel(ForwardModel):
 
         # band intensities need the spectra only: no decay shapes, longer steps
         out = forward(cfg, fluence, qwp_angle, decay_min_fluence=math.inf)
-        em = out["emission"]
-        spec = self.spectrometer
-        resp = response_matrix(out["wavelength"], spec)  # cached per grid
-        px = np.asarray(resp @ em.reshape(-1, em.shape[-1]).T).T * pixel_gain(spec)
-        px = px.reshape(*em.shape[:-1], -1)
-        lam = pixel_wavelengths(spec)
+        px = pixel_signal(out["wavelength"], out["emission"], self.spectrometer)
+        lam = pixel_wavelengths(self.spectrometer)
         return np.stack([band_intensity(lam, px, self.windows[b]) for b in self.bands])
 
 
